@@ -1,0 +1,3 @@
+from scheduler.cli.app import main
+
+main()

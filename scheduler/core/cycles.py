@@ -1,0 +1,75 @@
+"""Cycle day-1 dates. Days held inside a cycle are lost (the cycle clock keeps running); a hold
+that covers a day 1 delays that cycle to the day dosing resumes, and every later cycle follows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
+
+from scheduler.core.dosing_days import DoseSlot
+from scheduler.core.holds import HoldPeriod, hold_covering
+
+CycleStatus = Literal["planned", "in_progress", "completed", "stopped", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CycleFrame:
+    number: int
+    day1: date
+    nominal_day1: date
+    tentative: bool
+
+    @property
+    def delay_days(self) -> int:
+        return (self.day1 - self.nominal_day1).days
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CyclePlan:
+    number: int
+    day1: date
+    end: date
+    """Last day of the cycle: the day before the next day 1 (so a delay lengthens the rest)."""
+    nominal_day1: date
+    delay_days: int
+    dose_mg: float
+    status: CycleStatus
+    tentative: bool
+    doses: tuple[DoseSlot, ...] = field(default=())
+
+
+def cycle_frames(
+    c1d1: date, cycle_length_days: int, cycles: int, periods: tuple[HoldPeriod, ...]
+) -> list[CycleFrame]:
+    length = timedelta(days=cycle_length_days)
+    frames: list[CycleFrame] = []
+    nominal = c1d1
+    tentative = False
+    for number in range(1, cycles + 1):
+        day1 = nominal
+        hold = hold_covering(periods, day1) if periods else None
+        while hold is not None:
+            if hold.end is None:
+                tentative = True
+                day1 = max(day1, hold.projected_end)
+                break
+            day1 = hold.end
+            hold = hold_covering(periods, day1)
+        frames.append(
+            CycleFrame(number=number, day1=day1, nominal_day1=nominal, tentative=tentative)
+        )
+        nominal = day1 + length
+    return frames
+
+
+def cycle_status(day1: date, end: date, stop: date | None, today: date) -> CycleStatus:
+    if stop is not None and stop < day1:
+        return "cancelled"
+    if stop is not None and stop <= end and stop <= today:
+        return "stopped"
+    if today < day1:
+        return "planned"
+    if today <= end:
+        return "in_progress"
+    return "completed"

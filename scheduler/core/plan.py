@@ -1,0 +1,406 @@
+"""``build_plan``: the one function every view of a subject (worklist, pharmacy, calendar feed,
+reminders) is computed from.
+
+The plan is derived, never stored: what is stored is what happened (doses, holds, resumptions,
+adverse events, visits, a discontinuation), so the plan cannot drift from the record, and a
+protocol correction or a back-dated record shows up everywhere at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from typing import Any, Literal
+
+from scheduler.core.cycles import CyclePlan, cycle_frames, cycle_status
+from scheduler.core.dose_levels import DoseTimeline, dose_timeline, format_mg
+from scheduler.core.dosing_days import DoseSlot, cycle_slots, slot_times
+from scheduler.core.holds import HoldPeriod, hold_covering, hold_periods
+from scheduler.core.inputs import (
+    AdverseEvent,
+    Anchors,
+    Discontinuation,
+    DoseRecord,
+    History,
+)
+from scheduler.core.toxicity import Proposal, propose_action
+from scheduler.core.visits import VisitPlan, build_visits
+from scheduler.errors import InputError, RuleViolation
+from scheduler.protocols.schema import Protocol
+
+TreatmentStatus = Literal["screening", "on_treatment", "on_hold", "completed", "discontinued"]
+TAKEN = ("taken", "late")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssessedEvent:
+    event: AdverseEvent
+    dose_mg: float
+    proposal: Proposal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    protocol: Protocol
+    anchors: Anchors
+    today: date
+    status: TreatmentStatus
+    dose_mg: float
+    cycles: tuple[CyclePlan, ...]
+    visits: tuple[VisitPlan, ...]
+    holds: tuple[HoldPeriod, ...]
+    adverse_events: tuple[AssessedEvent, ...]
+    proposals: tuple[Proposal, ...]
+    discontinuation: Discontinuation | None
+    last_dose_taken: date | None
+
+    @property
+    def subject(self) -> str:
+        return self.anchors.subject
+
+    def doses(self) -> Iterator[DoseSlot]:
+        for cycle in self.cycles:
+            yield from cycle.doses
+
+    def visit(self, code: str) -> VisitPlan | None:
+        for visit in self.visits:
+            if visit.code == code:
+                return visit
+        return None
+
+    def current_hold(self) -> HoldPeriod | None:
+        return hold_covering(self.holds, self.today)
+
+
+def _latest_records(doses: tuple[DoseRecord, ...]) -> dict[tuple[date, int], DoseRecord]:
+    latest: dict[tuple[date, int], DoseRecord] = {}
+    for record in doses:
+        latest[(record.on, record.slot)] = record
+    return latest
+
+
+def describe_day(protocol: Protocol, cycles: tuple[CyclePlan, ...], day: date) -> str:
+    """Where a date falls in the plan, for error messages a nurse can act on."""
+    if day < cycles[0].day1:
+        return f"{day} is before cycle 1 day 1 ({cycles[0].day1})"
+    for cycle in cycles:
+        if cycle.day1 <= day <= cycle.end:
+            number = (day - cycle.day1).days + 1
+            if number > protocol.schedule.cycle_length_days:
+                return f"{day} is in the delay before cycle {cycle.number + 1}, not a dosing day"
+            return f"{day} is C{cycle.number} D{number}, a rest day"
+    return f"{day} is after the last cycle ended ({cycles[-1].end})"
+
+
+def _check_records(
+    protocol: Protocol,
+    records: dict[tuple[date, int], DoseRecord],
+    cycles: tuple[CyclePlan, ...],
+    periods: tuple[HoldPeriod, ...],
+    stop: Discontinuation | None,
+) -> None:
+    used = {(s.date, s.slot) for c in cycles for s in c.doses if s.record_id is not None}
+    for key in sorted(set(records) - used):
+        on, slot = key
+        if not 1 <= slot <= protocol.schedule.administrations_per_day:
+            raise InputError(
+                "slot",
+                f"{slot} is not an administration of the day "
+                f"(1..{protocol.schedule.administrations_per_day})",
+            )
+        hold = hold_covering(periods, on)
+        if stop is not None and on > stop.on:
+            raise RuleViolation("date", f"{on} is after discontinuation on {stop.on}")
+        if hold is not None:
+            until = f", resumed {hold.end}" if hold.end else ", not yet resumed"
+            raise RuleViolation("date", f"{on} falls in the hold from {hold.start}{until}")
+        raise InputError("date", f"{describe_day(protocol, cycles, on)}: no dose is planned")
+
+
+def _build_cycles(
+    protocol: Protocol,
+    anchors: Anchors,
+    periods: tuple[HoldPeriod, ...],
+    timeline: DoseTimeline,
+    stop: Discontinuation | None,
+    records: dict[tuple[date, int], DoseRecord],
+    today: date,
+) -> tuple[CyclePlan, ...]:
+    schedule = protocol.schedule
+    frames = cycle_frames(anchors.c1d1, schedule.cycle_length_days, schedule.cycles, periods)
+    times = slot_times(protocol, anchors.dose_time)
+    stop_day = stop.on if stop is not None else None
+    one_day = timedelta(days=1)
+    cycles: list[CyclePlan] = []
+    for index, frame in enumerate(frames):
+        if index + 1 < len(frames):
+            end = frames[index + 1].day1 - one_day
+        else:
+            end = frame.day1 + timedelta(days=schedule.cycle_length_days - 1)
+        slots = cycle_slots(
+            protocol,
+            anchors,
+            cycle=frame.number,
+            day1=frame.day1,
+            tentative=frame.tentative,
+            times=times,
+            timeline=timeline,
+            periods=periods,
+            discontinuation=stop,
+            records=records,
+        )
+        cycles.append(
+            CyclePlan(
+                number=frame.number,
+                day1=frame.day1,
+                end=end,
+                nominal_day1=frame.nominal_day1,
+                delay_days=frame.delay_days,
+                dose_mg=timeline.dose_on(frame.day1),
+                status=cycle_status(frame.day1, end, stop_day, today),
+                tentative=frame.tentative,
+                doses=tuple(slots),
+            )
+        )
+    return tuple(cycles)
+
+
+def _treatment_status(
+    cycles: tuple[CyclePlan, ...],
+    periods: tuple[HoldPeriod, ...],
+    stop: Discontinuation | None,
+    today: date,
+) -> TreatmentStatus:
+    if stop is not None and stop.on <= today:
+        return "discontinued"
+    if hold_covering(periods, today) is not None:
+        return "on_hold"
+    if today < cycles[0].day1:
+        return "screening"
+    if today > cycles[-1].doses[-1].date:
+        return "completed"
+    return "on_treatment"
+
+
+def _limit_proposals(
+    protocol: Protocol,
+    cycles: tuple[CyclePlan, ...],
+    periods: tuple[HoldPeriod, ...],
+    status: TreatmentStatus,
+    today: date,
+) -> list[Proposal]:
+    if status in ("discontinued", "completed"):
+        return []
+    limits = protocol.limits
+    proposals: list[Proposal] = []
+    hold = hold_covering(periods, today)
+    if hold is not None and hold.length_days(today) > limits.max_hold_days:
+        proposals.append(
+            Proposal(
+                action="discontinue",
+                rule_id="hold-limit",
+                reason=(
+                    f"hold since {hold.start} has lasted {hold.length_days(today)} days, "
+                    f"beyond the {limits.max_hold_days}-day limit"
+                ),
+            )
+        )
+    for cycle in cycles:
+        if cycle.status in ("planned", "in_progress") and cycle.delay_days > limits.max_delay_days:
+            proposals.append(
+                Proposal(
+                    action="discontinue",
+                    rule_id="delay-limit",
+                    reason=(
+                        f"cycle {cycle.number} is delayed {cycle.delay_days} days, "
+                        f"beyond the {limits.max_delay_days}-day limit"
+                    ),
+                )
+            )
+            break
+    return proposals
+
+
+def build_plan(protocol: Protocol, anchors: Anchors, history: History, today: date) -> Plan:
+    """The complete plan for one subject as of ``today``.
+
+    Raises ``InputError`` (or a subclass) when the history cannot have happened under the
+    protocol: a dose recorded on a rest day or during a hold, a re-escalation, a resumption
+    without a hold. Services call this before storing anything, so a rejected command changes
+    nothing.
+    """
+    stop = history.discontinuation
+    periods = hold_periods(history.holds, history.resumptions, stop, anchors.c1d1, today)
+    timeline = dose_timeline(protocol, anchors.c1d1, periods)
+    records = _latest_records(history.doses)
+    cycles = _build_cycles(protocol, anchors, periods, timeline, stop, records, today)
+    if records:
+        _check_records(protocol, records, cycles, periods, stop)
+
+    taken = [s.date for c in cycles for s in c.doses if s.status in TAKEN]
+    last_taken = max(taken) if taken else None
+    status = _treatment_status(cycles, periods, stop, today)
+    ended = status in ("discontinued", "completed")
+    if ended:
+        fallback = stop.on if stop is not None else cycles[-1].doses[-1].date
+        last_dose, projected = (last_taken or fallback), False
+    else:
+        last_dose, projected = cycles[-1].doses[-1].date, True
+
+    visits = build_visits(
+        protocol,
+        surgery=anchors.surgery,
+        cycles=cycles,
+        last_dose=last_dose,
+        last_dose_projected=projected,
+        discontinuation=stop,
+        records={record.code: record for record in history.visits},
+        today=today,
+    )
+    assessed = tuple(
+        AssessedEvent(
+            event=event,
+            dose_mg=timeline.dose_on(event.onset),
+            proposal=propose_action(protocol, event, timeline.dose_on(event.onset)),
+        )
+        for event in history.adverse_events
+    )
+    return Plan(
+        protocol=protocol,
+        anchors=anchors,
+        today=today,
+        status=status,
+        dose_mg=timeline.dose_on(today),
+        cycles=cycles,
+        visits=visits,
+        holds=periods,
+        adverse_events=assessed,
+        proposals=tuple(_limit_proposals(protocol, cycles, periods, status, today)),
+        discontinuation=stop,
+        last_dose_taken=last_taken,
+    )
+
+
+def _mg(value: float | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+def _iso(value: date | time | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _proposal_dict(proposal: Proposal) -> dict[str, Any]:
+    return {
+        "action": proposal.action,
+        "rule": proposal.rule_id,
+        "reason": proposal.reason,
+        "resume_dose_mg": _mg(proposal.resume_dose_mg),
+    }
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The plan as plain JSON-ready data; key order is fixed, so the JSON is byte-stable."""
+    anchors = plan.anchors
+    zone = getattr(anchors.time_zone, "key", None) or str(anchors.time_zone)
+    return {
+        "subject": plan.subject,
+        "protocol": plan.protocol.id,
+        "protocol_version": plan.protocol.version,
+        "drug": plan.protocol.drug.name,
+        "today": plan.today.isoformat(),
+        "status": plan.status,
+        "dose_mg": _mg(plan.dose_mg),
+        "anchors": {
+            "c1d1": anchors.c1d1.isoformat(),
+            "surgery": anchors.surgery.isoformat(),
+            "time_zone": zone,
+            "dose_time": anchors.dose_time.strftime("%H:%M"),
+        },
+        "last_dose_taken": _iso(plan.last_dose_taken),
+        "discontinuation": (
+            None
+            if plan.discontinuation is None
+            else {"on": plan.discontinuation.on.isoformat(), "reason": plan.discontinuation.reason}
+        ),
+        "proposals": [_proposal_dict(p) for p in plan.proposals],
+        "holds": [
+            {
+                "start": h.start.isoformat(),
+                "end": _iso(h.end),
+                "reason": h.reason,
+                "days": h.length_days(plan.today),
+                "resume_dose_mg": _mg(h.resume_dose_mg),
+                "exceeds_limit": h.length_days(plan.today) > plan.protocol.limits.max_hold_days,
+            }
+            for h in plan.holds
+        ],
+        "adverse_events": [
+            {
+                "id": a.event.id,
+                "term": a.event.term,
+                "grade": a.event.grade,
+                "onset": a.event.onset.isoformat(),
+                "related": a.event.related,
+                "dose_mg": _mg(a.dose_mg),
+                "proposal": _proposal_dict(a.proposal),
+            }
+            for a in plan.adverse_events
+        ],
+        "cycles": [
+            {
+                "number": c.number,
+                "day1": c.day1.isoformat(),
+                "end": c.end.isoformat(),
+                "nominal_day1": c.nominal_day1.isoformat(),
+                "delay_days": c.delay_days,
+                "dose_mg": _mg(c.dose_mg),
+                "status": c.status,
+                "tentative": c.tentative,
+                "doses": [
+                    {
+                        "key": s.key,
+                        "date": s.date.isoformat(),
+                        "day": s.day,
+                        "slot": s.slot,
+                        "time": s.time.strftime("%H:%M"),
+                        "dose_mg": _mg(s.dose_mg),
+                        "status": s.status,
+                        "tentative": s.tentative,
+                        "taken_at": s.taken_at.strftime("%H:%M") if s.taken_at else None,
+                        "late_minutes": s.late_minutes,
+                    }
+                    for s in c.doses
+                ],
+            }
+            for c in plan.cycles
+        ],
+        "visits": [
+            {
+                "code": v.code,
+                "name": v.name,
+                "anchor": v.anchor,
+                "cycle": v.cycle,
+                "target": v.target.isoformat(),
+                "window_start": v.window_start.isoformat(),
+                "window_end": v.window_end.isoformat(),
+                "status": v.status,
+                "tentative": v.tentative,
+                "actual": _iso(v.actual),
+                "deviation": v.deviation,
+                "dispense": v.dispense,
+            }
+            for v in plan.visits
+        ],
+    }
+
+
+def plan_to_json(plan: Plan) -> str:
+    return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+
+
+def format_dose(dose_mg: float) -> str:
+    return format_mg(dose_mg)

@@ -1,0 +1,72 @@
+"""The proposed action for a graded adverse event, from the protocol's rule table.
+
+The scheduler only proposes; a person with the investigator role confirms by recording a hold,
+a resumption or a discontinuation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from scheduler.core.dose_levels import format_mg, next_lower_dose
+from scheduler.core.inputs import AdverseEvent
+from scheduler.protocols.schema import Protocol
+
+ProposedAction = Literal["continue", "continue_may_hold", "hold", "hold_then_reduce", "discontinue"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Proposal:
+    action: ProposedAction
+    rule_id: str | None
+    reason: str
+    resume_dose_mg: float | None = None
+
+
+def propose_action(protocol: Protocol, event: AdverseEvent, current_dose_mg: float) -> Proposal:
+    term = event.term.strip().casefold()
+    is_lab = term in {lab.casefold() for lab in protocol.lab_terms}
+    for rule in protocol.toxicity_rules:
+        if rule.related == "related" and not event.related:
+            continue
+        if not rule.min_grade <= event.grade <= rule.max_grade:
+            continue
+        if rule.lab_only and not is_lab:
+            continue
+        if "*" not in rule.terms and term not in {t.casefold() for t in rule.terms}:
+            continue
+        if rule.intolerable is not None and rule.intolerable != event.intolerable:
+            continue
+        if rule.action == "hold_then_reduce":
+            lower = next_lower_dose(protocol, current_dose_mg)
+            if lower is None:
+                return Proposal(
+                    action="discontinue",
+                    rule_id=rule.id,
+                    reason=(
+                        f"{rule.description}: a reduction below {format_mg(current_dose_mg)}, "
+                        "the lowest dose level, would be needed"
+                    ),
+                )
+            when = f" when {rule.resume_when}" if rule.resume_when else ""
+            return Proposal(
+                action="hold_then_reduce",
+                rule_id=rule.id,
+                reason=f"{rule.description}: hold; resume at {format_mg(lower)}{when}",
+                resume_dose_mg=lower,
+            )
+        if rule.action == "hold":
+            when = f" when {rule.resume_when}" if rule.resume_when else ""
+            return Proposal(
+                action="hold",
+                rule_id=rule.id,
+                reason=f"{rule.description}: hold; resume at {format_mg(current_dose_mg)}{when}",
+                resume_dose_mg=current_dose_mg,
+            )
+        return Proposal(action=rule.action, rule_id=rule.id, reason=rule.description)
+    return Proposal(
+        action="continue",
+        rule_id=None,
+        reason="no rule of the protocol applies; investigator judgement",
+    )

@@ -1,0 +1,53 @@
+"""Reading protocol files. Errors name the file, the key path and the reason."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from scheduler.errors import ProtocolError
+from scheduler.protocols.schema import Protocol
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path or "(top level)"
+
+
+def parse_protocol(text: str, source: str) -> Protocol:
+    """Validate protocol TOML text; ``source`` names it in errors (a file path, usually)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(source, "(syntax)", str(exc)) from exc
+    try:
+        return Protocol.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        reasons = "; ".join(f"{_key_path(e['loc'])}: {e['msg']}" for e in errors[1:])
+        reason = first["msg"] + (f" (also {reasons})" if reasons else "")
+        raise ProtocolError(source, _key_path(tuple(first["loc"])), reason) from exc
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProtocolError(str(path), "(file)", exc.strerror or str(exc)) from exc
+    return parse_protocol(text, str(path))
+
+
+def shipped_protocol_files() -> list[Path]:
+    """The protocols that ship inside the package, loaded by ``dosing init``."""
+    folder = resources.files("scheduler.protocols")
+    return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".toml"))

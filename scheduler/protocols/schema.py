@@ -1,0 +1,217 @@
+"""The protocol file format.
+
+A regimen is described entirely here, so a new drug, another on/off pattern or another visit
+plan needs a new TOML file and no code. Validation is strict (unknown keys are refused) because a
+typo in a protocol file is a clinical error, not a style issue.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_RANGE_ITEM = re.compile(r"^\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?$")
+
+
+def parse_day_ranges(spec: str) -> tuple[int, ...]:
+    """Read "1-14" or "1-7,15-21" into sorted day numbers; protocols speak in ranges."""
+    days: set[int] = set()
+    for part in spec.split(","):
+        match = _RANGE_ITEM.match(part)
+        if match is None:
+            raise ValueError(f"expected ranges like '1-14' or '1-7,15-21', got {spec!r}")
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if last < first:
+            raise ValueError(f"range {part.strip()!r} ends before it starts")
+        days.update(range(first, last + 1))
+    return tuple(sorted(days))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Drug(_Strict):
+    name: str = Field(min_length=1)
+    route: str = "PO"
+    form: str = "capsule"
+    unit: Literal["mg"] = "mg"
+
+
+class DoseUnit(_Strict):
+    """One kind of capsule or tablet in a dose: its strength and how many make one dose."""
+
+    strength_mg: float = Field(gt=0)
+    count: int = Field(ge=1)
+
+
+class DoseLevel(_Strict):
+    level: int
+    dose_mg: float = Field(gt=0)
+    label: str = ""
+    units: tuple[DoseUnit, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _units_make_the_dose(self) -> DoseLevel:
+        total = sum(unit.strength_mg * unit.count for unit in self.units)
+        if abs(total - self.dose_mg) > 1e-9:
+            raise ValueError(
+                f"units add up to {total:g} mg but the dose level is {self.dose_mg:g} mg"
+            )
+        return self
+
+
+class Schedule(_Strict):
+    cycle_length_days: int = Field(ge=1, le=366)
+    dosing_days: tuple[int, ...]
+    cycles: int = Field(ge=1, le=200)
+    administrations_per_day: int = Field(default=1, ge=1, le=6)
+    administration_interval_hours: int = Field(default=12, ge=1, le=23)
+    default_dose_time: time = time(8, 0)
+
+    @field_validator("dosing_days", mode="before")
+    @classmethod
+    def _read_ranges(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_day_ranges(value)
+        return value
+
+    @model_validator(mode="after")
+    def _days_fit_the_cycle(self) -> Schedule:
+        if not self.dosing_days:
+            raise ValueError("dosing_days is empty")
+        bad = [d for d in self.dosing_days if not 1 <= d <= self.cycle_length_days]
+        if bad:
+            raise ValueError(f"dosing_days {bad} fall outside a {self.cycle_length_days}-day cycle")
+        span = (self.administrations_per_day - 1) * self.administration_interval_hours
+        if span >= 24:
+            raise ValueError("administrations of one day must fit within 24 hours")
+        return self
+
+
+class Limits(_Strict):
+    max_hold_days: int = Field(ge=0)
+    max_delay_days: int = Field(ge=0)
+    late_dose_hours: int = Field(ge=0, le=23)
+    on_time_minutes: int = Field(default=60, ge=0)
+
+
+class Pharmacy(_Strict):
+    lead_working_days: int = Field(ge=0, le=30)
+
+
+class Visit(_Strict):
+    """One line of the visit plan; ``cycles`` repeats it for each cycle in the range."""
+
+    code: str = Field(min_length=1, max_length=24)
+    name: str = Field(min_length=1)
+    anchor: Literal["cycle", "surgery", "last_dose"]
+    cycles: tuple[int, ...] = ()
+    offset_days: int = 0
+    offset_months: int = 0
+    window_before: int = Field(ge=0)
+    window_after: int = Field(ge=0)
+    procedures: tuple[str, ...] = ()
+    bring: str = ""
+    dispense: bool = False
+
+    @field_validator("cycles", mode="before")
+    @classmethod
+    def _read_ranges(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_day_ranges(value)
+        return value
+
+    @model_validator(mode="after")
+    def _anchor_is_complete(self) -> Visit:
+        if self.anchor == "cycle" and not self.cycles:
+            raise ValueError("a visit anchored to a cycle needs 'cycles'")
+        if self.anchor != "cycle" and self.cycles:
+            raise ValueError(f"'cycles' only applies to anchor 'cycle', not {self.anchor!r}")
+        if self.offset_months and self.anchor != "surgery":
+            raise ValueError("offset_months only applies to anchor 'surgery'")
+        if len(self.cycles) > 1 and "{cycle}" not in self.code:
+            raise ValueError("a visit repeated over cycles needs '{cycle}' in its code")
+        return self
+
+
+Action = Literal["continue", "continue_may_hold", "hold", "hold_then_reduce", "discontinue"]
+
+
+class ToxicityRule(_Strict):
+    """A row of the toxicity table. Rules are tried in file order; the first match wins."""
+
+    id: str = Field(min_length=1)
+    description: str
+    terms: tuple[str, ...] = ("*",)
+    lab_only: bool = False
+    min_grade: int = Field(ge=1, le=5)
+    max_grade: int = Field(default=5, ge=1, le=5)
+    related: Literal["related", "any"] = "related"
+    intolerable: bool | None = None
+    action: Action
+    resume_when: str = ""
+
+    @model_validator(mode="after")
+    def _grades_ordered(self) -> ToxicityRule:
+        if self.max_grade < self.min_grade:
+            raise ValueError("max_grade is below min_grade")
+        return self
+
+
+class Day1Criterion(_Strict):
+    code: str
+    description: str
+
+
+class Protocol(_Strict):
+    id: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    title: str
+    study_id: str = Field(min_length=1)
+    drug: Drug
+    dose_levels: tuple[DoseLevel, ...] = Field(min_length=1)
+    schedule: Schedule
+    limits: Limits
+    pharmacy: Pharmacy
+    visits: tuple[Visit, ...] = Field(min_length=1)
+    toxicity_rules: tuple[ToxicityRule, ...] = ()
+    lab_terms: tuple[str, ...] = ()
+    day1_criteria: tuple[Day1Criterion, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Protocol:
+        doses = [level.dose_mg for level in self.dose_levels]
+        if any(b >= a for a, b in itertools.pairwise(doses)):
+            raise ValueError("dose_levels must be listed from the starting dose downwards")
+        codes: set[str] = set()
+        for visit in self.visits:
+            expanded = (
+                [visit.code.format(cycle=n) for n in visit.cycles] if visit.cycles else [visit.code]
+            )
+            for code in expanded:
+                if code in codes:
+                    raise ValueError(f"visit code {code!r} appears twice")
+                codes.add(code)
+            too_far = [n for n in visit.cycles if n > self.schedule.cycles]
+            if too_far:
+                raise ValueError(
+                    f"visit {visit.code!r} names cycles {too_far} beyond the "
+                    f"{self.schedule.cycles} cycles of the schedule"
+                )
+        return self
+
+    @property
+    def starting_dose_mg(self) -> float:
+        return self.dose_levels[0].dose_mg
+
+    def level_for(self, dose_mg: float) -> DoseLevel | None:
+        for level in self.dose_levels:
+            if abs(level.dose_mg - dose_mg) < 1e-9:
+                return level
+        return None
