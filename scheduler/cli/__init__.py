@@ -1,0 +1,1 @@
+"""The ``dosing`` command line: it parses arguments and renders results, nothing more."""

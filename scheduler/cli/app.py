@@ -1,0 +1,62 @@
+"""The ``dosing`` application. Errors render the same way for every command: one line on
+stderr, exit status 2 for bad input (the field and the reason), 1 for anything unexpected."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+import typer
+
+from scheduler.cli import recording, subjects, worklist
+from scheduler.errors import InputError, ProtocolError
+
+app = typer.Typer(
+    name="dosing",
+    help="Dosing-cycle and visit scheduler for oral anticancer therapy in clinical trials.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("init")(subjects.init)
+app.command("demo")(subjects.demo)
+app.command("enroll")(subjects.enroll_command)
+app.command("plan")(subjects.plan_command)
+app.command("subjects")(subjects.subjects_command)
+app.command("set-anchor")(subjects.set_anchor_command)
+app.command("records")(subjects.records_command)
+app.command("audit")(subjects.audit_command)
+app.command("dose")(recording.dose)
+app.command("ae")(recording.ae)
+app.command("hold")(recording.hold_command)
+app.command("resume")(recording.resume_command)
+app.command("discontinue")(recording.discontinue_command)
+app.command("visit")(recording.visit)
+app.command("void")(recording.void)
+app.command("due")(worklist.due)
+
+
+def main(argv: list[str] | None = None) -> None:
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="dosing", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(1)
+    except (InputError, ProtocolError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # an outage or a bug: say so, exit 1
+        if os.environ.get("DOSING_DEBUG"):
+            traceback.print_exc()
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)

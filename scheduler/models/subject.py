@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlmodel import Field, SQLModel
+
+from scheduler.models.columns import UtcDateTime
+
+
+class Subject(SQLModel, table=True):
+    """A trial subject and the anchors their plan hangs on.
+
+    Anchors (C1D1, surgery date, zone, dose time) may be corrected; every change is audited
+    with the old value, the new value and the reason.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    protocol_version_id: int = Field(foreign_key="protocolversion.id")
+    c1d1: date
+    surgery_date: date
+    time_zone: str = Field(max_length=64)
+    dose_time: time
+    enrolled_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    enrolled_by: str = Field(max_length=64)

@@ -1,0 +1,69 @@
+"""Checks of raw values that several commands share, each failing with the field named."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scheduler.errors import InputError
+
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def parse_date(field: str, value: str | date) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(field, f"{value!r} is not a real date (expected YYYY-MM-DD)") from None
+
+
+def parse_time(field: str, value: str | time) -> time:
+    if isinstance(value, time):
+        return value
+    text = value.strip()
+    if not re.fullmatch(r"\d{2}:\d{2}", text):
+        raise InputError(field, f"{value!r} is not a time (expected HH:MM, 24-hour)")
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise InputError(field, f"{value!r} is not a time of day (expected HH:MM)") from None
+
+
+def check_code(field: str, value: str) -> str:
+    if not _CODE.fullmatch(value):
+        raise InputError(
+            field,
+            f"{value!r} is not a valid code (1-32 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit)",
+        )
+    return value
+
+
+def check_zone(field: str, value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            field, f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)"
+        ) from None
+    return value
+
+
+def check_text(field: str, value: str, *, required: bool, limit: int = 500) -> str:
+    """Free text a person typed: control characters out, length capped, never empty if required."""
+    cleaned = _CONTROL.sub(" ", value).strip()
+    if required and not cleaned:
+        raise InputError(field, "must not be empty")
+    if len(cleaned) > limit:
+        raise InputError(field, f"is {len(cleaned)} characters long; the limit is {limit}")
+    return cleaned
+
+
+def not_in_future(field: str, value: date, today: date) -> date:
+    if value > today:
+        raise InputError(field, f"{value} is in the future (today is {today} at the site)")
+    return value
