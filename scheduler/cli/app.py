@@ -10,7 +10,7 @@ import traceback
 import click
 import typer
 
-from scheduler.cli import recording, subjects, worklist
+from scheduler.cli import recording, serve, subjects, worklist
 from scheduler.errors import InputError, ProtocolError
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ app.command("discontinue")(recording.discontinue_command)
 app.command("visit")(recording.visit)
 app.command("void")(recording.void)
 app.command("due")(worklist.due)
+app.command("serve")(serve.serve)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,23 @@
+"""`dosing serve`: the web application on uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from scheduler.cli.options import DbOption, database_url
+from scheduler.settings import get_settings
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port")] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Serve the staff pages, the JSON API and the calendar feeds."""
+    from scheduler.web.app import create_app
+
+    settings = get_settings().model_copy(update={"database_url": database_url(db)})
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

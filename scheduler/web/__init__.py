@@ -1,0 +1,1 @@
+"""The web shell: FastAPI app, HTML pages for staff, JSON API and calendar feeds."""

@@ -1,0 +1,41 @@
+"""``create_app``: the web shell over the services. Errors render as JSON with the field and the
+reason, using the same hierarchy as the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.templating import Jinja2Templates
+
+from scheduler.clock import Clock, SystemClock
+from scheduler.errors import InputError, ProtocolError
+from scheduler.migrate import require_current
+from scheduler.settings import Settings, get_settings
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    from scheduler.web import api, pages
+
+    settings = settings or get_settings()
+    app = FastAPI(title="Dosing scheduler", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.engine = require_current(settings.database_url)
+
+    @app.exception_handler(InputError)
+    async def input_error(_request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse(
+            {"error": {"field": exc.field, "reason": exc.reason}}, status_code=exc.http_status
+        )
+
+    @app.exception_handler(ProtocolError)
+    async def protocol_error(_request: Request, exc: ProtocolError) -> JSONResponse:
+        return JSONResponse({"error": {"field": exc.key_path, "reason": str(exc)}}, 422)
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
