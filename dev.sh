@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The two commands of the README:
+#   ./dev.sh demo   set up, load the demo trial into dosing.db (SQLite) and serve it on :8000
+#   ./dev.sh test   set up (virtualenv, PostgreSQL if missing) and run every check and test
+set -euo pipefail
+cd "$(dirname "$0")"
+
+ensure_venv() {
+    if [ ! -x .venv/bin/dosing ] || [ pyproject.toml -nt .venv/.installed ]; then
+        python3 -m venv .venv
+        .venv/bin/python -m pip install -q -U pip
+        .venv/bin/python -m pip install -q -e '.[dev]'
+        touch .venv/.installed
+    fi
+}
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_postgres() {
+    if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then
+        return
+    fi
+    if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+        echo "installing PostgreSQL from Debian's packages" >&2
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    local hba="/etc/postgresql/$version/main/pg_hba.conf"
+    if ! as_root grep -q "^host all all 127.0.0.1/32 trust" "$hba"; then
+        as_root sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+    fi
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || \
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+    for _ in $(seq 1 30); do
+        pg_isready -q -h 127.0.0.1 -p 5432 && return
+        sleep 1
+    done
+    echo "PostgreSQL did not start on 127.0.0.1:5432" >&2
+    exit 1
+}
+
+case "${1:-}" in
+    demo)
+        ensure_venv
+        .venv/bin/dosing demo
+        echo
+        echo "serving on http://127.0.0.1:8000/ (Ctrl-C to stop)"
+        exec .venv/bin/dosing serve
+        ;;
+    test)
+        ensure_venv
+        ensure_postgres
+        .venv/bin/ruff check .
+        .venv/bin/ruff format --check .
+        .venv/bin/lint-imports
+        .venv/bin/mypy scheduler/core scheduler/protocols calendars
+        DOSING_REQUIRE_POSTGRES=1 exec .venv/bin/pytest -q
+        ;;
+    *)
+        echo "usage: ./dev.sh demo | ./dev.sh test" >&2
+        exit 2
+        ;;
+esac
