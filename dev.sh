@@ -5,17 +5,21 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
 ensure_venv() {
     if [ ! -x .venv/bin/dosing ] || [ pyproject.toml -nt .venv/.installed ]; then
-        python3 -m venv .venv
+        python3 -m venv .venv || {
+            as_root apt-get update -qq
+            as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+            python3 -m venv .venv
+        }
         .venv/bin/python -m pip install -q -U pip
         .venv/bin/python -m pip install -q -e '.[dev]'
         touch .venv/.installed
     fi
-}
-
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
 ensure_postgres() {

@@ -8,7 +8,7 @@ import typer
 
 from scheduler import core
 from scheduler.cli.options import DbOption, JsonOption, UserOption, database_url, open_unit
-from scheduler.cli.render import plan_text, print_json, table
+from scheduler.cli.render import mg_number, plan_text, print_json, table
 from scheduler.clock import SystemClock
 from scheduler.db import get_engine
 from scheduler.migrate import upgrade
@@ -114,7 +114,7 @@ def subjects_command(
                     "site": state.site.code,
                     "protocol": plan.protocol.id,
                     "status": plan.status,
-                    "dose_mg": plan.dose_mg,
+                    "dose_mg": mg_number(plan.dose_mg),
                     "cycle": current.number if current else None,
                     "c1d1": plan.anchors.c1d1,
                 }
