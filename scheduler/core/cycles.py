@@ -63,8 +63,12 @@ def cycle_frames(
     return frames
 
 
-def cycle_status(day1: date, end: date, stop: date | None, today: date) -> CycleStatus:
-    if stop is not None and stop < day1:
+def cycle_status(
+    day1: date, end: date, stop: date | None, today: date, *, stopped_on_hold: bool = False
+) -> CycleStatus:
+    """``stopped_on_hold``: the subject was on hold when discontinued, so a cycle whose day 1 is
+    the discontinuation day (a delayed cycle, typically) never started."""
+    if stop is not None and (stop < day1 or (stopped_on_hold and stop == day1)):
         return "cancelled"
     if stop is not None and stop <= end and stop <= today:
         return "stopped"

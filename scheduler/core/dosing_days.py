@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from scheduler.core.dose_levels import DoseTimeline
 from scheduler.core.holds import HoldPeriod, hold_covering
 from scheduler.core.inputs import Anchors, Discontinuation, DoseRecord
 from scheduler.core.times import minutes_between
+from scheduler.errors import InputError
 from scheduler.protocols.schema import Protocol
+
+_Time: TypeAlias = time
+"""``time`` under another name, for fields declared after DoseSlot's own ``time`` field."""
 
 DoseStatus = Literal["planned", "taken", "late", "missed", "held", "cancelled"]
 
@@ -32,7 +36,7 @@ class DoseSlot:
     dose_mg: float
     status: DoseStatus
     tentative: bool
-    taken_at: time | None = None
+    taken_at: _Time | None = None
     record_id: int | None = None
     late_minutes: int | None = None
 
@@ -42,6 +46,15 @@ def slot_times(protocol: Protocol, dose_time: time) -> tuple[time, ...]:
     schedule = protocol.schedule
     first = datetime.combine(date.min, dose_time)
     step = timedelta(hours=schedule.administration_interval_hours)
+    last = first + step * (schedule.administrations_per_day - 1)
+    if last.date() != first.date():
+        # A slot is dated by its dosing day, so an administration past midnight would be shown
+        # (and judged late or not) on the wrong day.
+        raise InputError(
+            "dose_time",
+            f"{dose_time:%H:%M} puts the last of {schedule.administrations_per_day} "
+            f"administrations {schedule.administration_interval_hours} h apart past midnight",
+        )
     return tuple((first + step * i).time() for i in range(schedule.administrations_per_day))
 
 
@@ -77,6 +90,8 @@ def cycle_slots(
     slots: list[DoseSlot] = []
     many = len(times) > 1
     stop = discontinuation.on if discontinuation is not None else None
+    # A subject still on hold when discontinued could not take a dose on the discontinuation day.
+    stopped_on_hold = any(period.ended_by_discontinuation for period in periods)
     for day in protocol.schedule.dosing_days:
         on = day1 + timedelta(days=day - 1)
         dose_mg = timeline.dose_on(on)
@@ -85,7 +100,7 @@ def cycle_slots(
             record = records.get((on, index))
             status: DoseStatus
             late: int | None = None
-            if stop is not None and on >= stop and (record is None or on > stop):
+            if stop is not None and on >= stop and (record is None or on > stop or stopped_on_hold):
                 status = "cancelled"
             elif held:
                 status = "held"

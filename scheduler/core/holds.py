@@ -33,6 +33,11 @@ class HoldPeriod:
     def is_open(self) -> bool:
         return self.end is None
 
+    @property
+    def ended_by_discontinuation(self) -> bool:
+        """Never resumed: the discontinuation closed it, so its last day allowed no dose either."""
+        return self.end is not None and self.resumption_id is None
+
     def covers(self, day: date) -> bool:
         if day < self.start:
             return False
@@ -75,6 +80,9 @@ def hold_periods(
             open_hold = event
         else:
             if open_hold is None:
+                if any(h.on == on for h in holds):
+                    # Resumptions sort before holds of the same day (resume, then hold again).
+                    raise RuleViolation("on", f"resumption {on} must be after the hold start {on}")
                 raise RuleViolation("on", f"no hold to resume on {on}")
             if on <= open_hold.on:
                 raise RuleViolation(

@@ -113,6 +113,14 @@ def _check_records(
         hold = hold_covering(periods, on)
         if stop is not None and on > stop.on:
             raise RuleViolation("date", f"{on} is after discontinuation on {stop.on}")
+        if stop is not None and on == stop.on:
+            for period in periods:
+                if period.ended_by_discontinuation:
+                    raise RuleViolation(
+                        "date",
+                        f"{on} falls in the hold from {period.start}, "
+                        f"not resumed before discontinuation on {stop.on}",
+                    )
         if hold is not None:
             until = f", resumed {hold.end}" if hold.end else ", not yet resumed"
             raise RuleViolation("date", f"{on} falls in the hold from {hold.start}{until}")
@@ -132,6 +140,7 @@ def _build_cycles(
     frames = cycle_frames(anchors.c1d1, schedule.cycle_length_days, schedule.cycles, periods)
     times = slot_times(protocol, anchors.dose_time)
     stop_day = stop.on if stop is not None else None
+    stopped_on_hold = any(period.ended_by_discontinuation for period in periods)
     one_day = timedelta(days=1)
     cycles: list[CyclePlan] = []
     for index, frame in enumerate(frames):
@@ -159,7 +168,9 @@ def _build_cycles(
                 nominal_day1=frame.nominal_day1,
                 delay_days=frame.delay_days,
                 dose_mg=timeline.dose_on(frame.day1),
-                status=cycle_status(frame.day1, end, stop_day, today),
+                status=cycle_status(
+                    frame.day1, end, stop_day, today, stopped_on_hold=stopped_on_hold
+                ),
                 tentative=frame.tentative,
                 doses=tuple(slots),
             )

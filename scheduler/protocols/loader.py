@@ -7,9 +7,10 @@ from importlib import resources
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from scheduler.errors import ProtocolError
-from scheduler.protocols.schema import Protocol
+from scheduler.protocols.schema import KeyedValueError, Protocol
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
@@ -22,6 +23,15 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return path or "(top level)"
 
 
+def _error_path(error: ErrorDetails) -> str:
+    """The key path of a validation error, down to the key a table-level check names."""
+    path = _key_path(tuple(error["loc"]))
+    keyed = error.get("ctx", {}).get("error")
+    if isinstance(keyed, KeyedValueError):
+        return keyed.key if path == "(top level)" else f"{path}.{keyed.key}"
+    return path
+
+
 def parse_protocol(text: str, source: str) -> Protocol:
     """Validate protocol TOML text; ``source`` names it in errors (a file path, usually)."""
     try:
@@ -31,11 +41,12 @@ def parse_protocol(text: str, source: str) -> Protocol:
     try:
         return Protocol.model_validate(raw)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
+        # An unknown key first: a misspelt key also shows up as the real one missing.
+        errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
-        reasons = "; ".join(f"{_key_path(e['loc'])}: {e['msg']}" for e in errors[1:])
+        reasons = "; ".join(f"{_error_path(e)}: {e['msg']}" for e in errors[1:])
         reason = first["msg"] + (f" (also {reasons})" if reasons else "")
-        raise ProtocolError(source, _key_path(tuple(first["loc"])), reason) from exc
+        raise ProtocolError(source, _error_path(first), reason) from exc
 
 
 def load_protocol(path: str | Path) -> Protocol:

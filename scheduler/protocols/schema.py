@@ -17,6 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 _RANGE_ITEM = re.compile(r"^\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?$")
 
 
+class KeyedValueError(ValueError):
+    """A check on a whole table that knows which key below it is wrong, so the loader can name
+    ``dose_levels[1].dose_mg`` instead of the table (pydantic places such errors on the table)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 def parse_day_ranges(spec: str) -> tuple[int, ...]:
     """Read "1-14" or "1-7,15-21" into sorted day numbers; protocols speak in ranges."""
     days: set[int] = set()
@@ -60,8 +69,8 @@ class DoseLevel(_Strict):
     def _units_make_the_dose(self) -> DoseLevel:
         total = sum(unit.strength_mg * unit.count for unit in self.units)
         if abs(total - self.dose_mg) > 1e-9:
-            raise ValueError(
-                f"units add up to {total:g} mg but the dose level is {self.dose_mg:g} mg"
+            raise KeyedValueError(
+                "units", f"units add up to {total:g} mg but the dose level is {self.dose_mg:g} mg"
             )
         return self
 
@@ -87,10 +96,16 @@ class Schedule(_Strict):
             raise ValueError("dosing_days is empty")
         bad = [d for d in self.dosing_days if not 1 <= d <= self.cycle_length_days]
         if bad:
-            raise ValueError(f"dosing_days {bad} fall outside a {self.cycle_length_days}-day cycle")
+            raise KeyedValueError(
+                "dosing_days",
+                f"dosing_days {bad} fall outside a {self.cycle_length_days}-day cycle",
+            )
         span = (self.administrations_per_day - 1) * self.administration_interval_hours
         if span >= 24:
-            raise ValueError("administrations of one day must fit within 24 hours")
+            raise KeyedValueError(
+                "administration_interval_hours",
+                "administrations of one day must fit within 24 hours",
+            )
         return self
 
 
@@ -186,23 +201,30 @@ class Protocol(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
-        doses = [level.dose_mg for level in self.dose_levels]
-        if any(b >= a for a, b in itertools.pairwise(doses)):
-            raise ValueError("dose_levels must be listed from the starting dose downwards")
+        for index, (a, b) in enumerate(itertools.pairwise(self.dose_levels), start=1):
+            if b.dose_mg >= a.dose_mg:
+                raise KeyedValueError(
+                    f"dose_levels[{index}].dose_mg",
+                    f"dose_levels must be listed from the starting dose downwards "
+                    f"({b.dose_mg:g} mg follows {a.dose_mg:g} mg)",
+                )
         codes: set[str] = set()
-        for visit in self.visits:
+        for index, visit in enumerate(self.visits):
             expanded = (
                 [visit.code.format(cycle=n) for n in visit.cycles] if visit.cycles else [visit.code]
             )
             for code in expanded:
                 if code in codes:
-                    raise ValueError(f"visit code {code!r} appears twice")
+                    raise KeyedValueError(
+                        f"visits[{index}].code", f"visit code {code!r} appears twice"
+                    )
                 codes.add(code)
             too_far = [n for n in visit.cycles if n > self.schedule.cycles]
             if too_far:
-                raise ValueError(
+                raise KeyedValueError(
+                    f"visits[{index}].cycles",
                     f"visit {visit.code!r} names cycles {too_far} beyond the "
-                    f"{self.schedule.cycles} cycles of the schedule"
+                    f"{self.schedule.cycles} cycles of the schedule",
                 )
         return self
 
