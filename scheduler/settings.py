@@ -4,6 +4,7 @@ accepted too), then the defaults below, which run the embedded demo on a SQLite 
 from __future__ import annotations
 
 import getpass
+from datetime import date
 from functools import lru_cache
 
 from pydantic import AliasChoices, Field
@@ -32,6 +33,8 @@ class Settings(BaseSettings):
     default_site_time_zone: str = "Asia/Shanghai"
     default_site_address: str = "79 Qingchun Road, Hangzhou, Zhejiang, China"
     clinic_phone: str = "+86 571 0000 0000"
+    pharmacy_holidays: list[date] = Field(default_factory=list)
+    """Days the site pharmacy is closed; the preparation lead time skips them (JSON list)."""
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ import traceback
 import click
 import typer
 
-from scheduler.cli import recording, serve, subjects, worklist
+from scheduler.cli import pharmacy, recording, serve, subjects, worklist
 from scheduler.errors import InputError, ProtocolError
 
 app = typer.Typer(
@@ -37,6 +37,15 @@ app.command("visit")(recording.visit)
 app.command("void")(recording.void)
 app.command("due")(worklist.due)
 app.command("serve")(serve.serve)
+app.command("pharmacy")(pharmacy.pharmacy)
+app.command("criteria")(pharmacy.criteria)
+app.command("prepare")(pharmacy.prepare_command)
+app.command("dispense")(pharmacy.dispense_command)
+app.command("return")(pharmacy.return_command)
+app.command("reconcile-review")(pharmacy.review_command)
+app.command("accountability")(pharmacy.accountability_command)
+app.command("export")(pharmacy.export_command)
+app.command("fhir")(pharmacy.fhir_command)
 
 
 def main(argv: list[str] | None = None) -> None:

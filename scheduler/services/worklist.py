@@ -9,9 +9,12 @@ from typing import Literal
 from sqlmodel import Session
 
 from scheduler import core
+from scheduler.services.accountability import discrepancy_items, load_records
 from scheduler.services.subjects import all_subjects, states
 
-ItemKind = Literal["visit_due", "visit_overdue", "unrecorded_doses", "on_hold", "proposal"]
+ItemKind = Literal[
+    "visit_due", "visit_overdue", "unrecorded_doses", "on_hold", "proposal", "drug_discrepancy"
+]
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,11 @@ def worklist(
 ) -> list[WorkItem]:
     """Items for every subject at the site, as of ``on`` (default: each site's today)."""
     items: list[WorkItem] = []
-    for state in states(session, all_subjects(session, site_code), now):
+    subject_states = states(session, all_subjects(session, site_code), now)
+    records = load_records(session, [s.subject.id or 0 for s in subject_states])
+    for state in subject_states:
         day = on or state.today
         plan = core.build_plan(state.protocol, state.anchors, state.history, day)
         items.extend(_items(plan, state.site.code, day))
+        items.extend(discrepancy_items(plan, state.site.code, records[state.subject.id or 0]))
     return items

@@ -18,7 +18,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    from scheduler.web import api, pages
+    from scheduler.web import api, pages, pharmacy
 
     settings = settings or get_settings()
     app = FastAPI(title="Dosing scheduler", docs_url="/api/docs", openapi_url="/api/openapi.json")
@@ -38,4 +38,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(pharmacy.router)
     return app
