@@ -33,8 +33,9 @@ class Settings(BaseSettings):
     default_site_time_zone: str = "Asia/Shanghai"
     default_site_address: str = "79 Qingchun Road, Hangzhou, Zhejiang, China"
     clinic_phone: str = "+86 571 0000 0000"
-    pharmacy_holidays: list[date] = Field(default_factory=list)
-    """Days the site pharmacy is closed; the preparation lead time skips them (JSON list)."""
+    site_holidays: dict[str, list[date]] = Field(default_factory=dict)
+    """Days each site's pharmacy is closed, by site code; the preparation lead time skips them
+    (JSON, e.g. DOSING_SITE_HOLIDAYS='{"ZJU1": ["2026-10-01", "2026-10-02"]}')."""
 
 
 @lru_cache(maxsize=1)

@@ -106,7 +106,7 @@ def pharmacy(
             site_code=site,
             start=first,
             end=last,
-            holidays=get_settings().pharmacy_holidays,
+            holidays=get_settings().site_holidays,
         )
     if as_json:
         print_json(result)

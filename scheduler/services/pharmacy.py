@@ -6,7 +6,7 @@ list as "prepared, plan changed" until they are returned to stock or relabelled.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -187,7 +187,7 @@ def preparation_list(
     site_code: str | None = None,
     start: date | None = None,
     end: date | None = None,
-    holidays: Collection[date] = (),
+    holidays: Mapping[str, Collection[date]] | None = None,
 ) -> PreparationList:
     """The list for ``start``..``end`` (default: the next 7 days from today at the site)."""
     if start is None:
@@ -204,7 +204,8 @@ def preparation_list(
     for state in subject_states:
         plan = state.plan()
         mine = records[state.subject.id or 0]
-        rows.extend(rows_for_plan(plan, state.site.code, start, end, holidays, mine))
+        closed = (holidays or {}).get(state.site.code, ())
+        rows.extend(rows_for_plan(plan, state.site.code, start, end, closed, mine))
         discrepancies.extend(open_discrepancies(plan, mine))
     rows.sort(key=lambda r: (r.prepare_by, r.subject, r.cycle))
     return PreparationList(site_code, start, end, tuple(rows), totals(rows), tuple(discrepancies))

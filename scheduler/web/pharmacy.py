@@ -27,6 +27,6 @@ def pharmacy_page(
         site_code=site,
         start=parse_date("from", start) if start else None,
         end=parse_date("to", end) if end else None,
-        holidays=request.app.state.settings.pharmacy_holidays,
+        holidays=request.app.state.settings.site_holidays,
     )
     return TEMPLATES.TemplateResponse(request, "pharmacy.html", {"listing": listing})

@@ -78,7 +78,7 @@ def test_the_default_range_is_the_next_seven_days(units, subject):
 
 
 def test_a_site_holiday_moves_the_prepare_by_date(units, subject):
-    result = _list(units, holidays=[date(2026, 3, 12)], **MARCH)
+    result = _list(units, holidays={"ZJU1": [date(2026, 3, 12)]}, **MARCH)
     assert result.rows[0].prepare_by == date(2026, 3, 11)
 
 
@@ -190,3 +190,8 @@ def test_nothing_is_prepared_for_a_subject_on_hold(units, subject):
         hold(unit, subject, start="2026-03-01", reason="grade 3 diarrhea")
     with pytest.raises(RuleViolation, match="do not prepare"), units(actor="pharmacist") as unit:
         prepare(unit, subject, cycle=3)
+
+
+def test_another_site_s_holiday_does_not_move_this_site_s_prepare_by_date(units, subject):
+    result = _list(units, holidays={"OTHER": [date(2026, 3, 12)]}, **MARCH)
+    assert result.rows[0].prepare_by == date(2026, 3, 12)
