@@ -39,16 +39,19 @@ class CyclePlan:
     doses: tuple[DoseSlot, ...] = field(default=())
 
 
-def cycle_frames(
-    c1d1: date, cycle_length_days: int, cycles: int, periods: tuple[HoldPeriod, ...]
-) -> list[CycleFrame]:
-    length = timedelta(days=cycle_length_days)
-    frames: list[CycleFrame] = []
+def cycle_starts(
+    c1d1: date, length: timedelta, cycles: int, periods: tuple[HoldPeriod, ...]
+) -> list[tuple[date, date, bool]]:
+    """(day 1, nominal day 1, tentative) of each cycle; what ``cycle_frames`` returns, as
+    tuples, because ``build_plan`` needs nothing else and makes one of these per plan."""
+    if not periods:
+        return [(c1d1 + length * n, c1d1 + length * n, False) for n in range(cycles)]
+    starts: list[tuple[date, date, bool]] = []
     nominal = c1d1
     tentative = False
-    for number in range(1, cycles + 1):
+    for _ in range(cycles):
         day1 = nominal
-        hold = hold_covering(periods, day1) if periods else None
+        hold = hold_covering(periods, day1)
         while hold is not None:
             if hold.end is None:
                 tentative = True
@@ -56,11 +59,21 @@ def cycle_frames(
                 break
             day1 = hold.end
             hold = hold_covering(periods, day1)
-        frames.append(
-            CycleFrame(number=number, day1=day1, nominal_day1=nominal, tentative=tentative)
-        )
+        starts.append((day1, nominal, tentative))
         nominal = day1 + length
-    return frames
+    return starts
+
+
+def cycle_frames(
+    c1d1: date, cycle_length_days: int, cycles: int, periods: tuple[HoldPeriod, ...]
+) -> list[CycleFrame]:
+    length = timedelta(days=cycle_length_days)
+    return [
+        CycleFrame(number=number, day1=day1, nominal_day1=nominal, tentative=tentative)
+        for number, (day1, nominal, tentative) in enumerate(
+            cycle_starts(c1d1, length, cycles, periods), start=1
+        )
+    ]
 
 
 def cycle_status(

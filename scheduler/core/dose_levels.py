@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from scheduler.core.holds import HoldPeriod
 from scheduler.errors import InputError, RuleViolation
@@ -26,7 +27,14 @@ class DoseTimeline:
         return self.doses[bisect_right(self.starts, day) - 1]
 
 
+@lru_cache(maxsize=256)
+def _constant(dose_mg: float) -> DoseTimeline:
+    return DoseTimeline((date.min,), (dose_mg,))
+
+
 def dose_timeline(protocol: Protocol, c1d1: date, periods: tuple[HoldPeriod, ...]) -> DoseTimeline:
+    if not periods:  # the common case: one shared, immutable timeline per starting dose
+        return _constant(protocol.starting_dose_mg)
     starts = [date.min]
     doses = [protocol.starting_dose_mg]
     for period in periods:

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Any, Literal
 
-from scheduler.core.cycles import CyclePlan, cycle_frames, cycle_status
+from scheduler.core.construct import frozen_constructor
+from scheduler.core.cycles import CyclePlan, cycle_starts, cycle_status
 from scheduler.core.dose_levels import DoseTimeline, dose_timeline, format_mg
-from scheduler.core.dosing_days import DoseSlot, cycle_slots, slot_times
+from scheduler.core.dosing_days import DoseSlot, SlotBuilder
 from scheduler.core.holds import HoldPeriod, hold_covering, hold_periods
 from scheduler.core.inputs import (
     AdverseEvent,
@@ -25,6 +26,7 @@ from scheduler.core.inputs import (
     DoseRecord,
     History,
 )
+from scheduler.core.layout import ProtocolLayout, layout_for
 from scheduler.core.toxicity import Proposal, propose_action
 from scheduler.core.visits import VisitPlan, build_visits
 from scheduler.errors import InputError, RuleViolation
@@ -32,6 +34,7 @@ from scheduler.protocols.schema import Protocol
 
 TreatmentStatus = Literal["screening", "on_treatment", "on_hold", "completed", "discontinued"]
 TAKEN = ("taken", "late")
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +75,9 @@ class Plan:
 
     def current_hold(self) -> HoldPeriod | None:
         return hold_covering(self.holds, self.today)
+
+
+_new_plan = frozen_constructor(Plan)
 
 
 def _latest_records(doses: tuple[DoseRecord, ...]) -> dict[tuple[date, int], DoseRecord]:
@@ -127,55 +133,57 @@ def _check_records(
         raise InputError("date", f"{describe_day(protocol, cycles, on)}: no dose is planned")
 
 
+_new_cycle = frozen_constructor(CyclePlan)
+
+
 def _build_cycles(
-    protocol: Protocol,
+    layout: ProtocolLayout,
     anchors: Anchors,
+    history: History,
     periods: tuple[HoldPeriod, ...],
     timeline: DoseTimeline,
-    stop: Discontinuation | None,
-    records: dict[tuple[date, int], DoseRecord],
     today: date,
-) -> tuple[CyclePlan, ...]:
-    schedule = protocol.schedule
-    frames = cycle_frames(anchors.c1d1, schedule.cycle_length_days, schedule.cycles, periods)
-    times = slot_times(protocol, anchors.dose_time)
+) -> tuple[tuple[CyclePlan, ...], date | None]:
+    """The cycles with their slots, and the date of the last dose taken (or None)."""
+    protocol = layout.protocol
+    stop = history.discontinuation
     stop_day = stop.on if stop is not None else None
-    stopped_on_hold = any(period.ended_by_discontinuation for period in periods)
-    one_day = timedelta(days=1)
+    stopped_on_hold = stop is not None and any(p.ended_by_discontinuation for p in periods)
+    starts = cycle_starts(anchors.c1d1, layout.cycle_length, layout.cycles, periods)
+    builder = SlotBuilder(
+        layout,
+        anchors,
+        doses=history.doses,
+        timeline=timeline,
+        periods=periods,
+        stop=stop_day,
+        stopped_on_hold=stopped_on_hold,
+        span=(starts[0][0], starts[-1][0] + layout.day_offsets[-1]),
+    )
+    one_day = _DAY
+    last_length = layout.cycle_length - one_day
     cycles: list[CyclePlan] = []
-    for index, frame in enumerate(frames):
-        if index + 1 < len(frames):
-            end = frames[index + 1].day1 - one_day
-        else:
-            end = frame.day1 + timedelta(days=schedule.cycle_length_days - 1)
-        slots = cycle_slots(
-            protocol,
-            anchors,
-            cycle=frame.number,
-            day1=frame.day1,
-            tentative=frame.tentative,
-            times=times,
-            timeline=timeline,
-            periods=periods,
-            discontinuation=stop,
-            records=records,
-        )
+    for index, (day1, nominal, tentative) in enumerate(starts):
+        number = index + 1
+        end = starts[number][0] - one_day if number < len(starts) else day1 + last_length
         cycles.append(
-            CyclePlan(
-                number=frame.number,
-                day1=frame.day1,
-                end=end,
-                nominal_day1=frame.nominal_day1,
-                delay_days=frame.delay_days,
-                dose_mg=timeline.dose_on(frame.day1),
-                status=cycle_status(
-                    frame.day1, end, stop_day, today, stopped_on_hold=stopped_on_hold
-                ),
-                tentative=frame.tentative,
-                doses=tuple(slots),
+            _new_cycle(
+                number,
+                day1,
+                end,
+                nominal,
+                (day1 - nominal).days,
+                timeline.dose_on(day1),
+                cycle_status(day1, end, stop_day, today, stopped_on_hold=stopped_on_hold),
+                tentative,
+                tuple(builder.cycle(number, day1, tentative)),
             )
         )
-    return tuple(cycles)
+    plan_cycles = tuple(cycles)
+    if builder.stray or builder.consumed != builder.records:
+        # Some record is on a day without a dose to take: say which, and why.
+        _check_records(protocol, _latest_records(history.doses), plan_cycles, periods, stop)
+    return plan_cycles, builder.last_taken
 
 
 def _treatment_status(
@@ -242,23 +250,21 @@ def build_plan(protocol: Protocol, anchors: Anchors, history: History, today: da
     without a hold. Services call this before storing anything, so a rejected command changes
     nothing.
     """
+    layout = layout_for(protocol)
     stop = history.discontinuation
-    periods = hold_periods(history.holds, history.resumptions, stop, anchors.c1d1, today)
+    periods: tuple[HoldPeriod, ...] = ()
+    if history.holds or history.resumptions:
+        periods = hold_periods(history.holds, history.resumptions, stop, anchors.c1d1, today)
     timeline = dose_timeline(protocol, anchors.c1d1, periods)
-    records = _latest_records(history.doses)
-    cycles = _build_cycles(protocol, anchors, periods, timeline, stop, records, today)
-    if records:
-        _check_records(protocol, records, cycles, periods, stop)
+    cycles, last_taken = _build_cycles(layout, anchors, history, periods, timeline, today)
 
-    taken = [s.date for c in cycles for s in c.doses if s.status in TAKEN]
-    last_taken = max(taken) if taken else None
     status = _treatment_status(cycles, periods, stop, today)
-    ended = status in ("discontinued", "completed")
-    if ended:
-        fallback = stop.on if stop is not None else cycles[-1].doses[-1].date
+    last_planned = cycles[-1].doses[-1].date
+    if status == "discontinued" or status == "completed":
+        fallback = stop.on if stop is not None else last_planned
         last_dose, projected = (last_taken or fallback), False
     else:
-        last_dose, projected = cycles[-1].doses[-1].date, True
+        last_dose, projected = last_planned, True
 
     visits = build_visits(
         protocol,
@@ -278,19 +284,19 @@ def build_plan(protocol: Protocol, anchors: Anchors, history: History, today: da
         )
         for event in history.adverse_events
     )
-    return Plan(
-        protocol=protocol,
-        anchors=anchors,
-        today=today,
-        status=status,
-        dose_mg=timeline.dose_on(today),
-        cycles=cycles,
-        visits=visits,
-        holds=periods,
-        adverse_events=assessed,
-        proposals=tuple(_limit_proposals(protocol, cycles, periods, status, today)),
-        discontinuation=stop,
-        last_dose_taken=last_taken,
+    return _new_plan(
+        protocol,
+        anchors,
+        today,
+        status,
+        timeline.dose_on(today),
+        cycles,
+        visits,
+        periods,
+        assessed,
+        tuple(_limit_proposals(protocol, cycles, periods, status, today)),
+        stop,
+        last_taken,
     )
 
 

@@ -10,7 +10,12 @@ DTSTART;TZID that falls in a gap or an overlap, so calendar clients agree with r
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, tzinfo
+from collections.abc import Set
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+_DAY = timedelta(days=1)
+_MICROSECONDS_PER_SECOND = 1_000_000
 
 
 def local_instant(on: date, at: time, zone: tzinfo) -> datetime:
@@ -22,3 +27,64 @@ def minutes_between(on: date, earlier: time, later: time, zone: tzinfo) -> int:
     """Elapsed minutes between two wall times of one local day, across any DST change."""
     delta = local_instant(on, later, zone) - local_instant(on, earlier, zone)
     return int(delta.total_seconds() // 60)
+
+
+def microseconds_of_day(at: time) -> int:
+    """Wall time as microseconds since midnight (tzinfo and fold ignored)."""
+    seconds = at.hour * 3600 + at.minute * 60 + at.second
+    return seconds * _MICROSECONDS_PER_SECOND + at.microsecond
+
+
+def wall_minutes_between(earlier_us: int, later: time) -> int:
+    """``minutes_between`` for a day on which the zone's UTC offset does not change.
+
+    Then elapsed time is wall-clock time, and the same float arithmetic as
+    ``timedelta.total_seconds() // 60`` gives the same result without building datetimes
+    (about 10x cheaper; a plan judges one of these per dose record).
+    """
+    delta_us = microseconds_of_day(later) - earlier_us
+    return int((delta_us / _MICROSECONDS_PER_SECOND) // 60)
+
+
+_offset_change_days: dict[tzinfo, set[date]] = {}
+_years_scanned: set[tuple[tzinfo, int]] = set()
+_NO_DAYS: frozenset[date] = frozenset()
+_MAX_ZONES = 512  # a bound on the cache; real deployments use a handful of zones
+
+
+def offset_change_days(zone: tzinfo, first_year: int, last_year: int) -> Set[date] | None:
+    """Local days of ``zone`` within the years given on which the UTC offset changes.
+
+    On any other day ``wall_minutes_between`` is exact. ``None`` when this cannot be vouched
+    for, and every lateness is then computed with ``minutes_between``.
+
+    A day D counts as changing when the offset at D 00:00 differs from the one at D+1 00:00
+    (both fold=0, the policy above). That finds every change as long as a zone never has two
+    offset changes within a few days of each other: true of every zone in the tz database
+    (checked for all transitions of all zones shipped with Python's ``zoneinfo``), so the fast
+    path is taken for ``ZoneInfo`` and fixed-offset zones only. Each zone-year is scanned once
+    (366 offsets) and kept.
+    """
+    if isinstance(zone, timezone):
+        return _NO_DAYS
+    if not isinstance(zone, ZoneInfo) or last_year >= date.max.year:
+        return None
+    days = _offset_change_days.get(zone)
+    if days is None:
+        if len(_offset_change_days) >= _MAX_ZONES:
+            _offset_change_days.clear()
+            _years_scanned.clear()
+        days = _offset_change_days[zone] = set()
+    for year in range(first_year, last_year + 1):
+        if (zone, year) in _years_scanned:
+            continue
+        day = date(year, 1, 1)
+        offset = zone.utcoffset(datetime.combine(day, time()))
+        while day.year == year:
+            following = day + _DAY
+            next_offset = zone.utcoffset(datetime.combine(following, time()))
+            if next_offset != offset:
+                days.add(day)
+            day, offset = following, next_offset
+        _years_scanned.add((zone, year))
+    return days

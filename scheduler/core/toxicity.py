@@ -11,6 +11,7 @@ from typing import Literal
 
 from scheduler.core.dose_levels import format_mg, next_lower_dose
 from scheduler.core.inputs import AdverseEvent
+from scheduler.core.layout import ProtocolLayout, layout_for
 from scheduler.protocols.schema import Protocol
 
 ProposedAction = Literal["continue", "continue_may_hold", "hold", "hold_then_reduce", "discontinue"]
@@ -24,17 +25,49 @@ class Proposal:
     resume_dose_mg: float | None = None
 
 
+_MAX_PROPOSALS = 4096
+
+
 def propose_action(protocol: Protocol, event: AdverseEvent, current_dose_mg: float) -> Proposal:
+    """The first rule of the protocol's table that matches the event, as a proposal.
+
+    The answer depends on the event's term, grade, relatedness and tolerability and on the
+    dose; proposals are immutable, so each distinct question is answered once per protocol.
+    """
+    layout = layout_for(protocol)
     term = event.term.strip().casefold()
-    is_lab = term in {lab.casefold() for lab in protocol.lab_terms}
-    for rule in protocol.toxicity_rules:
+    # The dose's type is part of the key: a proposal echoes the dose back (12 or 12.0).
+    key = (
+        term,
+        event.grade,
+        event.related,
+        event.intolerable,
+        current_dose_mg,
+        type(current_dose_mg),
+    )
+    proposal = layout.proposals.get(key)
+    if proposal is None:
+        proposal = _propose(layout, term, event, current_dose_mg)
+        if len(layout.proposals) >= _MAX_PROPOSALS:
+            layout.proposals.clear()
+        layout.proposals[key] = proposal
+    return proposal
+
+
+def _propose(
+    layout: ProtocolLayout, term: str, event: AdverseEvent, current_dose_mg: float
+) -> Proposal:
+    protocol = layout.protocol
+    is_lab = term in layout.lab_terms
+    for matcher in layout.rules:
+        rule = matcher.rule
         if rule.related == "related" and not event.related:
             continue
         if not rule.min_grade <= event.grade <= rule.max_grade:
             continue
         if rule.lab_only and not is_lab:
             continue
-        if "*" not in rule.terms and term not in {t.casefold() for t in rule.terms}:
+        if matcher.terms is not None and term not in matcher.terms:
             continue
         if rule.intolerable is not None and rule.intolerable != event.intolerable:
             continue

@@ -7,16 +7,18 @@ and projected from the last planned dose before that.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from functools import lru_cache
+from operator import attrgetter
 from typing import Literal
 
-from dateutil.relativedelta import relativedelta
-
+from scheduler.core.construct import frozen_constructor
 from scheduler.core.cycles import CyclePlan
 from scheduler.core.inputs import Discontinuation, VisitRecord
+from scheduler.core.layout import VisitTemplate, layout_for
 from scheduler.protocols.schema import Protocol
-from scheduler.protocols.schema import Visit as VisitDefinition
 
 VisitStatus = Literal["planned", "due", "overdue", "done", "cancelled"]
 
@@ -43,51 +45,73 @@ class VisitPlan:
         return self.window_start <= day <= self.window_end
 
 
-def _status(
-    start: date, end: date, today: date, cancelled: bool, record: VisitRecord | None
-) -> VisitStatus:
-    if record is not None:
-        return "done"
-    if cancelled:
-        return "cancelled"
-    if today < start:
-        return "planned"
-    if today <= end:
-        return "due"
-    return "overdue"
+_new_visit = frozen_constructor(VisitPlan)
+_PLAN_ORDER = attrgetter("target", "code")
 
 
 def _visit(
-    definition: VisitDefinition,
-    *,
-    code: str,
-    name: str,
-    cycle: int | None,
+    template: VisitTemplate,
     target: date,
     tentative: bool,
     cancelled: bool,
     record: VisitRecord | None,
     today: date,
 ) -> VisitPlan:
-    start = target - timedelta(days=definition.window_before)
-    end = target + timedelta(days=definition.window_after)
-    return VisitPlan(
-        code=code,
-        name=name,
-        anchor=definition.anchor,
-        cycle=cycle,
-        target=target,
-        window_start=start,
-        window_end=end,
-        status=_status(start, end, today, cancelled, record),
-        tentative=tentative and record is None,
-        dispense=definition.dispense,
-        procedures=definition.procedures,
-        bring=definition.bring,
-        actual=record.on if record is not None else None,
-        record_id=record.id if record is not None else None,
-        deviation=record.deviation if record is not None else "",
+    start = target - template.before
+    end = target + template.after
+    if record is not None:
+        return _new_visit(
+            template.code,
+            template.name,
+            template.anchor,
+            template.cycle,
+            target,
+            start,
+            end,
+            "done",
+            False,
+            template.dispense,
+            template.procedures,
+            template.bring,
+            record.on,
+            record.id,
+            record.deviation,
+        )
+    status: VisitStatus
+    if cancelled:
+        status = "cancelled"
+    elif today < start:
+        status = "planned"
+    elif today <= end:
+        status = "due"
+    else:
+        status = "overdue"
+    return _new_visit(
+        template.code,
+        template.name,
+        template.anchor,
+        template.cycle,
+        target,
+        start,
+        end,
+        status,
+        tentative,
+        template.dispense,
+        template.procedures,
+        template.bring,
+        None,
+        None,
+        "",
     )
+
+
+@lru_cache(maxsize=4096)
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months, the day clamped to the month's last (as
+    ``dateutil.relativedelta`` does: 31 August + 6 months is 28 or 29 February)."""
+    total = day.month - 1 + months
+    year, month = day.year + total // 12, total % 12 + 1
+    return date(year, month, min(day.day, monthrange(year, month)[1]))
 
 
 def build_visits(
@@ -101,49 +125,26 @@ def build_visits(
     records: dict[str, VisitRecord],
     today: date,
 ) -> tuple[VisitPlan, ...]:
+    layout = layout_for(protocol)
     stop = discontinuation.on if discontinuation is not None else None
     everything_stops = discontinuation is not None and discontinuation.reason == "death"
     visits: list[VisitPlan] = []
-    for definition in protocol.visits:
-        if definition.anchor == "cycle":
-            for number in definition.cycles:
-                cycle = cycles[number - 1]
-                target = cycle.day1 + timedelta(days=definition.offset_days)
-                code = definition.code.format(cycle=number)
-                visits.append(
-                    _visit(
-                        definition,
-                        code=code,
-                        name=definition.name.format(cycle=number),
-                        cycle=number,
-                        target=target,
-                        tentative=cycle.tentative,
-                        cancelled=cycle.status == "cancelled"
-                        or (stop is not None and target > stop),
-                        record=records.get(code),
-                        today=today,
-                    )
-                )
-            continue
-        if definition.anchor == "surgery":
-            target = surgery + relativedelta(months=definition.offset_months)
-            target += timedelta(days=definition.offset_days)
-            tentative = False
-        else:
-            target = last_dose + timedelta(days=definition.offset_days)
-            tentative = last_dose_projected
-        visits.append(
-            _visit(
-                definition,
-                code=definition.code,
-                name=definition.name,
-                cycle=None,
-                target=target,
-                tentative=tentative,
-                cancelled=everything_stops and stop is not None and target > stop,
-                record=records.get(definition.code),
-                today=today,
-            )
-        )
-    visits.sort(key=lambda v: (v.target, v.code))
+    append = visits.append
+    for template, index in layout.cycle_visits:
+        cycle = cycles[index]
+        target = cycle.day1 + template.offset
+        cancelled = cycle.status == "cancelled" or (stop is not None and target > stop)
+        record = records.get(template.code) if records else None
+        append(_visit(template, target, cycle.tentative, cancelled, record, today))
+    for template, months in layout.surgery_visits:
+        target = add_months(surgery, months) + template.offset
+        cancelled = everything_stops and stop is not None and target > stop
+        record = records.get(template.code) if records else None
+        append(_visit(template, target, False, cancelled, record, today))
+    for template in layout.last_dose_visits:
+        target = last_dose + template.offset
+        cancelled = everything_stops and stop is not None and target > stop
+        record = records.get(template.code) if records else None
+        append(_visit(template, target, last_dose_projected, cancelled, record, today))
+    visits.sort(key=_PLAN_ORDER)
     return tuple(visits)
