@@ -42,16 +42,14 @@ class CyclePlan:
 def cycle_starts(
     c1d1: date, length: timedelta, cycles: int, periods: tuple[HoldPeriod, ...]
 ) -> list[tuple[date, date, bool]]:
-    """(day 1, nominal day 1, tentative) of each cycle; what ``cycle_frames`` returns, as
-    tuples, because ``build_plan`` needs nothing else and makes one of these per plan."""
-    if not periods:
-        return [(c1d1 + length * n, c1d1 + length * n, False) for n in range(cycles)]
+    """(day 1, nominal day 1, tentative) of each cycle: what ``cycle_frames`` gives, as plain
+    tuples, which is all ``build_plan`` needs."""
     starts: list[tuple[date, date, bool]] = []
     nominal = c1d1
     tentative = False
     for _ in range(cycles):
         day1 = nominal
-        hold = hold_covering(periods, day1)
+        hold = hold_covering(periods, day1) if periods else None
         while hold is not None:
             if hold.end is None:
                 tentative = True

@@ -35,14 +35,8 @@ _Time: TypeAlias = time
 DoseStatus = Literal["planned", "taken", "late", "missed", "held", "cancelled"]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class DoseSlot:
-    """One administration of one dosing day.
-
-    Not keyword-only (unlike the other plan classes) because the core builds over a hundred per
-    plan and a positional call costs a third of a keyword one; keyword calls work as before.
-    """
-
     key: str
     """Stable identity within the subject: cycle, day and administration ("C2D5", "C2D5S2")."""
     cycle: int
@@ -91,12 +85,12 @@ def slot_pattern(layout: ProtocolLayout, dose_time: time) -> SlotPattern:
         )
         scheduled = tuple(microseconds_of_day(at) for at in times)
         pattern = SlotPattern(times=times, rows=rows, scheduled_us=scheduled)
-        if dose_time.tzinfo is None:  # aware times compare by UTC value: do not share entries
+        if dose_time.tzinfo is None and not dose_time.fold:
+            # Only plain times are shared: equal aware or fold=1 times can still differ.
             layout.patterns[dose_time] = pattern
     return pattern
 
 
-_NO_DAYS: frozenset[date] = frozenset()
 _MAX_MEMO = 20_000  # distinct times taken per scheduled time; minute resolution needs 1,440
 _new_object = object.__new__
 
@@ -115,11 +109,12 @@ def new_slot(
     record_id: int | None = None,
     late_minutes: int | None = None,
 ) -> DoseSlot:
-    """``DoseSlot(...)`` without the cost of calling a class.
+    """``DoseSlot(...)`` at a third of the cost, positionally.
 
-    Calling a class runs ``type.__call__`` and then ``__init__`` as a separate frame; a plain
-    function that fills the slots itself is a third cheaper, and a plan makes 100-200 slots.
-    Every field is set here, so the result is indistinguishable from a constructed one.
+    A plan makes 100-200 slots, and creating them was the largest single cost of a plan:
+    calling the class runs ``type.__call__`` and then the generated keyword-only ``__init__``
+    in a frame of its own. This plain function fills the slots itself. Every field is set, so
+    the result is indistinguishable from a constructed one (equal, same repr).
     """
     dose = _new_object(DoseSlot)
     dose.key = key
@@ -144,13 +139,13 @@ class SlotBuilder:
     have, later cycles cannot have any. When it falls short at the end, some record is on a day
     the plan has no dose for, and the caller reports which.
 
-    Three ways to build a cycle, from the cheapest: nothing recorded and nothing in the way
-    (every slot planned); records but no hold, discontinuation or level change in the cycle;
-    anything else.
+    A cycle with nothing recorded and nothing in the way (no hold, discontinuation or level
+    change within it) is built in one comprehension; any other goes slot by slot.
     """
 
     __slots__ = (
         "_by_administration",
+        "_dst_days",
         "_judged",
         "_late_minutes",
         "_offset_changes",
@@ -195,8 +190,13 @@ class SlotBuilder:
         self.records = sum(len(day_map) for day_map in self._by_administration)
         self._offset_changes: Set[date] | None = None
         self._judged: list[dict[time, tuple[DoseStatus, int]]] = []
+        self._dst_days: tuple[date, ...] = ()
         if doses:
-            self._offset_changes = offset_change_days(self._zone, span[0].year, span[1].year)
+            first, last = span
+            changes = offset_change_days(self._zone, first.year, last.year)
+            self._offset_changes = changes
+            if changes:
+                self._dst_days = tuple(day for day in changes if first <= day <= last)
             self._judged = [layout.lateness.setdefault(at, {}) for at in self._pattern.times]
 
     def cycle(self, number: int, day1: date, tentative: bool) -> list[DoseSlot]:
@@ -217,46 +217,69 @@ class SlotBuilder:
         ]
         stop = self._stop if self._stop is not None and self._stop <= last else None
         with_records = self.consumed < self.records
-        if constant_mg is None or holds or stop is not None:
-            return self._cycle_in_full(
-                number, day1, tentative, rows, constant_mg, holds, stop, with_records
-            )
-        if with_records:
-            changes = self._offset_changes
-            if changes is not None and not any(first <= day <= last for day in changes):
-                return self._cycle_with_records(number, day1, tentative, rows, constant_mg)
-            return self._cycle_in_full(number, day1, tentative, rows, constant_mg, [], None, True)
-        return [
-            new_slot(key, number, day, slot, day1 + offset, at, constant_mg, "planned", tentative)
-            for key, day, slot, offset, at, _ in rows
-        ]
+        if constant_mg is not None and not holds and stop is None and not with_records:
+            # Nothing recorded and nothing in the way: every slot is planned at one level.
+            return [
+                new_slot(
+                    key, number, day, slot, day1 + offset, at, constant_mg, "planned", tentative
+                )
+                for key, day, slot, offset, at, _ in rows
+            ]
+        dst_days = tuple(day for day in self._dst_days if first <= day <= last)
+        return self._cycle_in_full(
+            number, day1, tentative, rows, constant_mg, holds, stop, with_records, dst_days
+        )
 
-    def _cycle_with_records(
+    def _cycle_in_full(
         self,
         number: int,
         day1: date,
         tentative: bool,
         rows: tuple[SlotRow, ...],
-        dose_mg: float,
+        constant_mg: float | None,
+        holds: list[HoldPeriod],
+        stop: date | None,
+        with_records: bool,
+        dst_days: tuple[date, ...],
     ) -> list[DoseSlot]:
-        """The usual cycle before today: most slots carry a record, often taken at a time seen
-        before, on days without a DST change. That case is done here in line (it is most of
-        the work of a plan); every other record goes through ``_recorded``.
+        """A cycle with records, holds, a discontinuation or a level change in it.
+
+        The usual case, a slot whose record says taken at a time seen before on a day without
+        a DST change, is done here in line (it is most of the work of a plan); every other
+        record goes through ``_recorded``.
         """
+        dose_on = self._timeline.dose_on
         lookups = [day_map.get for day_map in self._by_administration]
-        judged = self._judged
+        # Without a zone the memo can vouch for, empty memos send every record to _recorded.
+        judged = self._judged if self._offset_changes is not None else [{} for _ in lookups]
+        stopped_on_hold = self._stopped_on_hold
         consumed = 0
         last_taken = None
         slots: list[DoseSlot] = []
         append = slots.append
         for key, day, slot, offset, at, index in rows:
             on = day1 + offset
-            record = lookups[index](on)
+            dose_mg = constant_mg if constant_mg is not None else dose_on(on)
+            record = lookups[index](on) if with_records else None
+            if stop is not None and on >= stop and (record is None or on > stop or stopped_on_hold):
+                append(new_slot(key, number, day, slot, on, at, dose_mg, "cancelled", tentative))
+                continue
+            if holds:
+                held = False
+                for period in holds:
+                    if period.start <= on and (period.end is None or on < period.end):
+                        held = True
+                        break
+                if held:
+                    append(new_slot(key, number, day, slot, on, at, dose_mg, "held", tentative))
+                    continue
             if record is None:
                 append(new_slot(key, number, day, slot, on, at, dose_mg, "planned", tentative))
                 continue
             taken_at = record.taken_at
-            verdict = judged[index].get(taken_at) if record.taken else None  # type: ignore[arg-type]
+            verdict = None
+            if record.taken and not (dst_days and on in dst_days):
+                verdict = judged[index].get(taken_at)  # type: ignore[arg-type]
             if verdict is None:
                 append(self._recorded(key, number, day, slot, on, at, dose_mg, tentative, record))
                 continue
@@ -273,36 +296,6 @@ class SlotBuilder:
         self.consumed += consumed
         if last_taken is not None and (self.last_taken is None or last_taken > self.last_taken):
             self.last_taken = last_taken
-        return slots
-
-    def _cycle_in_full(
-        self,
-        number: int,
-        day1: date,
-        tentative: bool,
-        rows: tuple[SlotRow, ...],
-        constant_mg: float | None,
-        holds: list[HoldPeriod],
-        stop: date | None,
-        with_records: bool,
-    ) -> list[DoseSlot]:
-        dose_on = self._timeline.dose_on
-        by_administration = self._by_administration
-        stopped_on_hold = self._stopped_on_hold
-        slots: list[DoseSlot] = []
-        append = slots.append
-        for key, day, slot, offset, at, index in rows:
-            on = day1 + offset
-            dose_mg = constant_mg if constant_mg is not None else dose_on(on)
-            record = by_administration[index].get(on) if with_records else None
-            if stop is not None and on >= stop and (record is None or on > stop or stopped_on_hold):
-                append(new_slot(key, number, day, slot, on, at, dose_mg, "cancelled", tentative))
-            elif any(p.start <= on and (p.end is None or on < p.end) for p in holds):
-                append(new_slot(key, number, day, slot, on, at, dose_mg, "held", tentative))
-            elif record is None:
-                append(new_slot(key, number, day, slot, on, at, dose_mg, "planned", tentative))
-            else:
-                append(self._recorded(key, number, day, slot, on, at, dose_mg, tentative, record))
         return slots
 
     def _recorded(

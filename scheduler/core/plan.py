@@ -160,12 +160,13 @@ def _build_cycles(
         stopped_on_hold=stopped_on_hold,
         span=(starts[0][0], starts[-1][0] + layout.day_offsets[-1]),
     )
-    one_day = _DAY
-    last_length = layout.cycle_length - one_day
+    # Each cycle ends the day before the next one starts; the last runs its full length.
+    ends = [following[0] - _DAY for following in starts[1:]]
+    ends.append(starts[-1][0] + (layout.cycle_length - _DAY))
     cycles: list[CyclePlan] = []
-    for index, (day1, nominal, tentative) in enumerate(starts):
-        number = index + 1
-        end = starts[number][0] - one_day if number < len(starts) else day1 + last_length
+    for number, ((day1, nominal, tentative), end) in enumerate(
+        zip(starts, ends, strict=True), start=1
+    ):
         cycles.append(
             _new_cycle(
                 number,

@@ -11,6 +11,7 @@ DTSTART;TZID that falls in a gap or an overlap, so calendar clients agree with r
 from __future__ import annotations
 
 from collections.abc import Set
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -46,14 +47,21 @@ def wall_minutes_between(earlier_us: int, later: time) -> int:
     return int((delta_us / _MICROSECONDS_PER_SECOND) // 60)
 
 
-_offset_change_days: dict[tzinfo, set[date]] = {}
-_years_scanned: set[tuple[tzinfo, int]] = set()
+@dataclass(slots=True)
+class _ZoneDays:
+    changes: set[date] = field(default_factory=set)
+    years: set[int] = field(default_factory=set)
+    """Years whose days are all in ``changes`` already (added after the scan, never before)."""
+
+
+_zones: dict[tzinfo, _ZoneDays] = {}
 _NO_DAYS: frozenset[date] = frozenset()
 _MAX_ZONES = 512  # a bound on the cache; real deployments use a handful of zones
 
 
 def offset_change_days(zone: tzinfo, first_year: int, last_year: int) -> Set[date] | None:
-    """Local days of ``zone`` within the years given on which the UTC offset changes.
+    """Local days of ``zone`` on which the UTC offset changes: all those of the years given
+    (and of any year asked for before; the set is shared, and only read by callers).
 
     On any other day ``wall_minutes_between`` is exact. ``None`` when this cannot be vouched
     for, and every lateness is then computed with ``minutes_between``.
@@ -61,7 +69,7 @@ def offset_change_days(zone: tzinfo, first_year: int, last_year: int) -> Set[dat
     A day D counts as changing when the offset at D 00:00 differs from the one at D+1 00:00
     (both fold=0, the policy above). That finds every change as long as a zone never has two
     offset changes within a few days of each other: true of every zone in the tz database
-    (checked for all transitions of all zones shipped with Python's ``zoneinfo``), so the fast
+    (checked for all transitions of all zones of the tzdata installed here), so the fast
     path is taken for ``ZoneInfo`` and fixed-offset zones only. Each zone-year is scanned once
     (366 offsets) and kept.
     """
@@ -69,14 +77,13 @@ def offset_change_days(zone: tzinfo, first_year: int, last_year: int) -> Set[dat
         return _NO_DAYS
     if not isinstance(zone, ZoneInfo) or last_year >= date.max.year:
         return None
-    days = _offset_change_days.get(zone)
-    if days is None:
-        if len(_offset_change_days) >= _MAX_ZONES:
-            _offset_change_days.clear()
-            _years_scanned.clear()
-        days = _offset_change_days[zone] = set()
+    known = _zones.get(zone)
+    if known is None:
+        if len(_zones) >= _MAX_ZONES:
+            _zones.clear()
+        known = _zones[zone] = _ZoneDays()
     for year in range(first_year, last_year + 1):
-        if (zone, year) in _years_scanned:
+        if year in known.years:
             continue
         day = date(year, 1, 1)
         offset = zone.utcoffset(datetime.combine(day, time()))
@@ -84,7 +91,7 @@ def offset_change_days(zone: tzinfo, first_year: int, last_year: int) -> Set[dat
             following = day + _DAY
             next_offset = zone.utcoffset(datetime.combine(following, time()))
             if next_offset != offset:
-                days.add(day)
+                known.changes.add(day)
             day, offset = following, next_offset
-        _years_scanned.add((zone, year))
-    return days
+        known.years.add(year)
+    return known.changes

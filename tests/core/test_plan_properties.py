@@ -137,7 +137,7 @@ def subjects(draw: st.DrawFn) -> tuple[Protocol, Anchors, History, date]:
 
 
 PROPERTY_SETTINGS = settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
@@ -213,7 +213,7 @@ def test_every_visit_window_contains_its_target(subject):
         assert visit.in_window(visit.target)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(subjects())
 def test_dose_records_never_move_a_cycle_and_the_json_is_stable(subject):
     protocol, anchors, history, today = subject

@@ -87,6 +87,32 @@ def test_lateness_is_real_elapsed_time_across_a_dst_change(anlotinib):
     assert (dose.status, dose.late_minutes) == ("late", 690)
 
 
+def test_the_same_clock_times_are_judged_apart_on_either_side_of_a_dst_change(anlotinib):
+    # 01:00 to 13:30 is 12.5 h on 2026-03-28 (missed) but 11.5 h on 2026-03-29 (late).
+    berlin = Anchors(
+        subject="B-2",
+        c1d1=date(2026, 3, 2),
+        surgery=date(2026, 1, 20),
+        time_zone=ZoneInfo("Europe/Berlin"),
+        dose_time=time(1, 0),
+    )
+    history = History(
+        doses=(
+            taken(date(2026, 3, 28), time(13, 30), id=1),
+            taken(date(2026, 3, 29), time(13, 30), id=2),
+            taken(date(2026, 3, 30), time(13, 30), id=3),
+        )
+    )
+    result = build_plan(anlotinib, berlin, history, date(2026, 3, 31))
+
+    judged = [slot_for(result, date(2026, 3, d)) for d in (28, 29, 30)]
+    assert [(s.status, s.late_minutes) for s in judged] == [
+        ("missed", 750),
+        ("late", 690),
+        ("missed", 750),
+    ]
+
+
 def test_the_latest_record_of_a_slot_is_the_one_that_counts(plan, day):
     history = History(doses=(missed(day(1, 3), id=1), taken(day(1, 3), time(8, 5), id=2)))
     dose = slot_for(plan(day(1, 4), history), day(1, 3))

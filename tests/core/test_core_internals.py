@@ -1,0 +1,131 @@
+"""The shortcuts the core takes for speed give exactly what the plain way gives."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scheduler.core.construct import frozen_constructor
+from scheduler.core.dosing_days import DoseSlot, new_slot
+from scheduler.core.layout import layout_for
+from scheduler.core.times import (
+    microseconds_of_day,
+    minutes_between,
+    offset_change_days,
+    wall_minutes_between,
+)
+from scheduler.core.visits import VisitPlan, add_months
+from scheduler.protocols import load_protocol, shipped_protocol_files
+
+ZONES = [
+    ZoneInfo(key)
+    for key in ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Shanghai")
+]
+
+
+@given(st.dates(date(1900, 1, 1), date(2200, 12, 31)), st.integers(-40, 40))
+def test_add_months_matches_relativedelta(day, months):
+    assert add_months(day, months) == day + relativedelta(months=months)
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(ZONES), st.dates(date(2020, 1, 1), date(2030, 12, 31)), st.times(), st.times()
+)
+def test_lateness_on_a_day_without_an_offset_change_is_wall_clock_time(zone, day, at, taken):
+    changes = offset_change_days(zone, day.year, day.year)
+    assert changes is not None
+    if day not in changes:
+        fast = wall_minutes_between(microseconds_of_day(at), taken)
+        assert fast == minutes_between(day, at, taken, zone)
+
+
+def test_the_offset_change_days_are_the_dst_days():
+    berlin = offset_change_days(ZoneInfo("Europe/Berlin"), 2026, 2026)
+    assert berlin is not None
+    assert sorted(d for d in berlin if d.year == 2026) == [date(2026, 3, 29), date(2026, 10, 25)]
+    assert offset_change_days(ZoneInfo("Asia/Shanghai"), 2026, 2026) == set()
+    assert offset_change_days(timezone(timedelta(hours=8)), 2026, 2026) == frozenset()
+    assert offset_change_days(UTC, 2026, 2026) == frozenset()
+
+
+def test_every_day_with_an_offset_change_is_found():
+    zone = ZoneInfo("America/New_York")
+    changes = offset_change_days(zone, 2025, 2027)
+    day = date(2025, 1, 1)
+    while day < date(2028, 1, 1):
+        offsets = {zone.utcoffset(datetime.combine(day, time(h))) for h in range(24)}
+        assert (len(offsets) > 1) == (day in changes), day
+        day += timedelta(days=1)
+
+
+def test_a_frozen_constructor_makes_ordinary_frozen_instances():
+    make = frozen_constructor(VisitPlan)
+    d = date(2026, 3, 2)
+    fast = make(
+        "C1D1", "Cycle 1", "cycle", 1, d, d, d, "planned", False, True, (), "", None, None, ""
+    )
+    plain = VisitPlan(
+        code="C1D1",
+        name="Cycle 1",
+        anchor="cycle",
+        cycle=1,
+        target=d,
+        window_start=d,
+        window_end=d,
+        status="planned",
+        tentative=False,
+        dispense=True,
+        procedures=(),
+        bring="",
+    )
+
+    assert type(fast) is VisitPlan
+    assert fast == plain
+    assert hash(fast) == hash(plain)
+    assert repr(fast) == repr(plain)
+    assert dataclasses.asdict(fast) == dataclasses.asdict(plain)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.code = "X"  # type: ignore[misc]
+
+
+def test_a_frozen_constructor_refuses_other_classes():
+    with pytest.raises(TypeError):
+        frozen_constructor(DoseSlot)
+
+
+def test_new_slot_equals_a_constructed_slot():
+    d, t = date(2026, 3, 2), time(8)
+    fast = new_slot("C1D1", 1, 1, 1, d, t, 12.0, "late", False, time(11), 7, 180)
+    plain = DoseSlot(
+        key="C1D1",
+        cycle=1,
+        day=1,
+        slot=1,
+        date=d,
+        time=t,
+        dose_mg=12.0,
+        status="late",
+        tentative=False,
+        taken_at=time(11),
+        record_id=7,
+        late_minutes=180,
+    )
+
+    assert fast == plain
+    assert repr(fast) == repr(plain)
+
+
+def test_the_layout_is_kept_per_protocol_object():
+    path = next(p for p in shipped_protocol_files() if p.name == "nct03945799.toml")
+    first, second = load_protocol(path), load_protocol(path)
+
+    assert layout_for(first) is layout_for(first)
+    assert layout_for(second) is not layout_for(first)
+    assert layout_for(first).slot_keys[1][:2] == ("C2D1", "C2D2")
