@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,8 @@ class Unit:
     session: Session
     actor: str
     now: datetime
+    changed_subjects: set[int] = field(default_factory=set)
+    """Subjects whose records this unit touched; their derived rows are refreshed at commit."""
 
     def audit(
         self,
@@ -36,6 +38,8 @@ class Unit:
         reason: str = "",
     ) -> None:
         """Append who did what, when and why; old and new values are kept as JSON."""
+        if subject_id is not None:
+            self.changed_subjects.add(subject_id)
         self.session.add(
             AuditEntry(
                 at=self.now,
@@ -58,4 +62,10 @@ def unit_of_work(engine: Engine, actor: str, clock: Clock | None = None) -> Iter
         raise InputError("user", "a user name of 1 to 64 characters is required for the audit")
     now = (clock or SystemClock()).now()
     with transaction(engine) as session:
-        yield Unit(session=session, actor=actor, now=now)
+        unit = Unit(session=session, actor=actor, now=now)
+        yield unit
+        if unit.changed_subjects:
+            # Imported here: refreshing needs subject states, and those need this module.
+            from scheduler.services.derived import refresh_derived
+
+            refresh_derived(unit, sorted(unit.changed_subjects))
