@@ -47,17 +47,30 @@ ensure_postgres() {
     exit 1
 }
 
+ensure_chromium() {
+    # Browser tests drive Debian's Chromium (never a browser Playwright downloads). When it
+    # cannot be installed here, pytest skips only those tests and says how to install it.
+    if [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null; then
+        return
+    fi
+    echo "installing Chromium from Debian's packages" >&2
+    { as_root apt-get update -qq &&
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+            >/dev/null; } || echo "could not install chromium; browser tests will be skipped" >&2
+}
+
 case "${1:-}" in
     demo)
         ensure_venv
         .venv/bin/dosing demo
         echo
-        echo "serving on http://127.0.0.1:8000/ (Ctrl-C to stop)"
+        echo "serving on http://127.0.0.1:8000/ (log in as demo-nurse, password demo-password; Ctrl-C to stop)"
         exec .venv/bin/dosing serve
         ;;
     test)
         ensure_venv
         ensure_postgres
+        ensure_chromium
         .venv/bin/ruff check .
         .venv/bin/ruff format --check .
         .venv/bin/lint-imports

@@ -4,10 +4,10 @@ accepted too), then the defaults below, which run the embedded demo on a SQLite 
 from __future__ import annotations
 
 import getpass
-from datetime import date
+from datetime import date, time
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,51 @@ class Settings(BaseSettings):
     site_holidays: dict[str, list[date]] = Field(default_factory=dict)
     """Days each site's pharmacy is closed, by site code; the preparation lead time skips them
     (JSON, e.g. DOSING_SITE_HOLIDAYS='{"ZJU1": ["2026-10-01", "2026-10-02"]}')."""
+
+    public_base_url: str = "http://127.0.0.1:8000"
+    """Where patients reach the server; feed URLs are printed under it (https in production)."""
+    feed_calendar_name: str = "Study calendar"
+    feed_show_drug_name: bool = False
+    """Privacy by default: feed titles say "Study capsule" unless the site turns this on."""
+    feed_rate_per_second: float = Field(default=0.5, gt=0)
+    feed_rate_burst: int = Field(default=20, ge=1)
+    """Per-token token bucket of the feed endpoint (in-process): a burst, then a steady rate."""
+
+    scheduler_enabled: bool = True
+    """Run the reminder jobs inside `dosing serve` too (`dosing worker` always runs them)."""
+    reminder_poll_seconds: float = Field(default=15.0, gt=0)
+    reminder_batch_size: int = Field(default=200, ge=1, le=10_000)
+    reminder_senders: int = Field(default=4, ge=1, le=64)
+    """Threads per process sending in parallel, each with its own SMTP and HTTP connection."""
+    reminder_lease_seconds: int = Field(default=300, ge=2)
+    """How long a claim lasts: a worker that dies holding one frees it after this."""
+    reminder_max_attempts: int = Field(default=6, ge=1)
+    reminder_backoff_seconds: float = Field(default=60.0, gt=0)
+    reminder_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    reminder_dose_grace_hours: float | None = Field(default=None, gt=0)
+    """Caps the grace of dose reminders, which is otherwise the protocol's late_dose_hours."""
+    reminder_visit_time: time = time(18, 0)
+    """Local time of the visit reminder, the day before the visit."""
+    reminder_visit_grace_hours: float = Field(default=12.0, gt=0)
+    reminder_horizon_days: int = Field(default=28, ge=1, le=400)
+    digest_time: time = time(7, 30)
+    """Local time at each site at which the nurse and pharmacy digests are built."""
+    digest_grace_hours: float = Field(default=4.0, gt=0)
+    digest_channel: str = "email"
+    nurse_digest_to: dict[str, list[str]] = Field(default_factory=dict)
+    """Addresses of each site's nurse digest, by site code (JSON)."""
+    pharmacy_digest_to: dict[str, list[str]] = Field(default_factory=dict)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_tls: str = "none"
+    """none, starttls or tls (implicit TLS, usually port 465)."""
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = "reminders@dosing.invalid"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 @lru_cache(maxsize=1)

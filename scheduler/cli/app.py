@@ -10,7 +10,7 @@ import traceback
 import click
 import typer
 
-from scheduler.cli import pharmacy, recording, serve, subjects, worklist
+from scheduler.cli import feeds, pharmacy, recording, reminders, serve, subjects, users, worklist
 from scheduler.errors import InputError, ProtocolError
 
 app = typer.Typer(
@@ -46,6 +46,12 @@ app.command("reconcile-review")(pharmacy.review_command)
 app.command("accountability")(pharmacy.accountability_command)
 app.command("export")(pharmacy.export_command)
 app.command("fhir")(pharmacy.fhir_command)
+app.command("feed-url")(feeds.feed_url)
+app.command("staff-feed-url")(feeds.staff_feed_url)
+app.command("ics")(feeds.ics)
+app.add_typer(users.app, name="user")
+app.command("worker")(reminders.worker)
+app.add_typer(reminders.app, name="reminders")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,4 +20,9 @@ def serve(
     from scheduler.web.app import create_app
 
     settings = get_settings().model_copy(update={"database_url": database_url(db)})
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings)
+    if settings.scheduler_enabled:
+        from scheduler.jobs import attach_to_app
+
+        attach_to_app(app)
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -196,7 +196,7 @@ def audit_command(
 def demo(db: DbOption = None, user: UserOption = None) -> None:
     """Set up the embedded demo (SQLite, NCT03945799, five subjects) and show today's work."""
     from scheduler.cli.worklist import print_worklist
-    from scheduler.services.demo import seed_demo
+    from scheduler.services.demo import DEMO_PASSWORD, seed_demo, seed_demo_staff
 
     url = database_url(db)
     upgrade(url)
@@ -205,7 +205,11 @@ def demo(db: DbOption = None, user: UserOption = None) -> None:
         load_shipped_protocols(unit)
         site = ensure_default_site(unit, settings)
         created = seed_demo(unit, site)
+        logins = seed_demo_staff(unit)
     typer.echo(f"demo database: {url} ({len(created)} subjects created)\n")
     subjects_command(db=url, user=user)
     typer.echo("")
     print_worklist(url, user, None, None, as_json=False)
+    typer.echo("\ndemo logins (password " + repr(DEMO_PASSWORD) + "):")
+    for name, role in logins:
+        typer.echo(f"  {name:<20} {role}")

@@ -1,15 +1,69 @@
-"""The nurse's worklist on the command line."""
+"""The nurse's worklist on the command line: the same lists as the home page."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
-from scheduler.cli.render import print_json, table
+from scheduler.cli.render import mg, mg_number, print_json, table
 from scheduler.services.validation import parse_date
-from scheduler.services.worklist import worklist
+from scheduler.services.worklist import WorkItem, Worklist, worklists
+
+
+def _item_json(item: WorkItem, worklist: Worklist) -> dict[str, Any]:
+    return {
+        "subject": item.subject,
+        "site": item.site,
+        "date": worklist.date.isoformat(),
+        "kind": item.kind,
+        "urgency": item.urgency,
+        "visit_code": item.visit_code,
+        "what": item.what,
+        "detail": item.detail,
+        "target": item.target,
+        "window_start": item.window_start,
+        "window_end": item.window_end,
+        "dose_mg": None if item.dose_mg is None else mg_number(item.dose_mg),
+    }
+
+
+def worklist_json(lists: list[Worklist]) -> dict[str, Any]:
+    """``date`` is the day the lists were drawn for (the earliest, should sites' todays differ;
+    each item carries its own ``date``)."""
+    return {
+        "date": min(w.date for w in lists).isoformat() if lists else None,
+        "sites": [w.site for w in lists],
+        "items": [_item_json(i, w) for w in lists for i in w.items],
+    }
+
+
+def _text(lists: list[Worklist]) -> str:
+    out: list[str] = []
+    for w in lists:
+        out.append(f"site {w.site}, {w.date}")
+        if not w.items:
+            out.append("nothing due")
+        for title, items in w.groups():
+            rows = [
+                [
+                    i.subject,
+                    i.kind,
+                    i.what,
+                    i.detail,
+                    i.target or "",
+                    f"{i.window_start}..{i.window_end}" if i.window_start else "",
+                    mg(i.dose_mg),
+                ]
+                for i in items
+            ]
+            out += ["", f"{title}:"]
+            out.append(
+                table(["subject", "item", "what", "detail", "target", "window", "dose"], rows)
+            )
+        out.append("")
+    return "\n".join(out).rstrip()
 
 
 def print_worklist(
@@ -17,33 +71,21 @@ def print_worklist(
 ) -> None:
     day = parse_date("date", on) if on else None
     with open_unit(db, user) as unit:
-        items = worklist(unit.session, unit.now, site_code=site, on=day)
+        lists = worklists(unit.session, unit.now, site_code=site, on=day)
     if as_json:
-        print_json(items)
-        return
-    if not items:
-        typer.echo("nothing due")
-        return
-    rows = [
-        [
-            i.subject,
-            i.kind,
-            i.what,
-            i.detail,
-            i.target or "",
-            f"{i.window_start}..{i.window_end}" if i.window_start else "",
-        ]
-        for i in items
-    ]
-    typer.echo(table(["subject", "item", "what", "detail", "target", "window"], rows))
+        print_json(worklist_json(lists))
+    else:
+        typer.echo(_text(lists))
 
 
 def due(
-    on: Annotated[str | None, typer.Option("--date", help="Day to check (default: today)")] = None,
+    on: Annotated[
+        str | None, typer.Option("--date", help="Day to check (default: today at the site)")
+    ] = None,
     site: Annotated[str | None, typer.Option("--site", help="Site code")] = None,
     db: DbOption = None,
     user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Who is due: visits in their window, overdue visits, unrecorded doses, holds, proposals."""
+    """Who is due: visits due, in window or overdue; holds; missed doses; day-1 checks."""
     print_worklist(db, user, on, site, as_json=as_json)

@@ -75,8 +75,8 @@ def slot_pattern(layout: ProtocolLayout, dose_time: time) -> SlotPattern:
     if pattern is None:
         times = slot_times(layout.protocol, dose_time)
         cells = [
-            (day, index + 1, offset, at, index)
-            for day, offset in zip(layout.dosing_days, layout.day_offsets, strict=True)
+            (day, index + 1, at, index)
+            for day in layout.dosing_days
             for index, at in enumerate(times)
         ]
         rows = tuple(
@@ -91,45 +91,25 @@ def slot_pattern(layout: ProtocolLayout, dose_time: time) -> SlotPattern:
     return pattern
 
 
+def slot_dates(layout: ProtocolLayout, day1: date) -> tuple[date, ...]:
+    """The date of each slot of a cycle starting ``day1``, in plan order (cached per day 1).
+
+    Dates are immutable, so plans share them; the cache saves creating (and freeing) one date
+    object per slot.
+    """
+    dates = layout.slot_dates.get(day1)
+    if dates is None:
+        per_day = layout.administrations
+        dates = tuple(day1 + offset for offset in layout.day_offsets for _ in range(per_day))
+        if len(layout.slot_dates) >= _MAX_DATES:
+            layout.slot_dates.clear()
+        layout.slot_dates[day1] = dates
+    return dates
+
+
+_MAX_DATES = 8192  # distinct day 1 dates in use: about 20 years' worth
 _MAX_MEMO = 20_000  # distinct times taken per scheduled time; minute resolution needs 1,440
 _new_object = object.__new__
-
-
-def new_slot(
-    key: str,
-    cycle: int,
-    day: int,
-    slot: int,
-    on: date,
-    at: time,
-    dose_mg: float,
-    status: DoseStatus,
-    tentative: bool,
-    taken_at: time | None = None,
-    record_id: int | None = None,
-    late_minutes: int | None = None,
-) -> DoseSlot:
-    """``DoseSlot(...)`` at a third of the cost, positionally.
-
-    A plan makes 100-200 slots, and creating them was the largest single cost of a plan:
-    calling the class runs ``type.__call__`` and then the generated keyword-only ``__init__``
-    in a frame of its own. This plain function fills the slots itself. Every field is set, so
-    the result is indistinguishable from a constructed one (equal, same repr).
-    """
-    dose = _new_object(DoseSlot)
-    dose.key = key
-    dose.cycle = cycle
-    dose.day = day
-    dose.slot = slot
-    dose.date = on
-    dose.time = at
-    dose.dose_mg = dose_mg
-    dose.status = status
-    dose.tentative = tentative
-    dose.taken_at = taken_at
-    dose.record_id = record_id
-    dose.late_minutes = late_minutes
-    return dose
 
 
 class SlotBuilder:
@@ -145,9 +125,11 @@ class SlotBuilder:
 
     __slots__ = (
         "_by_administration",
+        "_dates",
         "_dst_days",
         "_judged",
         "_late_minutes",
+        "_layout",
         "_offset_changes",
         "_on_time_minutes",
         "_pattern",
@@ -175,6 +157,8 @@ class SlotBuilder:
         span: tuple[date, date],
     ) -> None:
         self._pattern = slot_pattern(layout, anchors.dose_time)
+        self._layout = layout
+        self._dates = layout.slot_dates
         self._timeline = timeline
         self._periods = periods
         self._stop = stop
@@ -202,8 +186,11 @@ class SlotBuilder:
     def cycle(self, number: int, day1: date, tentative: bool) -> list[DoseSlot]:
         """The slots of cycle ``number`` starting ``day1``, statuses from holds, stop, records."""
         rows = self._pattern.rows[number - 1]
-        first = day1 + rows[0][3]
-        last = day1 + rows[-1][3]
+        dates = self._dates.get(day1)
+        if dates is None:
+            dates = slot_dates(self._layout, day1)
+        first = dates[0]
+        last = dates[-1]
         timeline = self._timeline
         starts = timeline.starts
         level = bisect_right(starts, first) - 1
@@ -219,21 +206,35 @@ class SlotBuilder:
         with_records = self.consumed < self.records
         if constant_mg is not None and not holds and stop is None and not with_records:
             # Nothing recorded and nothing in the way: every slot is planned at one level.
-            return [
-                new_slot(
-                    key, number, day, slot, day1 + offset, at, constant_mg, "planned", tentative
-                )
-                for key, day, slot, offset, at, _ in rows
-            ]
+            slots: list[DoseSlot] = []
+            append = slots.append
+            for (key, day, slot, at, _), on in zip(rows, dates, strict=True):
+                # Filled in line: a function call per slot (let alone the class's keyword
+                # __init__) costs more than the rest of the slot's work.
+                dose = _new_object(DoseSlot)
+                dose.key = key
+                dose.cycle = number
+                dose.day = day
+                dose.slot = slot
+                dose.date = on
+                dose.time = at
+                dose.dose_mg = constant_mg
+                dose.status = "planned"
+                dose.tentative = tentative
+                dose.taken_at = None
+                dose.record_id = None
+                dose.late_minutes = None
+                append(dose)
+            return slots
         dst_days = tuple(day for day in self._dst_days if first <= day <= last)
         return self._cycle_in_full(
-            number, day1, tentative, rows, constant_mg, holds, stop, with_records, dst_days
+            number, dates, tentative, rows, constant_mg, holds, stop, with_records, dst_days
         )
 
     def _cycle_in_full(
         self,
         number: int,
-        day1: date,
+        dates: tuple[date, ...],
         tentative: bool,
         rows: tuple[SlotRow, ...],
         constant_mg: float | None,
@@ -245,87 +246,73 @@ class SlotBuilder:
         """A cycle with records, holds, a discontinuation or a level change in it.
 
         The usual case, a slot whose record says taken at a time seen before on a day without
-        a DST change, is done here in line (it is most of the work of a plan); every other
-        record goes through ``_recorded``.
+        a DST change, is judged here in line (it is most of the work of a plan); every other
+        record goes through ``_judge``.
         """
         dose_on = self._timeline.dose_on
         lookups = [day_map.get for day_map in self._by_administration]
-        # Without a zone the memo can vouch for, empty memos send every record to _recorded.
+        # Without a zone the memo can vouch for, empty memos send every record to _judge.
         judged = self._judged if self._offset_changes is not None else [{} for _ in lookups]
         stopped_on_hold = self._stopped_on_hold
         consumed = 0
         last_taken = None
         slots: list[DoseSlot] = []
         append = slots.append
-        for key, day, slot, offset, at, index in rows:
-            on = day1 + offset
+        for (key, day, slot, at, index), on in zip(rows, dates, strict=True):
             dose_mg = constant_mg if constant_mg is not None else dose_on(on)
             record = lookups[index](on) if with_records else None
+            status: DoseStatus = "planned"
+            taken_at: time | None = None
+            record_id: int | None = None
+            late: int | None = None
             if stop is not None and on >= stop and (record is None or on > stop or stopped_on_hold):
-                append(new_slot(key, number, day, slot, on, at, dose_mg, "cancelled", tentative))
-                continue
-            if holds:
-                held = False
-                for period in holds:
-                    if period.start <= on and (period.end is None or on < period.end):
-                        held = True
-                        break
-                if held:
-                    append(new_slot(key, number, day, slot, on, at, dose_mg, "held", tentative))
-                    continue
-            if record is None:
-                append(new_slot(key, number, day, slot, on, at, dose_mg, "planned", tentative))
-                continue
-            taken_at = record.taken_at
-            verdict = None
-            if record.taken and not (dst_days and on in dst_days):
-                verdict = judged[index].get(taken_at)  # type: ignore[arg-type]
-            if verdict is None:
-                append(self._recorded(key, number, day, slot, on, at, dose_mg, tentative, record))
-                continue
-            consumed += 1
-            status, late = verdict
-            if status != "missed":
-                last_taken = on
-            append(
-                new_slot(
-                    key, number, day, slot, on, at, dose_mg, status, tentative, taken_at,
-                    record.id, late,
-                )
-            )  # fmt: skip
+                status = "cancelled"
+            elif holds and any(
+                period.start <= on and (period.end is None or on < period.end) for period in holds
+            ):
+                status = "held"
+            elif record is not None:
+                taken_at = record.taken_at
+                verdict: tuple[DoseStatus, int | None] | None = None
+                if record.taken and not (dst_days and on in dst_days):
+                    verdict = judged[index].get(taken_at)  # type: ignore[arg-type]
+                if verdict is None:
+                    verdict = self._judge(on, index, at, record)
+                consumed += 1
+                status, late = verdict
+                record_id = record.id
+                if status != "missed":
+                    last_taken = on
+            # Filled in line, as in cycle().
+            dose = _new_object(DoseSlot)
+            dose.key = key
+            dose.cycle = number
+            dose.day = day
+            dose.slot = slot
+            dose.date = on
+            dose.time = at
+            dose.dose_mg = dose_mg
+            dose.status = status
+            dose.tentative = tentative
+            dose.taken_at = taken_at
+            dose.record_id = record_id
+            dose.late_minutes = late
+            append(dose)
         self.consumed += consumed
         if last_taken is not None and (self.last_taken is None or last_taken > self.last_taken):
             self.last_taken = last_taken
         return slots
 
-    def _recorded(
-        self,
-        key: str,
-        number: int,
-        day: int,
-        slot: int,
-        on: date,
-        at: time,
-        dose_mg: float,
-        tentative: bool,
-        record: DoseRecord,
-    ) -> DoseSlot:
-        """The slot a record lands on, with the status the record gives it."""
-        self.consumed += 1
-        late: int | None = None
+    def _judge(
+        self, on: date, index: int, at: time, record: DoseRecord
+    ) -> tuple[DoseStatus, int | None]:
+        """Status and minutes late (None when unknown) that ``record`` gives its slot."""
         taken_at = record.taken_at
         if not record.taken:
-            status: DoseStatus = "missed"
-        elif taken_at is None:
-            status = "taken"
-        else:
-            status, late = self._lateness(on, slot - 1, at, taken_at)
-        taken = status == "taken" or status == "late"
-        if taken and (self.last_taken is None or on > self.last_taken):
-            self.last_taken = on
-        return new_slot(
-            key, number, day, slot, on, at, dose_mg, status, tentative, taken_at, record.id, late
-        )
+            return "missed", None
+        if taken_at is None:
+            return "taken", None
+        return self._lateness(on, index, at, taken_at)
 
     def _lateness(self, on: date, index: int, at: time, taken_at: time) -> tuple[DoseStatus, int]:
         """Status and minutes late of a dose scheduled ``at`` and taken at ``taken_at``.

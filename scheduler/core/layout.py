@@ -10,7 +10,7 @@ built; a corrected protocol is a new object and gets its own layout.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from typing import TYPE_CHECKING
 
 from scheduler.protocols.schema import Protocol, ToxicityRule
@@ -37,8 +37,8 @@ class VisitTemplate:
     bring: str
 
 
-SlotRow = tuple[str, int, int, timedelta, time, int]
-"""(key, day, slot, offset from day 1, local time, administration index 0..n-1)."""
+SlotRow = tuple[str, int, int, time, int]
+"""(key, day, slot, local time, administration index 0..n-1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,8 @@ class ProtocolLayout:
     last_dose_visits: tuple[VisitTemplate, ...]
     lab_terms: frozenset[str]
     rules: tuple[RuleMatcher, ...]
+    slot_dates: dict[date, tuple[date, ...]] = field(default_factory=dict)
+    """The date of each slot of a cycle, by day 1; filled by ``dosing_days.slot_dates``."""
     patterns: dict[time, SlotPattern] = field(default_factory=dict)
     """Slot patterns by dose time, filled by ``dosing_days.slot_pattern``."""
     lateness: dict[time, dict[time, tuple[DoseStatus, int]]] = field(default_factory=dict)

@@ -9,30 +9,50 @@ from scheduler.models.day1_check import Day1Check
 from scheduler.models.discontinuation import Discontinuation
 from scheduler.models.dispensing import Dispensing, DrugReturn, ReconciliationReview
 from scheduler.models.dose_record import DoseRecord
+from scheduler.models.feed import FeedItemIdentity, FeedRevision, FeedToken
 from scheduler.models.hold import Hold, Resumption
+from scheduler.models.missed_dose import MissedDose
 from scheduler.models.preparation import Preparation
 from scheduler.models.protocol_version import ProtocolVersion
+from scheduler.models.reminder import Reminder, ReminderPreference
+from scheduler.models.scheduled_visit import ScheduledVisit
 from scheduler.models.site import Site
+from scheduler.models.staff import ROLES, ApiToken, StaffSession, StaffUser
+from scheduler.models.standing_item import StandingItem
 from scheduler.models.subject import Subject
+from scheduler.models.subject_status import SubjectStatus
 from scheduler.models.visit_record import VisitRecord
 from scheduler.models.void import VOIDABLE_KINDS, Void
 
 __all__ = [
+    "ROLES",
     "VOIDABLE_KINDS",
     "AdverseEvent",
+    "ApiToken",
     "AuditEntry",
     "Day1Check",
     "Discontinuation",
     "Dispensing",
     "DoseRecord",
     "DrugReturn",
+    "FeedItemIdentity",
+    "FeedRevision",
+    "FeedToken",
     "Hold",
+    "MissedDose",
     "Preparation",
     "ProtocolVersion",
     "ReconciliationReview",
+    "Reminder",
+    "ReminderPreference",
     "Resumption",
+    "ScheduledVisit",
     "Site",
+    "StaffSession",
+    "StaffUser",
+    "StandingItem",
     "Subject",
+    "SubjectStatus",
     "VisitRecord",
     "Void",
 ]

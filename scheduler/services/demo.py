@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from sqlmodel import col, select
 
 from scheduler.clock import local_today
-from scheduler.models import Site, Subject
+from scheduler.models import ROLES, Site, StaffUser, Subject
+from scheduler.services.accounts import create_staff
 from scheduler.services.adverse_events import record_adverse_event
 from scheduler.services.doses import record_dose
 from scheduler.services.subjects import enroll, subject_state
@@ -18,6 +19,10 @@ from scheduler.services.unit import Unit
 from scheduler.services.visits import record_visit
 
 DEMO_CODES = ("DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005")
+DEMO_PASSWORD = "demo-password"
+"""The password of every demo account (``demo-nurse``, ``demo-investigator``, ...). The demo
+database is for trying the software on one's own machine; real accounts come from
+``dosing user add``."""
 
 
 def _keep_up(unit: Unit, code: str, until: date, skip: tuple[date, ...] = ()) -> None:
@@ -96,3 +101,18 @@ def seed_demo(unit: Unit, site: Site) -> list[str]:
     _keep_up(unit, "DEMO-005", c1 + timedelta(days=63))
     discontinue(unit, "DEMO-005", on=c1 + timedelta(days=63), reason="relapse", note="imaging")
     return created
+
+
+def seed_demo_staff(unit: Unit) -> list[tuple[str, str]]:
+    """One demo account per role (``demo-<role>``), unless it exists; returns (name, role) of
+    every demo account."""
+    names = [(f"demo-{role}", role) for role in ROLES]
+    existing = set(
+        unit.session.exec(
+            select(StaffUser.name).where(col(StaffUser.name).in_([n for n, _ in names]))
+        ).all()
+    )
+    for name, role in names:
+        if name not in existing:
+            create_staff(unit, name, role=role, password=DEMO_PASSWORD)
+    return names

@@ -15,12 +15,15 @@ from collections.abc import Callable, Sequence
 from sqlmodel import col, select
 
 from scheduler.models import Subject
+from scheduler.services.feeds import refresh_feeds
+from scheduler.services.reminders import refresh_reminders
 from scheduler.services.subjects import SubjectState, states
 from scheduler.services.unit import Unit
+from scheduler.services.worklist_rows import refresh_worklist_rows
 
 Refresher = Callable[[Unit, Sequence[SubjectState]], None]
 
-REFRESHERS: tuple[Refresher, ...] = ()
+REFRESHERS: tuple[Refresher, ...] = (refresh_reminders, refresh_worklist_rows, refresh_feeds)
 """Each derived store's refresh function, called with the fresh states of the changed subjects."""
 
 

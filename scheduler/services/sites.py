@@ -10,6 +10,7 @@ from scheduler.settings import Settings
 
 
 def get_site(session: Session, code: str) -> Site:
+    check_code("site", code)
     site = session.exec(select(Site).where(Site.code == code)).first()
     if site is None:
         raise NotFound("site", f"no site {code!r}")

@@ -63,6 +63,7 @@ def anchors_of(subject: Subject) -> core.Anchors:
 
 
 def get_subject(session: Session, code: str) -> Subject:
+    check_code("subject", code)
     subject = session.exec(select(Subject).where(Subject.code == code)).first()
     if subject is None:
         raise NotFound("subject", f"no subject {code!r}")

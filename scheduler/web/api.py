@@ -1,25 +1,184 @@
-"""JSON API: the same data the CLI prints with --json."""
+"""JSON API: the operations of the staff pages and the CLI, for other systems. Every route needs
+``Authorization: Bearer <token>`` (``dosing user token NAME``) and the token's staff role, the
+same roles as the pages; every write is one unit of work whose audit actor is the token's user.
+Errors are ``{"error": {"field", "reason"}}`` with the status of the error class.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from scheduler import core
+from scheduler.core.inputs import DiscontinuationReason
+from scheduler.services.adverse_events import record_adverse_event
+from scheduler.services.doses import record_dose
 from scheduler.services.subjects import subject_state
+from scheduler.services.treatment import discontinue, hold, resume
+from scheduler.services.visits import record_visit
 from scheduler.services.worklist import worklist
-from scheduler.web.deps import UnitDep
+from scheduler.web.deps import InvestigatorStaff, NurseStaff, SubjectCode, UnitDep
 
-router = APIRouter(prefix="/api")
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No token, or an unknown or revoked one"},
+    403: {"description": "The token's role does not allow this"},
+    404: {"description": "No such subject (or visit, adverse event)"},
+    409: {"description": "Clashes with what is recorded, or breaks a protocol rule"},
+    422: {"description": "A value is malformed or impossible: the field and the reason"},
+}
+router = APIRouter(prefix="/api", responses=ERRORS)
+
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
+ClockTime = Annotated[str, Field(pattern=r"^\d{2}:\d{2}$", description="Local time, HH:MM")]
+Reason = Annotated[str, Field(max_length=500)]
+
+
+class DoseIn(BaseModel):
+    date: Day
+    taken: bool
+    at: ClockTime | None = None
+    slot: int = Field(default=1, ge=1, le=6)
+    reason: Reason = ""
+
+
+class VisitIn(BaseModel):
+    code: str = Field(min_length=1, max_length=32)
+    on: Day
+    reason: Reason = ""
+
+
+class AdverseEventIn(BaseModel):
+    term: str = Field(min_length=1, max_length=200)
+    grade: int = Field(ge=1, le=5)
+    onset: Day
+    related: bool = True
+    intolerable: bool = False
+
+
+class HoldIn(BaseModel):
+    start: Day = Field(description="First day without dosing")
+    reason: Reason = Field(min_length=1)
+    adverse_event_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class ResumeIn(BaseModel):
+    on: Day = Field(description="First dosing day again")
+    dose_mg: float | None = Field(default=None, gt=0, le=10_000)
+    reason: Reason = ""
+
+
+class DiscontinueIn(BaseModel):
+    on: Day
+    reason: DiscontinuationReason
+    note: Reason = ""
+
+
+def _plan(plan: core.Plan) -> dict[str, Any]:
+    return core.plan_to_dict(plan)
 
 
 @router.get("/subjects/{code}/plan")
-def plan(code: str, unit: UnitDep) -> dict[str, Any]:
-    return core.plan_to_dict(subject_state(unit.session, code, unit.now).plan())
+def plan(code: SubjectCode, unit: UnitDep) -> dict[str, Any]:
+    """The subject's full plan as of today at their site."""
+    return _plan(subject_state(unit.session, code, unit.now).plan())
 
 
 @router.get("/worklist")
-def due(unit: UnitDep, site: str | None = None) -> list[dict[str, Any]]:
+def due(
+    unit: UnitDep, site: Annotated[str | None, Query(max_length=32)] = None
+) -> list[dict[str, Any]]:
+    """The nurses' worklist for today."""
     return [asdict(item) for item in worklist(unit.session, unit.now, site_code=site)]
+
+
+@router.post("/subjects/{code}/doses", status_code=201)
+def post_dose(code: SubjectCode, body: DoseIn, _staff: NurseStaff, unit: UnitDep) -> dict[str, Any]:
+    """Record a dose taken (optionally when) or missed; a second record of a slot needs a
+    reason and corrects the first."""
+    result = record_dose(
+        unit, code, on=body.date, taken=body.taken, at=body.at, slot=body.slot, reason=body.reason
+    )
+    slot = result.slot
+    return {
+        "record_id": result.record.id,
+        "corrected": result.corrected,
+        "key": slot.key,
+        "date": slot.date.isoformat(),
+        "status": slot.status,
+        "late_minutes": slot.late_minutes,
+    }
+
+
+@router.post("/subjects/{code}/visits", status_code=201)
+def post_visit(
+    code: SubjectCode, body: VisitIn, _staff: NurseStaff, unit: UnitDep
+) -> dict[str, Any]:
+    """Record a visit as done; outside its window only with a reason (a deviation)."""
+    visit = record_visit(unit, code, body.code, on=body.on, reason=body.reason)
+    return {
+        "code": visit.code,
+        "actual": visit.actual.isoformat() if visit.actual else None,
+        "status": visit.status,
+        "deviation": visit.deviation,
+    }
+
+
+@router.post("/subjects/{code}/adverse-events", status_code=201)
+def post_adverse_event(
+    code: SubjectCode, body: AdverseEventIn, _staff: NurseStaff, unit: UnitDep
+) -> dict[str, Any]:
+    """Record a graded adverse event; the answer carries the action the protocol proposes."""
+    result = record_adverse_event(
+        unit,
+        code,
+        term=body.term,
+        grade=body.grade,
+        onset=body.onset,
+        related=body.related,
+        intolerable=body.intolerable,
+    )
+    proposal = result.proposal
+    return {
+        "id": result.record.id,
+        "dose_mg": result.dose_mg,
+        "proposal": {
+            "action": proposal.action,
+            "rule": proposal.rule_id,
+            "reason": proposal.reason,
+            "resume_dose_mg": proposal.resume_dose_mg,
+        },
+    }
+
+
+@router.post("/subjects/{code}/holds", status_code=201)
+def post_hold(code: SubjectCode, body: HoldIn, _staff: NurseStaff, unit: UnitDep) -> dict[str, Any]:
+    """Start a hold; the answer is the plan with it."""
+    return _plan(
+        hold(
+            unit,
+            code,
+            start=body.start,
+            reason=body.reason,
+            adverse_event_id=body.adverse_event_id,
+        )
+    )
+
+
+@router.post("/subjects/{code}/resumptions", status_code=201)
+def post_resumption(
+    code: SubjectCode, body: ResumeIn, _staff: InvestigatorStaff, unit: UnitDep
+) -> dict[str, Any]:
+    """Resume after a hold, optionally at a lower dose level (investigators only)."""
+    return _plan(resume(unit, code, on=body.on, dose_mg=body.dose_mg, reason=body.reason))
+
+
+@router.post("/subjects/{code}/discontinuation", status_code=201)
+def post_discontinuation(
+    code: SubjectCode, body: DiscontinueIn, _staff: InvestigatorStaff, unit: UnitDep
+) -> dict[str, Any]:
+    """Discontinue treatment (investigators only)."""
+    return _plan(discontinue(unit, code, on=body.on, reason=body.reason, note=body.note))

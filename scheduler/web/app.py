@@ -18,7 +18,17 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    from scheduler.web import api, pages, pharmacy
+    from scheduler.web import (
+        admin_pages,
+        api,
+        audit_pages,
+        auth,
+        feeds,
+        overview,
+        pages,
+        pharmacy,
+        subject_pages,
+    )
 
     settings = settings or get_settings()
     app = FastAPI(title="Dosing scheduler", docs_url="/api/docs", openapi_url="/api/openapi.json")
@@ -38,5 +48,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(overview.router)
     app.include_router(pharmacy.router)
+    app.include_router(subject_pages.router)
+    app.include_router(audit_pages.router)
+    app.include_router(admin_pages.router)
+    auth.install(app)
+    feeds.install(app)
     return app

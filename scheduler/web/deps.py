@@ -1,15 +1,65 @@
-"""Request dependencies: the one way a request opens a unit of work."""
+"""Request dependencies: who is asking, what their role allows, and the one way a request opens
+a unit of work (its audit actor is the logged-in staff user).
+
+Two ways to authenticate, never mixed up:
+- a browser sends the session cookie; every POST it makes must carry the session's CSRF token;
+- an API client sends ``Authorization: Bearer <token>``; a header is never sent by a browser on
+  its own, so bearer requests need no CSRF token. The cookie is not accepted under ``/api``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hmac
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from scheduler.clock import Clock
+from scheduler.db import transaction
+from scheduler.services.accounts import Staff, session_staff, token_staff
 from scheduler.services.unit import Unit, unit_of_work
+
+SESSION_COOKIE = "dosing_session"
+CSRF_FIELD = "csrf_token"
+
+NURSE_ACTIONS = ("nurse", "investigator")
+"""Record visits, doses, adverse events and holds."""
+INVESTIGATOR_ACTIONS = ("investigator",)
+"""Resumptions (with or without a reduction) and discontinuations."""
+
+SubjectCode = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", description="Subject code")
+]
+"""A subject code in a URL: refused before any query when it cannot be one."""
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `dosing user token NAME`")
+
+
+class LoginRequired(Exception):
+    """Raised when a request carries no valid session or token; pages redirect to the login
+    form, the API answers 401."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RoleRefused(Exception):
+    """Raised when the staff user's role does not allow the request (403)."""
+
+    def __init__(self, staff: Staff, allowed: tuple[str, ...]) -> None:
+        super().__init__(f"{staff.role} may not do this (allowed: {', '.join(allowed)})")
+        self.staff = staff
+        self.allowed = allowed
+
+
+class CsrfRefused(Exception):
+    """Raised when a browser POST lacks its session's CSRF token (403)."""
 
 
 def get_engine_dep(request: Request) -> Engine:
@@ -22,9 +72,73 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-def get_unit(request: Request) -> Iterator[Unit]:
-    actor = request.headers.get("X-Dosing-User") or request.app.state.settings.user
-    with unit_of_work(request.app.state.engine, actor, request.app.state.clock) as unit:
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def _token_staff(engine: Engine, token: str) -> Staff | None:
+    with transaction(engine) as session:
+        return token_staff(session, token)
+
+
+def _session_staff(engine: Engine, token: str, now: datetime) -> tuple[Staff, str] | None:
+    with transaction(engine) as session:
+        return session_staff(session, token, now)
+
+
+async def get_staff(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Staff:
+    """The staff user making the request, from a bearer token or (outside /api) the session
+    cookie; a cookie-authenticated POST must carry the session's CSRF token."""
+    cached: Staff | None = getattr(request.state, "staff", None)
+    if cached is not None:
+        return cached
+    engine: Engine = request.app.state.engine
+    now = request.app.state.clock.now()
+    if credentials is not None:
+        staff = await run_in_threadpool(_token_staff, engine, credentials.credentials)
+        if staff is None:
+            raise LoginRequired("the bearer token is unknown or revoked")
+    elif is_api(request):
+        raise LoginRequired("an API token is required: Authorization: Bearer <token>")
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        found = await run_in_threadpool(_session_staff, engine, cookie, now) if cookie else None
+        if found is None:
+            raise LoginRequired("please log in")
+        staff, csrf = found
+        request.state.csrf_token = csrf
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            sent = (await request.form()).get(CSRF_FIELD)
+            if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf):
+                raise CsrfRefused("the form's CSRF token is missing or wrong; reload the page")
+    request.state.staff = staff
+    return staff
+
+
+CurrentStaff = Annotated[Staff, Depends(get_staff)]
+
+
+def require_role(*roles: str) -> Callable[[Staff], Staff]:
+    """A dependency that lets only staff with one of ``roles`` through."""
+
+    def check(staff: CurrentStaff) -> Staff:
+        if staff.role not in roles:
+            raise RoleRefused(staff, roles)
+        return staff
+
+    return check
+
+
+NurseStaff = Annotated[Staff, Depends(require_role(*NURSE_ACTIONS))]
+InvestigatorStaff = Annotated[Staff, Depends(require_role(*INVESTIGATOR_ACTIONS))]
+AdminStaff = Annotated[Staff, Depends(require_role("admin"))]
+
+
+def get_unit(request: Request, staff: CurrentStaff) -> Iterator[Unit]:
+    with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
         yield unit
 
 

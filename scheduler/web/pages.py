@@ -1,12 +1,14 @@
-"""HTML pages for staff: the nurse's worklist and a subject's plan."""
+"""HTML pages for staff: the nurse's worklist."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlmodel import col, select
 
-from scheduler.services.subjects import all_subjects, states, subject_state
-from scheduler.services.worklist import worklist
+from scheduler.models import Site
+from scheduler.services.validation import parse_date
+from scheduler.services.worklist import worklists
 from scheduler.web.app import TEMPLATES
 from scheduler.web.deps import UnitDep
 
@@ -14,17 +16,15 @@ router = APIRouter()
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, unit: UnitDep, site: str | None = None) -> HTMLResponse:
-    subjects = [s.plan() for s in states(unit.session, all_subjects(unit.session, site), unit.now)]
-    items = worklist(unit.session, unit.now, site_code=site)
+def home(
+    request: Request, unit: UnitDep, site: str | None = None, date: str | None = None
+) -> HTMLResponse:
+    """The nurse's worklist: one site (or every site) on one day, most urgent first."""
+    day = parse_date("date", date) if date else None
+    lists = worklists(unit.session, unit.now, site_code=site or None, on=day)
+    sites = list(unit.session.exec(select(Site).order_by(col(Site.code))))
     return TEMPLATES.TemplateResponse(
-        request, "worklist.html", {"plans": subjects, "items": items, "site": site}
-    )
-
-
-@router.get("/subjects/{code}", response_class=HTMLResponse)
-def subject_page(request: Request, code: str, unit: UnitDep) -> HTMLResponse:
-    state = subject_state(unit.session, code, unit.now)
-    return TEMPLATES.TemplateResponse(
-        request, "subject.html", {"plan": state.plan(), "site": state.site}
+        request,
+        "worklist.html",
+        {"lists": lists, "sites": sites, "site": site or "", "day": day},
     )

@@ -89,11 +89,11 @@ def test_dispense_return_and_reconcile_from_the_command_line(capsys, started):
     (line,) = json.loads(out)["reconciliation"]
     assert (line["dispensed"], line["returned"], line["discrepancy"]) == (14, 13, -1)
     code, out, _ = run(capsys, "due", "--json", *db)
-    assert any(i["kind"] == "drug_discrepancy" for i in json.loads(out))
+    assert any(i["kind"] == "drug_discrepancy" for i in json.loads(out)["items"])
     code, _, err = run(capsys, "reconcile-review", "S-002", "--cycle", "1", "--note", "lost", *db)
     assert code == 0, err
     code, out, _ = run(capsys, "due", "--json", *db)
-    assert not any(i["kind"] == "drug_discrepancy" for i in json.loads(out))
+    assert not any(i["kind"] == "drug_discrepancy" for i in json.loads(out)["items"])
 
 
 def test_a_correction_without_reason_is_refused_with_exit_2(capsys, started):

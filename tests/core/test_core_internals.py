@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.core.construct import frozen_constructor
-from scheduler.core.dosing_days import DoseSlot, new_slot
+from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.layout import layout_for
 from scheduler.core.times import (
     microseconds_of_day,
@@ -98,28 +98,6 @@ def test_a_frozen_constructor_makes_ordinary_frozen_instances():
 def test_a_frozen_constructor_refuses_other_classes():
     with pytest.raises(TypeError):
         frozen_constructor(DoseSlot)
-
-
-def test_new_slot_equals_a_constructed_slot():
-    d, t = date(2026, 3, 2), time(8)
-    fast = new_slot("C1D1", 1, 1, 1, d, t, 12.0, "late", False, time(11), 7, 180)
-    plain = DoseSlot(
-        key="C1D1",
-        cycle=1,
-        day=1,
-        slot=1,
-        date=d,
-        time=t,
-        dose_mg=12.0,
-        status="late",
-        tentative=False,
-        taken_at=time(11),
-        record_id=7,
-        late_minutes=180,
-    )
-
-    assert fast == plain
-    assert repr(fast) == repr(plain)
 
 
 def test_the_layout_is_kept_per_protocol_object():

@@ -1,20 +1,11 @@
 """The staff pages and the JSON API render from the same services as the CLI."""
 
 import pytest
-from fastapi.testclient import TestClient
-
-from scheduler.services.demo import seed_demo
-from scheduler.services.sites import ensure_default_site
-from scheduler.settings import Settings
-from scheduler.web.app import create_app
 
 
 @pytest.fixture
-def client(units, db_url, clock, settings):
-    with units() as unit:
-        seed_demo(unit, ensure_default_site(unit, settings))
-    app = create_app(Settings(database_url=db_url, user="web"), clock)
-    return TestClient(app)
+def client(staff_client):
+    return staff_client("nurse")
 
 
 def test_the_worklist_page_lists_the_subject_on_hold(client):

@@ -2,21 +2,13 @@
 clock reads 2026-03-02; the demo is seeded relative to it."""
 
 import pytest
-from fastapi.testclient import TestClient
 
-from scheduler.services.demo import seed_demo
 from scheduler.services.pharmacy import preparation_list
-from scheduler.services.sites import ensure_default_site
-from scheduler.settings import Settings
-from scheduler.web.app import create_app
 
 
 @pytest.fixture
-def client(units, db_url, clock, settings):
-    with units() as unit:
-        seed_demo(unit, ensure_default_site(unit, settings))
-    app = create_app(Settings(database_url=db_url, user="web"), clock)
-    return TestClient(app)
+def client(staff_client):
+    return staff_client("pharmacist")
 
 
 def test_the_page_lists_every_row_of_the_service(client, units):

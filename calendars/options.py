@@ -1,0 +1,39 @@
+"""What a site decides about its feeds (the service builds this from settings and the site)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time, timedelta
+
+PRODID = "-//dosing-scheduler//calendar feeds//EN"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedOptions:
+    """Feed-wide choices. Every text here is typed by a person and is cleaned before use."""
+
+    calendar_name: str = "Study calendar"
+    show_drug_name: bool = False
+    """Privacy by default: titles say "Study capsule" unless the site turns the drug name on."""
+    site_address: str = ""
+    """LOCATION of visits."""
+    clinic_phone: str = ""
+    """Printed in every visit and dose description, so a patient knows whom to call."""
+    dose_minutes: int = 15
+    """Length of a dose event (DURATION), so it shows as a short block at the dose time."""
+    visit_alarm: time = time(18, 0)
+    """Local time of the evening-before alarm of a visit (all-day events)."""
+    alarms: bool = True
+    """DISPLAY alarms are a convenience only: Google and Outlook ignore alarms in subscribed
+    calendars; the reminder service is the reminder of record."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.dose_minutes <= 240:
+            raise ValueError("dose_minutes must be 1..240")
+
+    @property
+    def visit_alarm_before(self) -> timedelta:
+        """The alarm trigger relative to the visit day's midnight (negative: the day before)."""
+        return timedelta(hours=self.visit_alarm.hour, minutes=self.visit_alarm.minute) - (
+            timedelta(days=1)
+        )

@@ -1,0 +1,111 @@
+"""Calendar feeds on the command line: secret feed URLs for patients and staff, and a
+subject's calendar as a file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scheduler.cli.options import DbOption, UserOption, engine_for, open_unit
+from scheduler.clock import SystemClock
+from scheduler.errors import InputError
+from scheduler.services.feeds import (
+    PATIENT,
+    PHARMACY,
+    SITE_VISITS,
+    IssuedToken,
+    issue_feed,
+    revoke_feed,
+    subject_calendar,
+    token_status,
+)
+from scheduler.settings import get_settings
+
+Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail)")]
+_STAFF_KINDS = {"visits": SITE_VISITS, "pharmacy": PHARMACY}
+
+
+def _print(issued: IssuedToken, rotated: bool) -> None:
+    typer.echo(issued.https)
+    typer.echo(issued.webcal)
+    typer.echo(
+        "The link is shown only now (only its hash is stored)"
+        + ("; the previous link no longer works." if rotated else ".")
+        + " Subscribe with the webcal:// form.",
+        err=True,
+    )
+
+
+def feed_url(
+    subject: Annotated[str, typer.Argument(help="Subject code")],
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Issue a new URL; the old one stops working")
+    ] = False,
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Withdraw the URL (clients get 410)")
+    ] = False,
+    reason: Reason = "",
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Issue (or rotate, or revoke) the subject's calendar feed URL; prints https and webcal://.
+
+    A URL can be printed only when it is issued: without --rotate, a subject that already has a
+    live URL is refused (rotating would break the patient's current subscription)."""
+    if rotate and revoke:
+        raise InputError("rotate", "give --rotate or --revoke, not both")
+    settings = get_settings()
+    with open_unit(db, user) as unit:
+        if revoke:
+            count = revoke_feed(unit, PATIENT, subject, reason=reason)
+            typer.echo(f"revoked {count} feed URL(s) of {subject}")
+            return
+        live = bool(token_status(unit.session, PATIENT, subject)["live"])
+        if live and not rotate:
+            raise InputError(
+                "subject",
+                f"{subject} already has a live feed URL, which cannot be shown again; "
+                "use --rotate to issue a new one (the old one stops working)",
+            )
+        issued = issue_feed(unit, settings, PATIENT, subject, reason=reason)
+    _print(issued, live)
+
+
+def staff_feed_url(
+    site: Annotated[str, typer.Option("--site", help="Site code")],
+    kind: Annotated[str, typer.Option("--kind", help="visits or pharmacy")] = "visits",
+    revoke: Annotated[bool, typer.Option("--revoke", help="Withdraw the URL")] = False,
+    reason: Reason = "",
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Issue a staff calendar feed URL for a site (nurses' visits or pharmacy preparation);
+    issuing again rotates it."""
+    if kind not in _STAFF_KINDS:
+        raise InputError("kind", f"{kind!r} is not one of: {', '.join(_STAFF_KINDS)}")
+    settings = get_settings()
+    with open_unit(db, user) as unit:
+        if revoke:
+            count = revoke_feed(unit, _STAFF_KINDS[kind], site, reason=reason)
+            typer.echo(f"revoked {count} {kind} feed URL(s) of site {site}")
+            return
+        issued = issue_feed(unit, settings, _STAFF_KINDS[kind], site, reason=reason)
+    _print(issued, rotated=False)
+
+
+def ics(
+    subject: Annotated[str, typer.Argument(help="Subject code")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Write to this file")] = None,
+    db: DbOption = None,
+) -> None:
+    """Write the subject's calendar (the same bytes as the patient feed) to a file or stdout."""
+    body = subject_calendar(engine_for(db), subject, SystemClock(), get_settings())
+    if out is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+        return
+    out.write_bytes(body)
+    typer.echo(f"wrote the calendar of {subject} to {out}", err=True)

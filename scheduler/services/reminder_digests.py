@@ -1,0 +1,133 @@
+"""Staff digests: the nurses' morning list of who is due, the pharmacy's list of what to prepare.
+
+A digest is an outbox row like any reminder. Its idempotency key is site + day + kind +
+address, and rows are inserted with "on conflict do nothing", so however many schedulers build
+the same digest, it is queued, and sent, once. Bodies carry subject codes, dates and what to do,
+never clinical detail (no adverse event terms, no hold reasons).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from scheduler.clock import local_today
+from scheduler.core.times import local_instant
+from scheduler.models import Reminder, Site
+from scheduler.services.pharmacy import TO_PREPARE, preparation_list
+from scheduler.services.reminders import idempotency_key, insert_ignoring_duplicates
+from scheduler.services.worklist import worklist
+from scheduler.settings import Settings
+
+DIGEST_KINDS = ("nurse_digest", "pharmacy_digest")
+_WORK_LABELS = {
+    "visit_due": "visit due",
+    "visit_overdue": "visit overdue",
+    "unrecorded_doses": "doses to record",
+    "on_hold": "on hold: review",
+    "proposal": "decision needed",
+    "drug_discrepancy": "drug return to review",
+}
+
+
+def nurse_digest(session: Session, site: Site, day: date, now: datetime) -> str:
+    items = worklist(session, now, site_code=site.code, on=day)
+    lines = [f"{site.code} {day}: who is due"]
+    for item in sorted(items, key=lambda i: (i.subject, i.kind, i.what)):
+        label = _WORK_LABELS.get(item.kind, item.kind.replace("_", " "))
+        lines.append(f"- {item.subject}: {label} ({item.what})")
+    if not items:
+        lines.append("- nobody is due")
+    return "\n".join(lines)
+
+
+def pharmacy_digest(
+    session: Session, site: Site, day: date, now: datetime, settings: Settings
+) -> str:
+    listing = preparation_list(
+        session, now, site_code=site.code, start=day, holidays=settings.site_holidays
+    )
+    lines = [f"{site.code} {day}: to prepare"]
+    rows = [r for r in listing.rows if r.status == TO_PREPARE]
+    for row in rows:
+        capsules = ", ".join(f"{c.count} x {c.strength_mg:g} mg" for c in row.capsules)
+        lines.append(
+            f"- {row.subject} cycle {row.cycle} (day 1 {row.day1}): {capsules}, "
+            f"prepare by {row.prepare_by}"
+        )
+    if not rows:
+        lines.append("- nothing to prepare")
+    return "\n".join(lines)
+
+
+def _addresses(settings: Settings, kind: str, site: Site) -> list[str]:
+    table = settings.nurse_digest_to if kind == "nurse_digest" else settings.pharmacy_digest_to
+    return table.get(site.code, [])
+
+
+def queue_digests(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    *,
+    site_codes: list[str] | None = None,
+) -> int:
+    """Queue today's digests of each site whose digest time has come and whose grace has not
+    passed; returns how many rows were new. Safe to call any number of times, anywhere."""
+    query = select(Site).order_by(col(Site.code))
+    if site_codes is not None:
+        query = query.where(col(Site.code).in_(site_codes))
+    grace = timedelta(hours=settings.digest_grace_hours)
+    queued = 0
+    for site in session.exec(query):
+        day = local_today(now, site.time_zone)
+        due = local_instant(day, settings.digest_time, ZoneInfo(site.time_zone))
+        if not due <= now < due + grace:
+            continue
+        for kind in DIGEST_KINDS:
+            keys = {
+                idempotency_key(kind, site.code, "digest", due, settings.digest_channel, a): a
+                for a in _addresses(settings, kind, site)
+            }
+            known = set(
+                session.exec(
+                    select(Reminder.idempotency_key).where(col(Reminder.idempotency_key).in_(keys))
+                )
+            )
+            missing = [k for k in keys if k not in known]
+            if not missing:
+                continue
+            if kind == "nurse_digest":
+                body = nurse_digest(session, site, day, now)
+                title = f"Who is due at {site.code} on {day}"
+            else:
+                body = pharmacy_digest(session, site, day, now, settings)
+                title = f"To prepare at {site.code} on {day}"
+            insert_ignoring_duplicates(
+                session,
+                [
+                    {
+                        "kind": kind,
+                        "subject_id": None,
+                        "site_id": site.id,
+                        "item_key": site.code,
+                        "due_at": due,
+                        "expires_at": due + grace,
+                        "channel": settings.digest_channel,
+                        "address": keys[key],
+                        "idempotency_key": key,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": due,
+                        "title": title,
+                        "body": body,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for key in missing
+                ],
+            )
+            queued += len(missing)
+    return queued

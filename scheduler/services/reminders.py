@@ -1,0 +1,361 @@
+"""Patient reminders as outbox rows derived from the plan, and the patients' choices about them.
+
+``refresh_reminders`` is a derived-rows refresher: ``unit_of_work`` calls it before commit for
+every subject whose records the unit changed, so a hold and the cancellation of the reminders it
+makes wrong commit together or not at all. It compares the reminders the plan wants now (within
+the horizon) with the pending rows: those no longer wanted are cancelled, new ones are inserted,
+and a wanted reminder that was cancelled earlier (a hold struck out) becomes pending again.
+
+Wanted: a dose reminder at the dose time, in the subject's zone, for each dose slot still
+``planned`` and not tentative (never for a held, cancelled, taken or missed dose); a visit
+reminder at ``reminder_visit_time`` the day before each visit not yet done. Each is useless after
+its grace: a dose reminder after the protocol's ``late_dose_hours`` (a dose later than that
+counts as missed; settings may shorten it), a visit reminder after ``reminder_visit_grace_hours``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from scheduler.core import Plan
+from scheduler.core.times import local_instant
+from scheduler.errors import InputError
+from scheduler.models import Reminder, ReminderPreference, Subject
+from scheduler.models.reminder import CHANNELS, REMINDER_STATUSES
+from scheduler.services.subjects import SubjectState, get_subject
+from scheduler.services.unit import Unit
+from scheduler.settings import Settings, get_settings
+
+PATIENT_KINDS = ("dose", "visit")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_LABEL = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """A reminder the current plan asks for."""
+
+    kind: str
+    item_key: str
+    due_at: datetime
+    expires_at: datetime
+    title: str
+    body: str
+
+
+def idempotency_key(
+    kind: str, owner: str, item: str, due_at: datetime, channel: str, address: str
+) -> str:
+    """Stable for one message: the same plan item, instant and destination give the same key."""
+    route = hashlib.sha256(f"{channel}:{address}".encode()).hexdigest()[:12]
+    return f"{kind}.{owner}.{item}.{due_at:%Y%m%dT%H%MZ}.{route}"
+
+
+def _hours(value: float) -> timedelta:
+    return timedelta(hours=value)
+
+
+def wanted_reminders(plan: Plan, now: datetime, settings: Settings) -> list[Wanted]:
+    """The reminders ``plan`` asks for from ``now`` to the horizon, still within their grace."""
+    zone = plan.anchors.time_zone
+    horizon = now + timedelta(days=settings.reminder_horizon_days)
+    dose_grace = _hours(plan.protocol.limits.late_dose_hours)
+    if settings.reminder_dose_grace_hours is not None:
+        dose_grace = min(dose_grace, _hours(settings.reminder_dose_grace_hours))
+    code = plan.subject
+    wanted: list[Wanted] = []
+    for slot in plan.doses():
+        if slot.status != "planned" or slot.tentative:
+            continue
+        due = local_instant(slot.date, slot.time, zone)
+        if due > horizon or due + dose_grace <= now:
+            continue
+        wanted.append(
+            Wanted(
+                kind="dose",
+                item_key=slot.key,
+                due_at=due,
+                expires_at=due + dose_grace,
+                title=f"Dose reminder {slot.date}",
+                body=(
+                    f"{code}, {slot.date}: take your {slot.dose_mg:g} mg dose "
+                    f"due at {slot.time:%H:%M}."
+                ),
+            )
+        )
+    visit_grace = _hours(settings.reminder_visit_grace_hours)
+    for visit in plan.visits:
+        if visit.status not in ("planned", "due") or visit.tentative:
+            continue
+        due = local_instant(visit.target - timedelta(days=1), settings.reminder_visit_time, zone)
+        if due > horizon or due + visit_grace <= now:
+            continue
+        bring = f" Please bring: {visit.bring}." if visit.bring else ""
+        wanted.append(
+            Wanted(
+                kind="visit",
+                item_key=visit.code,
+                due_at=due,
+                expires_at=due + visit_grace,
+                title=f"Visit reminder {visit.target}",
+                body=f"{code}, {visit.target}: clinic visit tomorrow ({visit.code}).{bring}",
+            )
+        )
+    return wanted
+
+
+def _preferences(session: Session, subject_ids: Iterable[int]) -> dict[int, ReminderPreference]:
+    rows = session.exec(
+        select(ReminderPreference).where(col(ReminderPreference.subject_id).in_(subject_ids))
+    )
+    return {p.subject_id: p for p in rows}
+
+
+def insert_ignoring_duplicates(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert outbox rows; a row whose idempotency key exists already is left as it is."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Reminder).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    session.execute(statement, list(rows))
+
+
+def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
+    """Bring the pending reminders of these subjects in line with their plans (see module)."""
+    settings = get_settings()
+    session, now = unit.session, unit.now
+    ids = [s.subject.id for s in fresh if s.subject.id is not None]
+    if not ids:
+        return
+    preferences = _preferences(session, ids)
+    pending = list(
+        session.exec(
+            select(Reminder).where(
+                col(Reminder.subject_id).in_(ids),
+                col(Reminder.kind).in_(PATIENT_KINDS),
+                Reminder.status == "pending",
+            )
+        )
+    )
+    by_key = {r.idempotency_key: r for r in pending}
+    wanted: dict[str, tuple[SubjectState, ReminderPreference, Wanted]] = {}
+    for state in fresh:
+        preference = preferences.get(state.subject.id or 0)
+        if preference is None or not preference.opted_in:
+            continue
+        for item in wanted_reminders(state.plan(), now, settings):
+            key = idempotency_key(
+                item.kind,
+                state.subject.code,
+                item.item_key,
+                item.due_at,
+                preference.channel,
+                preference.address,
+            )
+            wanted[key] = (state, preference, item)
+    for key, row in by_key.items():
+        if key not in wanted:
+            row.status, row.updated_at = "cancelled", now
+            session.add(row)
+            continue
+        item = wanted[key][2]
+        if (row.body, row.title, row.expires_at) != (item.body, item.title, item.expires_at):
+            row.body, row.title, row.expires_at = item.body, item.title, item.expires_at
+            row.updated_at = now
+            session.add(row)
+    missing = [key for key in wanted if key not in by_key]
+    if not missing:
+        return
+    # A key seen before: revive it if it was cancelled; anything else (sent, expired, failed,
+    # in flight) keeps its row and its fate.
+    session.execute(
+        update(Reminder)
+        .where(col(Reminder.idempotency_key).in_(missing), Reminder.status == "cancelled")
+        .values(
+            status="pending",
+            attempts=0,
+            next_attempt_at=Reminder.due_at,
+            claimed_by=None,
+            claimed_until=None,
+            last_error=None,
+            updated_at=now,
+        )
+    )
+    insert_ignoring_duplicates(
+        session,
+        [
+            _row(key, state, preference, item, now)
+            for key, (state, preference, item) in wanted.items()
+            if key in set(missing)
+        ],
+    )
+
+
+def _row(
+    key: str, state: SubjectState, preference: ReminderPreference, item: Wanted, now: datetime
+) -> dict[str, Any]:
+    return {
+        "kind": item.kind,
+        "subject_id": state.subject.id,
+        "site_id": state.site.id,
+        "item_key": item.item_key,
+        "due_at": item.due_at,
+        "expires_at": item.expires_at,
+        "channel": preference.channel,
+        "address": preference.address,
+        "idempotency_key": key,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": item.due_at,
+        "title": item.title,
+        "body": item.body,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def check_address(channel: str, address: str) -> str:
+    """An address that fits the channel: an email address, an E.164 phone number for the
+    webhook (SMS gateway), a short label for the console."""
+    if channel not in CHANNELS:
+        raise InputError("channel", f"expected one of {', '.join(CHANNELS)}, got {channel!r}")
+    address = address.strip()
+    if channel == "email" and not (_EMAIL.fullmatch(address) and len(address) <= 320):
+        raise InputError("address", f"{address!r} is not an email address")
+    if channel == "webhook" and not _PHONE.fullmatch(address):
+        raise InputError(
+            "address", f"{address!r} is not a phone number in E.164 form (e.g. +8613800000000)"
+        )
+    if channel == "console" and not _LABEL.fullmatch(address):
+        raise InputError("address", f"{address!r} is not a label of 1-64 plain characters")
+    return address
+
+
+def _choice(preference: ReminderPreference | None) -> dict[str, Any] | None:
+    if preference is None:
+        return None
+    return {
+        "opted_in": preference.opted_in,
+        "channel": preference.channel,
+        "address": preference.address,
+    }
+
+
+def set_preference(
+    unit: Unit, code: str, *, opted_in: bool, channel: str | None = None, address: str | None = None
+) -> ReminderPreference:
+    """Opt a subject in (with channel and address) or out. Audited; the subject's reminders are
+    re-derived in the same transaction by the refresher."""
+    subject = get_subject(unit.session, code)
+    preference = unit.session.exec(
+        select(ReminderPreference).where(ReminderPreference.subject_id == subject.id)
+    ).first()
+    old = _choice(preference)
+    if opted_in:
+        if channel is None or address is None:
+            raise InputError("channel", "opting in needs a channel and an address")
+        address = check_address(channel, address)
+    elif preference is None or not preference.opted_in:
+        raise InputError("subject", f"{code} has not opted in to reminders")
+    else:
+        channel, address = preference.channel, preference.address
+    if preference is None:
+        preference = ReminderPreference(
+            subject_id=subject.id or 0,
+            opted_in=opted_in,
+            channel=channel or "",
+            address=address or "",
+            updated_at=unit.now,
+            updated_by=unit.actor,
+        )
+    else:
+        preference.opted_in = opted_in
+        preference.channel, preference.address = channel or "", address or ""
+        preference.updated_at, preference.updated_by = unit.now, unit.actor
+    unit.session.add(preference)
+    unit.session.flush()
+    unit.audit(
+        "reminders.opt_in" if opted_in else "reminders.opt_out",
+        entity="reminderpreference",
+        entity_id=preference.id,
+        subject_id=subject.id,
+        old=old,
+        new=_choice(preference),
+    )
+    return preference
+
+
+@dataclass(frozen=True)
+class Failure:
+    id: int
+    kind: str
+    owner: str
+    item_key: str
+    channel: str
+    attempts: int
+    status: str
+    last_error: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    counts: dict[str, int]
+    failures: tuple[Failure, ...]
+    """Rows that gave up, and pending rows whose last attempt failed (retrying)."""
+    next_due: datetime | None
+
+
+def outbox_status(session: Session, *, limit: int = 50) -> OutboxStatus:
+    counts = dict.fromkeys(REMINDER_STATUSES, 0)
+    for status, count in session.exec(
+        select(Reminder.status, func.count()).group_by(col(Reminder.status))
+    ):
+        counts[status] = count
+    rows = session.exec(
+        select(Reminder, Subject.code)
+        .join(Subject, col(Reminder.subject_id) == col(Subject.id), isouter=True)
+        .where(
+            (Reminder.status == "failed")
+            | ((Reminder.status == "pending") & col(Reminder.last_error).is_not(None))
+        )
+        .order_by(col(Reminder.updated_at).desc(), col(Reminder.id).desc())
+        .limit(limit)
+    )
+    failures = tuple(
+        Failure(
+            id=r.id or 0,
+            kind=r.kind,
+            owner=code or r.item_key,
+            item_key=r.item_key,
+            channel=r.channel,
+            attempts=r.attempts,
+            status=r.status,
+            last_error=r.last_error or "",
+            updated_at=r.updated_at,
+        )
+        for r, code in rows
+    )
+    next_due = session.exec(
+        select(func.min(Reminder.next_attempt_at)).where(Reminder.status == "pending")
+    ).one()
+    return OutboxStatus(counts, failures, next_due)
+
+
+def subjects_to_refresh(session: Session) -> list[int]:
+    """Subjects who want reminders: the daily job re-derives theirs (the horizon moves, and an
+    open hold moves the plan day by day)."""
+    return list(
+        session.exec(select(ReminderPreference.subject_id).where(col(ReminderPreference.opted_in)))
+    )

@@ -1,0 +1,184 @@
+"""The worklist's derived rows: what each plan says, stored so the worklist is indexed queries.
+
+``rows_for`` turns one subject's plan into plain row dicts; it is the only place that decides
+what is stored, used alike by the refresher (same transaction as every change), the backfill
+(subjects enrolled before the tables existed) and the benchmark's bulk seeding.
+
+What moves with time alone: an open hold lays out later cycles from "tomorrow", so their visits
+are ``tentative`` and their dates stale a day later. The worklist never lists tentative visits
+(the on-hold row stands for them, and it comes from the hold record), and the daily job
+refreshes subjects on hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert
+from sqlmodel import Session, col, select
+
+from scheduler import core
+from scheduler.core.visits import VisitPlan
+from scheduler.models import MissedDose, ScheduledVisit, StandingItem, Subject, SubjectStatus
+from scheduler.services.accountability import Records, discrepancy_items, load_records
+from scheduler.services.subjects import SubjectState, states
+from scheduler.services.unit import Unit
+
+BACKFILL_BATCH = 500
+_TABLES = (ScheduledVisit, SubjectStatus, MissedDose, StandingItem)
+
+
+@dataclass
+class Rows:
+    """Row dicts for each derived table, ready for one executemany insert per table."""
+
+    visits: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    missed: list[dict[str, Any]] = field(default_factory=list)
+    standing: list[dict[str, Any]] = field(default_factory=list)
+
+    def extend(self, other: Rows) -> None:
+        self.visits += other.visits
+        self.statuses += other.statuses
+        self.missed += other.missed
+        self.standing += other.standing
+
+    def by_table(self) -> Iterator[tuple[type[Any], list[dict[str, Any]]]]:
+        yield SubjectStatus, self.statuses
+        yield ScheduledVisit, self.visits
+        yield MissedDose, self.missed
+        yield StandingItem, self.standing
+
+
+def _day1_cycle(plan: core.Plan, visit: VisitPlan) -> int | None:
+    if not plan.protocol.day1_criteria or visit.cycle is None or visit.anchor != "cycle":
+        return None
+    return visit.cycle if plan.cycles[visit.cycle - 1].day1 == visit.target else None
+
+
+def rows_for(
+    plan: core.Plan, subject_id: int, site_id: int, site_code: str, records: Records
+) -> Rows:
+    """The derived rows of one subject's plan (drawn as of ``plan.today``)."""
+    rows = Rows()
+    key = {"subject_id": subject_id, "site_id": site_id}
+    for visit in plan.visits:
+        if visit.status == "cancelled":
+            continue
+        cycle_dose = plan.cycles[visit.cycle - 1].dose_mg if visit.cycle else plan.dose_mg
+        rows.visits.append(
+            key
+            | {
+                "visit_code": visit.code,
+                "name": visit.name,
+                "cycle": visit.cycle,
+                "day1_cycle": _day1_cycle(plan, visit),
+                "target": visit.target,
+                "window_start": visit.window_start,
+                "window_end": visit.window_end,
+                "done": visit.status == "done",
+                "tentative": visit.tentative,
+                "dose_mg": cycle_dose,
+            }
+        )
+    latest_hold = max(plan.holds, key=lambda h: h.start, default=None)
+    unrecorded = next((s.date for s in plan.doses() if s.status == "planned"), None)
+    rows.statuses.append(
+        key
+        | {
+            "code": plan.subject,
+            "status": plan.status,
+            "dose_mg": plan.dose_mg,
+            "hold_start": latest_hold.start if latest_hold else None,
+            "hold_end": latest_hold.end if latest_hold else None,
+            "hold_reason": latest_hold.reason[:500] if latest_hold else "",
+            "max_hold_days": plan.protocol.limits.max_hold_days,
+            "first_unrecorded_dose": unrecorded,
+            "refreshed_on": plan.today,
+        }
+    )
+    rows.missed += [
+        key | {"slot_key": s.key, "dose_date": s.date, "dose_mg": s.dose_mg}
+        for s in plan.doses()
+        if s.status == "missed"
+    ]
+    # The hold-limit proposal grows with time: the worklist derives it from the hold itself.
+    rows.standing += [
+        key | {"kind": "proposal", "what": p.action, "detail": p.reason[:1000]}
+        for p in plan.proposals
+        if p.rule_id != "hold-limit"
+    ]
+    rows.standing += [
+        key | {"kind": item.kind, "what": item.what, "detail": item.detail[:1000]}
+        for item in discrepancy_items(plan, site_code, records)
+    ]
+    return rows
+
+
+def write_rows(session: Session, subject_states: Sequence[SubjectState]) -> None:
+    """Replace the derived rows of these subjects with what their plans say now."""
+    ids = [s.subject.id for s in subject_states if s.subject.id is not None]
+    if not ids:
+        return
+    for table in _TABLES:
+        session.execute(delete(table).where(col(table.subject_id).in_(ids)))
+    records = load_records(session, ids)
+    rows = Rows()
+    for state in subject_states:
+        sid = state.subject.id or 0
+        rows.extend(rows_for(state.plan(), sid, state.site.id or 0, state.site.code, records[sid]))
+    insert_rows(session, rows)
+
+
+def insert_rows(session: Session, rows: Rows) -> None:
+    """One executemany per table, on the tables themselves: the ORM's bulk insert would split
+    the batch wherever a row leaves a nullable column empty."""
+    for table, values in rows.by_table():
+        if values:
+            session.execute(insert(table.__table__), values)
+
+
+def refresh_worklist_rows(unit: Unit, subject_states: Sequence[SubjectState]) -> None:
+    """The ``REFRESHERS`` hook: runs before commit for every subject the unit changed.
+
+    Two units changing one subject at once would both delete its rows and both insert new ones,
+    and the second insert would fail (taking the clinical record with it). So the subjects are
+    locked first (in id order; PostgreSQL, SQLite serialises writers anyway) and their states
+    read again once the lock is held, so the rows include whatever the other unit committed."""
+    ids = sorted(s.subject.id for s in subject_states if s.subject.id is not None)
+    if not ids:
+        return
+    locked = select(Subject).where(col(Subject.id).in_(ids)).order_by(col(Subject.id))
+    subjects = list(unit.session.exec(locked.with_for_update()))
+    write_rows(unit.session, states(unit.session, subjects, unit.now))
+
+
+def backfill(session: Session, now: datetime) -> int:
+    """Derive rows for subjects that have none (enrolled before the tables existed); returns
+    how many. The worklist calls it when ``missing_rows`` says so."""
+    missing = select(Subject).where(_no_rows()).order_by(col(Subject.id))
+    done = 0
+    while batch := list(session.exec(missing.limit(BACKFILL_BATCH))):
+        write_rows(session, states(session, batch, now))
+        session.flush()
+        done += len(batch)
+    return done
+
+
+def missing_rows(session: Session, site_id: int | None = None) -> bool:
+    """True when some subject (of the site) has no derived rows yet. Subjects are never
+    deleted and a status row exists only for a subject, so comparing two indexed counts is
+    enough, and cheaper than looking for the missing ones."""
+    subjects = select(func.count()).select_from(Subject)
+    statuses = select(func.count()).select_from(SubjectStatus)
+    if site_id is not None:
+        subjects = subjects.where(col(Subject.site_id) == site_id)
+        statuses = statuses.where(col(SubjectStatus.site_id) == site_id)
+    return session.exec(subjects).one() > session.exec(statuses).one()
+
+
+def _no_rows() -> Any:
+    return ~select(SubjectStatus.subject_id).where(SubjectStatus.subject_id == Subject.id).exists()

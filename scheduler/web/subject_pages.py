@@ -1,0 +1,432 @@
+"""A subject's page: header, timeline, visits and cycles, and the forms that record what
+happened. Every form posts to a route that calls the same service function as the CLI in one
+unit of work; a refused value re-renders the page with the reason next to the field, and
+nothing is stored. Holds and resumptions are previewed (what the plan would become) before the
+confirm button stores them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from scheduler import core
+from scheduler.core.inputs import DISCONTINUATION_REASONS
+from scheduler.errors import InputError
+from scheduler.services.accounts import Staff
+from scheduler.services.adverse_events import record_adverse_event
+from scheduler.services.doses import record_dose
+from scheduler.services.previews import Preview, preview_hold, preview_resume
+from scheduler.services.subjects import SubjectState, subject_state
+from scheduler.services.treatment import discontinue, hold, resume
+from scheduler.services.unit import Unit, unit_of_work
+from scheduler.services.validation import parse_date
+from scheduler.services.visits import record_visit
+from scheduler.web.app import TEMPLATES
+from scheduler.web.deps import (
+    INVESTIGATOR_ACTIONS,
+    NURSE_ACTIONS,
+    CurrentStaff,
+    InvestigatorStaff,
+    NurseStaff,
+    SubjectCode,
+)
+from scheduler.web.timeline_svg import timeline_svg
+
+router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
+Text = Annotated[str, Form()]
+
+FORM_FIELDS: dict[str, tuple[str, ...]] = {
+    "visit": ("code", "on", "reason"),
+    "dose": ("date", "outcome", "at", "slot", "reason"),
+    "ae": ("term", "grade", "onset", "related", "intolerable"),
+    "hold": ("from", "reason", "ae"),
+    "resume": ("on", "dose_mg", "reason"),
+    "discontinue": ("on", "reason", "note"),
+}
+NOTICES = {
+    "visit": "Visit recorded.",
+    "dose": "Dose recorded.",
+    "hold": "Hold started: every dose from its first day is held until a resumption.",
+    "resume": "Resumption recorded.",
+    "discontinue": "Discontinuation recorded.",
+}
+
+
+@dataclass(frozen=True)
+class FormError:
+    form: str
+    field: str
+    reason: str
+
+    @property
+    def on_a_field(self) -> bool:
+        return self.field in FORM_FIELDS.get(self.form, ())
+
+
+def ctcae_terms(state: SubjectState) -> list[str]:
+    """Terms the protocol's toxicity table and lab list name; any other term may be typed."""
+    protocol = state.protocol
+    named = {t for rule in protocol.toxicity_rules for t in rule.terms if t != "*"}
+    return sorted(named | set(protocol.lab_terms))
+
+
+def _cycle_day(plan: core.Plan) -> tuple[int, int] | None:
+    for cycle in plan.cycles:
+        if cycle.day1 <= plan.today <= cycle.end:
+            return cycle.number, (plan.today - cycle.day1).days + 1
+    return None
+
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+
+
+def _day(field: str, value: str) -> date:
+    """A date a person typed, within the years a trial record can have. The core cannot lay
+    out a plan at the end of the calendar (date arithmetic would overflow), so absurd years are
+    refused here with the field named."""
+    day = parse_date(field, value)
+    if not EARLIEST <= day <= LATEST:
+        raise InputError(field, f"{day} is outside {EARLIEST.year}-{LATEST.year}")
+    return day
+
+
+def _int(field: str, value: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise InputError(field, f"{value!r} is not a whole number") from None
+    if not -(2**31) <= number < 2**31:
+        raise InputError(field, f"{number} is out of range")
+    return number
+
+
+def _optional_int(field: str, value: str) -> int | None:
+    return _int(field, value) if value.strip() else None
+
+
+def _optional_mg(field: str, value: str) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InputError(field, f"{value!r} is not a dose in mg") from None
+
+
+def _render(
+    request: Request,
+    staff: Staff,
+    code: SubjectCode,
+    *,
+    error: FormError | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    engine = request.app.state.engine
+    with unit_of_work(engine, staff.name, request.app.state.clock) as unit:
+        state = subject_state(unit.session, code, unit.now)
+    plan = state.plan()
+    level = state.protocol.level_for(plan.dose_mg)
+    shown_ae = request.query_params.get("ae", "") if error is None else ""
+    assessed = next((a for a in plan.adverse_events if str(a.event.id) == shown_ae), None)
+    open_visits = [v for v in plan.visits if v.status not in ("done", "cancelled")]
+    context: dict[str, Any] = {
+        "staff": staff,
+        "state": state,
+        "plan": plan,
+        "site": state.site,
+        "level": level,
+        "cycle_day": _cycle_day(plan),
+        "timeline": Markup(timeline_svg(plan, plan.today)),
+        "open_visits": open_visits,
+        "due_visit": next((v for v in open_visits if v.status in ("due", "overdue")), None),
+        "terms": ctcae_terms(state),
+        "lower_levels": [lvl for lvl in state.protocol.dose_levels if lvl.dose_mg < plan.dose_mg],
+        "reasons": DISCONTINUATION_REASONS,
+        "slots": range(1, state.protocol.schedule.administrations_per_day + 1),
+        "can_record": staff.role in NURSE_ACTIONS,
+        "can_decide": staff.role in INVESTIGATOR_ACTIONS,
+        "error": error,
+        "values": values or {},
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+        "assessed": assessed,
+    }
+    return TEMPLATES.TemplateResponse(request, "subject.html", context, status_code=status)
+
+
+def _attempt(request: Request, staff: Staff, change: Callable[[Unit], T]) -> T:
+    """Run one change as one unit of work: all of it is stored, or (on any error) none."""
+    with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
+        return change(unit)
+
+
+def _submit(
+    request: Request,
+    staff: Staff,
+    code: SubjectCode,
+    form: str,
+    values: dict[str, str],
+    change: Callable[[Unit], Any],
+    done: str,
+) -> Response:
+    try:
+        _attempt(request, staff, change)
+    except InputError as exc:
+        if exc.field == "subject":
+            raise
+        error = FormError(form, exc.field, exc.reason)
+        return _render(request, staff, code, error=error, values=values, status=exc.http_status)
+    return RedirectResponse(f"/subjects/{code}?{done}", status_code=303)
+
+
+@router.get("/subjects/{code}", response_class=HTMLResponse)
+def subject_page(request: Request, code: SubjectCode, staff: CurrentStaff) -> Response:
+    return _render(request, staff, code)
+
+
+@router.post("/subjects/{code}/visits")
+def record_visit_form(
+    request: Request,
+    code: SubjectCode,
+    staff: NurseStaff,
+    visit_code: Annotated[str, Form(alias="code")] = "",
+    on: Text = "",
+    reason: Text = "",
+) -> Response:
+    values = {"code": visit_code, "on": on, "reason": reason}
+    return _submit(
+        request,
+        staff,
+        code,
+        "visit",
+        values,
+        lambda unit: record_visit(unit, code, visit_code, on=_day("on", on), reason=reason),
+        "done=visit",
+    )
+
+
+@router.post("/subjects/{code}/doses")
+def record_dose_form(
+    request: Request,
+    code: SubjectCode,
+    staff: NurseStaff,
+    on: Annotated[str, Form(alias="date")] = "",
+    outcome: Text = "",
+    at: Text = "",
+    slot: Text = "1",
+    reason: Text = "",
+) -> Response:
+    values = {"date": on, "outcome": outcome, "at": at, "slot": slot, "reason": reason}
+
+    def change(unit: Unit) -> object:
+        if outcome not in ("taken", "missed"):
+            raise InputError("outcome", "choose taken or missed")
+        return record_dose(
+            unit,
+            code,
+            on=_day("date", on),
+            taken=outcome == "taken",
+            at=at or None,
+            slot=_int("slot", slot),
+            reason=reason,
+        )
+
+    return _submit(request, staff, code, "dose", values, change, "done=dose")
+
+
+@router.post("/subjects/{code}/adverse-events")
+def record_adverse_event_form(
+    request: Request,
+    code: SubjectCode,
+    staff: NurseStaff,
+    term: Text = "",
+    grade: Text = "",
+    onset: Text = "",
+    related: Text = "",
+    intolerable: Text = "",
+) -> Response:
+    values = {
+        "term": term,
+        "grade": grade,
+        "onset": onset,
+        "related": related,
+        "intolerable": intolerable,
+    }
+    try:
+        recorded = _attempt(
+            request,
+            staff,
+            lambda unit: record_adverse_event(
+                unit,
+                code,
+                term=term,
+                grade=_int("grade", grade),
+                onset=_day("onset", onset),
+                related=bool(related),
+                intolerable=bool(intolerable),
+            ),
+        )
+    except InputError as exc:
+        if exc.field == "subject":
+            raise
+        error = FormError("ae", exc.field, exc.reason)
+        return _render(request, staff, code, error=error, values=values, status=exc.http_status)
+    return RedirectResponse(f"/subjects/{code}?ae={recorded.record.id}", status_code=303)
+
+
+def _preview_page(
+    request: Request,
+    staff: Staff,
+    code: SubjectCode,
+    form: str,
+    values: dict[str, str],
+    make: Callable[[], Preview],
+) -> Response:
+    try:
+        preview = make()
+    except InputError as exc:
+        if exc.field == "subject":
+            raise
+        error = FormError(form, exc.field, exc.reason)
+        return _render(request, staff, code, error=error, values=values, status=exc.http_status)
+    return TEMPLATES.TemplateResponse(
+        request,
+        "preview.html",
+        {"code": code, "form": form, "values": values, "preview": preview, "diff": preview.diff},
+    )
+
+
+@router.get("/subjects/{code}/hold-preview", response_class=HTMLResponse)
+def hold_preview(
+    request: Request,
+    code: SubjectCode,
+    staff: NurseStaff,
+    start: Annotated[str, Query(alias="from")] = "",
+    reason: str = "",
+    ae: str = "",
+) -> Response:
+    values = {"from": start, "reason": reason, "ae": ae}
+    return _preview_page(
+        request,
+        staff,
+        code,
+        "hold",
+        values,
+        lambda: preview_hold(
+            request.app.state.engine,
+            staff.name,
+            request.app.state.clock.now(),
+            code,
+            start=_day("from", start),
+            reason=reason,
+            adverse_event_id=_optional_int("ae", ae),
+        ),
+    )
+
+
+@router.post("/subjects/{code}/holds")
+def start_hold_form(
+    request: Request,
+    code: SubjectCode,
+    staff: NurseStaff,
+    start: Annotated[str, Form(alias="from")] = "",
+    reason: Text = "",
+    ae: Text = "",
+) -> Response:
+    values = {"from": start, "reason": reason, "ae": ae}
+    return _submit(
+        request,
+        staff,
+        code,
+        "hold",
+        values,
+        lambda unit: hold(
+            unit,
+            code,
+            start=_day("from", start),
+            reason=reason,
+            adverse_event_id=_optional_int("ae", ae),
+        ),
+        "done=hold",
+    )
+
+
+@router.get("/subjects/{code}/resume-preview", response_class=HTMLResponse)
+def resume_preview(
+    request: Request,
+    code: SubjectCode,
+    staff: InvestigatorStaff,
+    on: str = "",
+    dose_mg: str = "",
+    reason: str = "",
+) -> Response:
+    values = {"on": on, "dose_mg": dose_mg, "reason": reason}
+    return _preview_page(
+        request,
+        staff,
+        code,
+        "resume",
+        values,
+        lambda: preview_resume(
+            request.app.state.engine,
+            staff.name,
+            request.app.state.clock.now(),
+            code,
+            on=_day("on", on),
+            dose_mg=_optional_mg("dose_mg", dose_mg),
+            reason=reason,
+        ),
+    )
+
+
+@router.post("/subjects/{code}/resumptions")
+def resume_form(
+    request: Request,
+    code: SubjectCode,
+    staff: InvestigatorStaff,
+    on: Text = "",
+    dose_mg: Text = "",
+    reason: Text = "",
+) -> Response:
+    values = {"on": on, "dose_mg": dose_mg, "reason": reason}
+    return _submit(
+        request,
+        staff,
+        code,
+        "resume",
+        values,
+        lambda unit: resume(
+            unit, code, on=_day("on", on), dose_mg=_optional_mg("dose_mg", dose_mg), reason=reason
+        ),
+        "done=resume",
+    )
+
+
+@router.post("/subjects/{code}/discontinuation")
+def discontinue_form(
+    request: Request,
+    code: SubjectCode,
+    staff: InvestigatorStaff,
+    on: Text = "",
+    reason: Text = "",
+    note: Text = "",
+) -> Response:
+    values = {"on": on, "reason": reason, "note": note}
+    return _submit(
+        request,
+        staff,
+        code,
+        "discontinue",
+        values,
+        lambda unit: discontinue(unit, code, on=_day("on", on), reason=reason, note=note),
+        "done=discontinue",
+    )

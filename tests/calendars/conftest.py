@@ -1,0 +1,27 @@
+"""Fixtures for reading feeds back with independent calendar software (see ical_consumers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from ical_consumers import FeedConsumers, icaljs_available, install_icaljs, serve_feeds
+
+
+@pytest.fixture(scope="session")
+def icaljs() -> None:
+    """ical.js installed from the npm registry (npm ci, once per checkout); skipped, with the
+    reason, only where node or npm is missing."""
+    missing = icaljs_available()
+    if missing:
+        pytest.skip(f"ical.js consumer needs node and npm: {missing}")
+    install_icaljs()
+
+
+@pytest.fixture(scope="session")
+def feed_consumers(
+    icaljs: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FeedConsumers]:
+    """icalendar, ical.js and vdirsyncer + khal, with a loopback server for khal's URLs."""
+    with serve_feeds() as server:
+        yield FeedConsumers(server=server, workdir=tmp_path_factory.mktemp("khal"))

@@ -1,0 +1,201 @@
+"""One subject's subscription, step by step, as two kinds of calendar client see it.
+
+The nurse enrolls a subject in New York, holds dosing for toxicity, resumes a week later (so
+cycle 2 starts late), holds again and resumes at a reduced dose, then discontinues; a last
+fetch comes after the 30 days for which cancelled events stay. Each step goes through the real
+service layer and the feed is fetched as a client would. Two clients poll it:
+
+- ``ReplacingClient`` throws its copy away and keeps whatever the latest fetch says;
+- ``MergingClient`` keeps its copy and merges by UID: it takes an incoming event only when its
+  SEQUENCE is higher, or equal with a newer DTSTAMP, and deletes UIDs that disappear.
+
+After every fetch both must show exactly what the plan says, and no UID's SEQUENCE ever goes
+down. A merging client that keeps a stale event is what an unbumped SEQUENCE would cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from ical_consumers import (
+    EventView,
+    FeedView,
+    canonical,
+    planned_events,
+    read_with_icalendar,
+    untitled,
+)
+from sqlmodel import Session, select
+
+import calendars
+from scheduler.clock import FixedClock
+from scheduler.core import Plan
+from scheduler.db import get_engine
+from scheduler.models import FeedItemIdentity
+from scheduler.services.feeds import PATIENT, feed_options, fetch_feed, issue_feed
+from scheduler.services.sites import get_site
+from scheduler.services.subjects import enroll, get_subject, plan_for
+from scheduler.services.treatment import discontinue, hold, resume
+from scheduler.settings import Settings
+
+CODE = "SIM-001"
+ZONE = "America/New_York"
+WINDOW = (date(2026, 1, 1), date(2027, 6, 30))
+
+
+@dataclass
+class ReplacingClient:
+    """Keeps exactly what the last fetch said."""
+
+    events: dict[str, EventView] = field(default_factory=dict)
+
+    def fetch(self, feed: FeedView) -> None:
+        self.events = {event.uid or "": event for event in feed.events}
+
+
+@dataclass
+class MergingClient:
+    """Merges by UID and SEQUENCE (then DTSTAMP), and deletes UIDs that disappear."""
+
+    events: dict[str, EventView] = field(default_factory=dict)
+
+    def fetch(self, feed: FeedView) -> None:
+        incoming = {event.uid or "": event for event in feed.events}
+        kept = {}
+        for uid, event in incoming.items():
+            old = self.events.get(uid)
+            if old is None or _newer(event, old):
+                kept[uid] = event
+            else:
+                kept[uid] = old
+        self.events = kept
+
+
+def _newer(event: EventView, old: EventView) -> bool:
+    assert event.sequence is not None and old.sequence is not None
+    assert event.dtstamp is not None and old.dtstamp is not None
+    if event.sequence != old.sequence:
+        return event.sequence > old.sequence
+    return event.dtstamp > old.dtstamp
+
+
+def _at(day: date, hour: int = 15) -> datetime:
+    """Mid-morning in New York on ``day``, in UTC."""
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+Step = Callable[[object], object]
+STEPS: list[tuple[str, datetime, Step]] = [
+    (
+        "enrolled",
+        _at(date(2026, 2, 20)),
+        lambda unit: enroll(
+            unit, CODE, c1d1="2026-03-02", surgery="2026-02-01", site_code="ZJU1", time_zone=ZONE
+        ),
+    ),
+    (
+        "on hold",
+        _at(date(2026, 3, 12)),
+        lambda unit: hold(unit, CODE, start="2026-03-12", reason="grade 3 hypertension"),
+    ),
+    (
+        "cycle 2 delayed",
+        _at(date(2026, 3, 30)),
+        lambda unit: resume(unit, CODE, on="2026-03-30"),
+    ),
+    (
+        "held again",
+        _at(date(2026, 4, 6)),
+        lambda unit: hold(unit, CODE, start="2026-04-06", reason="grade 3 proteinuria"),
+    ),
+    (
+        "reduced to 10 mg",
+        _at(date(2026, 4, 13)),
+        lambda unit: resume(unit, CODE, on="2026-04-13", dose_mg=10, reason="dose level -1"),
+    ),
+    (
+        "discontinued",
+        _at(date(2026, 5, 5)),
+        lambda unit: discontinue(unit, CODE, on="2026-05-05", reason="toxicity"),
+    ),
+    ("a month later", _at(date(2026, 6, 10)), lambda unit: None),
+]
+
+
+def _identities(engine: object, subject_id: int) -> dict[tuple[str, str], calendars.Identity]:
+    with Session(engine) as session:  # type: ignore[arg-type]
+        rows = session.exec(
+            select(FeedItemIdentity).where(
+                FeedItemIdentity.kind == PATIENT, FeedItemIdentity.subject_id == subject_id
+            )
+        )
+        return {
+            (CODE, row.key): calendars.Identity(
+                uid=row.uid,
+                sequence=row.sequence,
+                fingerprint=row.fingerprint,
+                revised=row.revised_at,
+            )
+            for row in rows
+        }
+
+
+@dataclass(frozen=True)
+class Fetched:
+    step: str
+    plan: Plan
+    feed: bytes
+    expected: tuple[EventView, ...]
+
+
+def _walk(units, db_url: str, settings: Settings) -> Iterator[Fetched]:
+    """Every step through the services, each followed by a fetch of the feed at that moment."""
+    engine = get_engine(db_url)
+    token = ""
+    for name, now, action in STEPS:
+        with units(now=now) as unit:
+            action(unit)
+            if not token:
+                token = issue_feed(unit, settings, PATIENT, CODE).token
+        body = fetch_feed(engine, token, FixedClock(now), settings).body
+        assert body is not None
+        with Session(engine) as session:
+            plan = plan_for(session, CODE, now)
+            subject = get_subject(session, CODE)
+            options = feed_options(settings, get_site(session, "ZJU1"))
+        identities = _identities(engine, subject.id or 0)
+        expected = canonical(e.view for e in planned_events(plan, identities, options))
+        yield Fetched(name, plan, body, expected)
+
+
+def test_replacing_and_merging_clients_show_the_plan_at_every_step(units, db_url, settings):
+    replacing, merging = ReplacingClient(), MergingClient()
+    sequences: dict[str, int] = {}
+    shown: dict[str, int] = {}
+    plans: dict[str, Plan] = {}
+
+    for fetched in _walk(units, db_url, settings):
+        feed = read_with_icalendar(fetched.feed, WINDOW)
+        for event in feed.events:
+            assert event.sequence is not None
+            assert event.sequence >= sequences.get(event.uid or "", 0), (fetched.step, event)
+            sequences[event.uid or ""] = event.sequence
+        replacing.fetch(feed)
+        merging.fetch(feed)
+        shown[fetched.step], plans[fetched.step] = len(feed.events), fetched.plan
+
+        expected = untitled(fetched.expected)
+        assert untitled(replacing.events.values()) == expected, fetched.step
+        assert untitled(merging.events.values()) == expected, fetched.step
+        assert {e.uid: e.summary for e in merging.events.values()} == {
+            e.uid: e.summary for e in replacing.events.values()
+        }, fetched.step
+
+    assert plans["enrolled"].status == "screening"
+    assert plans["on hold"].status == "on_hold"
+    assert plans["cycle 2 delayed"].cycles[1].delay_days == 7
+    assert plans["reduced to 10 mg"].dose_mg == 10
+    assert plans["discontinued"].status == "discontinued"
+    assert shown["a month later"] < shown["discontinued"]  # cancelled events dropped out

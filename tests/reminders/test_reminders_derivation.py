@@ -1,0 +1,129 @@
+"""Reminders derived from the plan, in the same transaction as the change, on SQLite and
+PostgreSQL. The fixed clock reads 2026-03-02 12:00 in Shanghai; S-001 starts cycle 1 that day
+and takes anlotinib at 08:00 local (00:00 UTC)."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import select
+
+from scheduler.errors import InputError
+from scheduler.models import AuditEntry, Reminder
+from scheduler.services.corrections import void_record
+from scheduler.services.doses import record_dose
+from scheduler.services.reminders import set_preference
+from scheduler.services.subjects import change_anchor, enroll
+from scheduler.services.treatment import hold
+
+
+def _utc(*args):
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def subject(units):
+    with units() as unit:
+        enroll(unit, "S-001", c1d1="2026-03-02", surgery="2026-02-01", site_code="ZJU1")
+        set_preference(unit, "S-001", opted_in=True, channel="email", address="p1@example.org")
+    return "S-001"
+
+
+def _rows(units, status="pending", kind=None):
+    with units() as unit:
+        query = select(Reminder).where(Reminder.status == status).order_by(Reminder.due_at)
+        rows = unit.session.exec(query).all()
+    return {r.item_key: r for r in rows if kind is None or r.kind == kind}
+
+
+def test_opting_in_queues_a_reminder_at_the_dose_time_of_each_dosing_day(units, subject):
+    doses = _rows(units, kind="dose")
+    assert doses["C1D1"].due_at == _utc(2026, 3, 2, 0, 0)  # 08:00 in Shanghai
+    assert doses["C1D14"].due_at == _utc(2026, 3, 15, 0, 0)
+    assert "C1D15" not in doses  # rest days have no reminder
+    assert doses["C2D1"].due_at == _utc(2026, 3, 23, 0, 0)
+    assert doses["C1D1"].expires_at == _utc(2026, 3, 2, 12, 0)  # late_dose_hours = 12
+    assert doses["C1D2"].body == "S-001, 2026-03-03: take your 12 mg dose due at 08:00."
+    assert max(doses.values(), key=lambda r: r.due_at).due_at <= _utc(2026, 3, 30, 4, 0)
+
+
+def test_a_visit_reminder_comes_the_evening_before_the_visit(units, subject):
+    visits = _rows(units, kind="visit")
+    assert visits["C1D15"].due_at == _utc(2026, 3, 15, 10, 0)  # 18:00 in Shanghai
+    assert visits["C1D15"].body.startswith("S-001, 2026-03-16: clinic visit tomorrow (C1D15).")
+    assert visits["C2D1"].due_at == _utc(2026, 3, 22, 10, 0)
+
+
+def test_a_hold_cancels_the_reminders_of_held_doses_in_the_same_transaction(units, subject):
+    with units(now=_utc(2026, 3, 3, 4, 0)) as unit:
+        hold(unit, subject, start="2026-03-04", reason="grade 3 hypertension")
+    pending = _rows(units, kind="dose")
+    cancelled = _rows(units, status="cancelled")
+    assert sorted(pending) == ["C1D2"]  # C1D1's grace is over; from C1D3 on all held
+    assert {"C1D3", "C1D14", "C2D1"} <= set(cancelled)
+    assert "C2D1" not in _rows(units, kind="visit")  # cycle 2 is tentative under an open hold
+
+
+def test_striking_out_the_hold_brings_the_cancelled_reminders_back(units, subject):
+    with units(now=_utc(2026, 3, 3, 4, 0)) as unit:
+        hold(unit, subject, start="2026-03-04", reason="entered for the wrong subject")
+    with units(now=_utc(2026, 3, 3, 5, 0)) as unit:
+        hold_id = unit.session.exec(
+            select(AuditEntry.entity_id).where(AuditEntry.entity == "hold")
+        ).first()
+        void_record(unit, subject, "hold", hold_id, reason="wrong subject")
+    doses = _rows(units, kind="dose")
+    assert {"C1D3", "C1D14", "C2D1"} <= set(doses)
+    assert doses["C1D3"].attempts == 0
+
+
+def test_a_dose_recorded_as_taken_before_its_reminder_cancels_it(units, subject):
+    with units(now=_utc(2026, 3, 2, 23, 30)) as unit:  # 07:30 on 3 March in Shanghai
+        record_dose(unit, subject, on="2026-03-03", taken=True, at="07:30")
+    assert "C1D2" in _rows(units, status="cancelled")
+    assert "C1D2" not in _rows(units, kind="dose")
+
+
+def test_opting_out_cancels_every_pending_reminder_and_is_audited(units, subject):
+    with units() as unit:
+        set_preference(unit, subject, opted_in=False)
+    assert _rows(units) == {}
+    with units() as unit:
+        actions = unit.session.exec(
+            select(AuditEntry.action).where(AuditEntry.entity == "reminderpreference")
+        ).all()
+    assert actions == ["reminders.opt_in", "reminders.opt_out"]
+
+
+def test_a_new_dose_time_moves_every_pending_reminder(units, subject):
+    with units() as unit:
+        change_anchor(unit, subject, "dose_time", "21:00", reason="works nights")
+    doses = _rows(units, kind="dose")
+    assert doses["C1D2"].due_at == _utc(2026, 3, 3, 13, 0)
+    assert all(r.due_at.hour == 13 for r in doses.values())
+
+
+def test_reminder_times_follow_new_york_across_the_spring_forward_gap(units):
+    with units() as unit:
+        enroll(
+            unit,
+            "NY-01",
+            c1d1="2026-03-02",
+            surgery="2026-02-01",
+            site_code="ZJU1",
+            time_zone="America/New_York",
+            dose_time="02:30",
+        )
+        set_preference(unit, "NY-01", opted_in=True, channel="webhook", address="+12125550100")
+    doses = _rows(units, kind="dose")
+    assert doses["C1D6"].due_at == _utc(2026, 3, 7, 7, 30)  # 02:30 EST
+    assert doses["C1D7"].due_at == _utc(2026, 3, 8, 7, 30)  # 02:30 does not exist: 03:30 EDT
+    assert doses["C1D8"].due_at == _utc(2026, 3, 9, 6, 30)  # 02:30 EDT
+
+
+def test_opting_in_refuses_an_address_that_does_not_fit_the_channel(units, subject):
+    with pytest.raises(InputError) as error, units() as unit:
+        set_preference(unit, subject, opted_in=True, channel="webhook", address="p1@example.org")
+    assert error.value.field == "address"
+    with pytest.raises(InputError) as error, units() as unit:
+        set_preference(unit, subject, opted_in=True, channel="sms", address="+12125550100")
+    assert error.value.field == "channel"
