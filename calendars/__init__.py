@@ -38,7 +38,7 @@ from calendars.items import (
     pharmacy_items,
     site_visit_items,
 )
-from calendars.options import PRODID, FeedOptions
+from calendars.options import PRODID, RENDER_FORMAT, FeedOptions
 from calendars.render import render_feed, shown_items
 from calendars.text import clean
 from scheduler.core import Plan
@@ -54,6 +54,7 @@ def render_patient_feed(
 __all__ = [
     "KEEP_CANCELLED",
     "PRODID",
+    "RENDER_FORMAT",
     "FeedItem",
     "FeedOptions",
     "Identity",

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 
 PRODID = "-//dosing-scheduler//calendar feeds//EN"
+RENDER_FORMAT = 1
+"""Raised whenever the same plan would render to other bytes (a serializer or template fix):
+served feeds fold it into their options digest, so their ETags change on the next fetch
+instead of a client's cached copy of the old bytes being confirmed with 304."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

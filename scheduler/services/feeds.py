@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from threading import Lock
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, String, bindparam, cast, func
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -95,10 +96,37 @@ def feed_options(settings: Settings, site: Site, kind: str = PATIENT) -> calenda
 
 
 def _options_digest(options: calendars.FeedOptions) -> str:
-    return hashlib.sha256(repr(options).encode()).hexdigest()
+    """Changes when the options or the renderer's output format do, forcing a fresh render."""
+    return hashlib.sha256(f"{calendars.RENDER_FORMAT}:{options!r}".encode()).hexdigest()
 
 
 # -- identities -----------------------------------------------------------------------------
+
+
+def _identity_rows(
+    session: Session, kind: str, subject_ids: dict[str, int]
+) -> dict[calendars.ItemKey, FeedItemIdentity]:
+    codes = {v: k for k, v in subject_ids.items()}
+    if not codes:
+        return {}
+    query = select(FeedItemIdentity).where(
+        FeedItemIdentity.kind == kind, col(FeedItemIdentity.subject_id).in_(sorted(codes))
+    )
+    return {(codes[row.subject_id], row.key): row for row in session.exec(query)}
+
+
+def _identity(row: FeedItemIdentity) -> calendars.Identity:
+    return calendars.Identity(
+        uid=row.uid, sequence=row.sequence, fingerprint=row.fingerprint, revised=row.revised_at
+    )
+
+
+def stored_identities(
+    session: Session, kind: str, subject_ids: dict[str, int]
+) -> dict[calendars.ItemKey, calendars.Identity]:
+    """The identities feeds have already published for these subjects, keyed by item."""
+    rows = _identity_rows(session, kind, subject_ids)
+    return {key: _identity(row) for key, row in rows.items()}
 
 
 def sync_identities(
@@ -109,21 +137,8 @@ def sync_identities(
     now: datetime,
 ) -> dict[calendars.ItemKey, calendars.Identity]:
     """Stored identities for ``items``, creating and bumping rows as ``assign_identities`` says."""
-    ids = sorted(set(subject_ids.values()))
-    codes = {v: k for k, v in subject_ids.items()}
-    rows: dict[calendars.ItemKey, FeedItemIdentity] = {}
-    if ids:
-        query = select(FeedItemIdentity).where(
-            FeedItemIdentity.kind == kind, col(FeedItemIdentity.subject_id).in_(ids)
-        )
-        for row in session.exec(query):
-            rows[(codes[row.subject_id], row.key)] = row
-    stored = {
-        key: calendars.Identity(
-            uid=row.uid, sequence=row.sequence, fingerprint=row.fingerprint, revised=row.revised_at
-        )
-        for key, row in rows.items()
-    }
+    rows = _identity_rows(session, kind, subject_ids)
+    stored = {key: _identity(row) for key, row in rows.items()}
     assigned = calendars.assign_identities(items, stored, now)
     for key, identity in assigned.items():
         old = stored.get(key)
@@ -262,42 +277,58 @@ class _Bodies:
 _bodies = _Bodies()
 
 
-def _target(session: Session, token: FeedToken, now: datetime) -> _Target:
-    if token.kind == PATIENT:
-        subject = session.get(Subject, token.subject_id)
-        if subject is None:
-            raise NotFound("token", "unknown feed")
-        site = session.get(Site, subject.site_id)
-        assert site is not None
-        return _Target(
-            PATIENT, f"{PATIENT}:{subject.id}", site, subject, local_today(now, subject.time_zone)
-        )
-    site = session.get(Site, token.site_id)
-    if site is None:
+def _feed_key(kind: str, subject_id: int | None, site_id: int | None) -> str:
+    return f"{PATIENT}:{subject_id}" if kind == PATIENT else f"{kind}:{site_id}"
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """What a token opens: its feed kind and its subject (patient) or site (staff)."""
+
+    kind: str
+    subject_id: int | None
+    site_id: int | None
+
+
+def _target(session: Session, token: _Owner, now: datetime) -> _Target:
+    subject = session.get(Subject, token.subject_id) if token.kind == PATIENT else None
+    site = session.get(Site, subject.site_id if subject is not None else token.site_id)
+    if site is None or (token.kind == PATIENT and subject is None):
         raise NotFound("token", "unknown feed")
-    return _Target(
-        token.kind, f"{token.kind}:{site.id}", site, None, local_today(now, site.time_zone)
+    zone = subject.time_zone if subject is not None else site.time_zone
+    feed = _feed_key(token.kind, token.subject_id, site.id)
+    return _Target(token.kind, feed, site, subject, local_today(now, zone))
+
+
+_SITE_COLUMNS = tuple(Site.__table__.columns)  # type: ignore[attr-defined]
+_LOOKUP = (
+    core_select(
+        col(FeedToken.kind),
+        col(FeedToken.subject_id),
+        col(FeedToken.site_id),
+        col(FeedToken.revoked_at),
+        col(Subject.time_zone).label("subject_zone"),
+        *(column.label(f"site__{column.name}") for column in _SITE_COLUMNS),
+        col(FeedRevision.digest),
+        col(FeedRevision.revised_at),
+        col(FeedRevision.valid_on),
+        col(FeedRevision.options_digest),
+        col(FeedRevision.stale),
     )
-
-
-def _lookup(session: Session, token: str) -> FeedToken:
-    """Hash, then one indexed lookup, whether the token exists or not (same time either way:
-    the hash of a guess never matches a stored hash by chance)."""
-    row = session.exec(select(FeedToken).where(FeedToken.token_hash == hash_token(token))).first()
-    if row is None:
-        raise NotFound("token", "unknown feed")
-    if row.revoked_at is not None:
-        raise FeedGone("token", "this feed URL was revoked")
-    return row
-
-
-def _fresh(revision: FeedRevision | None, target: _Target, options_digest: str) -> bool:
-    return (
-        revision is not None
-        and not revision.stale
-        and revision.valid_on == target.today
-        and revision.options_digest == options_digest
+    .select_from(FeedToken)
+    .outerjoin(Subject, col(Subject.id) == FeedToken.subject_id)
+    .outerjoin(Site, col(Site.id) == func.coalesce(Subject.site_id, FeedToken.site_id))
+    .outerjoin(
+        FeedRevision,
+        col(FeedRevision.feed)
+        == col(FeedToken.kind)
+        + ":"
+        + cast(func.coalesce(FeedToken.subject_id, FeedToken.site_id), String),
     )
+    .where(col(FeedToken.token_hash) == bindparam("token_hash"))
+)
+"""A token with its subject's zone, its site and its feed's revision: one query, built once
+(a revalidation is this query alone; building the statement cost more than running it)."""
 
 
 def fetch_feed(
@@ -312,32 +343,42 @@ def fetch_feed(
     the body is cached in this process or ``unchanged(digest, revised_at)`` says the client
     already has it (a revalidation), no plan is derived and ``body`` may be None.
 
-    Raises NotFound (unknown token) or FeedGone (revoked)."""
+    One query on the token's hash whether the token exists or not, so an unknown token
+    (NotFound, 404) and a revoked one (FeedGone, 410) cost the same: the hash of a guess never
+    matches a stored hash by chance. Raises NotFound or FeedGone."""
     now = clock.now()
-    with Session(engine, expire_on_commit=False) as session:
-        token_row = _lookup(session, token)
-        target = _target(session, token_row, now)
-        revision = session.exec(
-            select(FeedRevision).where(FeedRevision.feed == target.feed)
-        ).first()
-        options = feed_options(settings, target.site, target.kind)
-        if _fresh(revision, target, _options_digest(options)):
-            assert revision is not None
-            body = _bodies.get(target.feed, revision.digest)
-            if body is not None or (
-                unchanged is not None and unchanged(revision.digest, revision.revised_at)
-            ):
-                return FeedBody(target.feed, revision.digest, revision.revised_at, body)
+    with engine.connect() as connection:
+        row = connection.execute(_LOOKUP, {"token_hash": hash_token(token)}).first()
+    if row is None:
+        raise NotFound("token", "unknown feed")
+    if row.revoked_at is not None:
+        raise FeedGone("token", "this feed URL was revoked")
+    owner = _Owner(row.kind, row.subject_id, row.site_id)
+    site = Site(**{column.name: row._mapping[f"site__{column.name}"] for column in _SITE_COLUMNS})
+    if site.id is None or (row.kind == PATIENT and row.subject_zone is None):
+        raise NotFound("token", "unknown feed")
+    feed = _feed_key(row.kind, row.subject_id, site.id)
+    today = local_today(now, row.subject_zone if row.kind == PATIENT else site.time_zone)
+    options = feed_options(settings, site, row.kind)
+    if (
+        row.digest is not None
+        and not row.stale
+        and row.valid_on == today
+        and row.options_digest == _options_digest(options)
+    ):
+        body = _bodies.get(feed, row.digest)
+        if body is not None or (unchanged is not None and unchanged(row.digest, row.revised_at)):
+            return FeedBody(feed, row.digest, row.revised_at, body)
     try:
-        return _rebuild(engine, token_row, now, settings)
+        return _rebuild(engine, owner, now, settings)
     except IntegrityError:
         # Two fetches created the same identities at once: the other one won; read its rows.
-        return _rebuild(engine, token_row, now, settings)
+        return _rebuild(engine, owner, now, settings)
 
 
-def _rebuild(engine: Engine, token_row: FeedToken, now: datetime, settings: Settings) -> FeedBody:
+def _rebuild(engine: Engine, owner: _Owner, now: datetime, settings: Settings) -> FeedBody:
     with transaction(engine) as session:
-        target = _target(session, token_row, now)
+        target = _target(session, owner, now)
         body, options_digest = _render(session, target, settings, now)
         digest = hashlib.sha256(body).hexdigest()
         revision = session.exec(

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from ical_consumers import FeedView, read_with_icalendar, read_with_icaljs
 
 import calendars
+from calendars import render
 from scheduler.core import (
     Anchors,
     Discontinuation,
@@ -262,3 +263,65 @@ def test_typed_text_never_breaks_a_feed_or_injects_into_it(icaljs, examples):
             e.uid: e.summary for e in by_icalendar.events
         }
         _check_text(feed)
+
+
+# Hypothesis takes naive bounds; the zone comes from its timezones argument.
+FIRST, LAST = datetime(2025, 1, 1), datetime(2028, 12, 31)  # noqa: DTZ001
+ascii_text = st.text(
+    st.one_of(
+        st.sampled_from('\\;,^:"\n\r\t N'), st.characters(min_codepoint=32, max_codepoint=126)
+    ),
+    max_size=400,
+)
+any_text = st.one_of(ascii_text, person_text)
+starts = st.one_of(
+    st.dates(date(2025, 1, 1), date(2028, 12, 31)),
+    st.datetimes(FIRST, LAST, timezones=st.just(UTC)).map(lambda at: at.replace(microsecond=0)),
+    st.tuples(st.datetimes(FIRST, LAST), st.sampled_from(ZONES)).map(
+        lambda pair: pair[0].replace(microsecond=0, tzinfo=pair[1])
+    ),
+)
+
+
+@st.composite
+def feed_items(draw: st.DrawFn) -> tuple[calendars.FeedItem, calendars.Identity]:
+    start = draw(starts)
+    timed = isinstance(start, datetime)
+    item = calendars.FeedItem(
+        subject="P-1",
+        key="dose:C1D1",
+        summary=draw(any_text),
+        description=draw(any_text),
+        location=draw(any_text),
+        start=start,
+        end=None if timed else start + timedelta(days=1),
+        duration=timedelta(minutes=draw(st.integers(1, 240))) if timed else None,
+        status=draw(st.sampled_from(["CONFIRMED", "TENTATIVE", "CANCELLED"])),
+        alarm=draw(st.one_of(st.none(), st.timedeltas(timedelta(days=-2), timedelta(0)))),
+        alarm_text=draw(any_text),
+    )
+    identity = calendars.Identity(
+        uid=draw(st.one_of(st.uuids().map(str), ascii_text.filter(bool))),
+        sequence=draw(st.integers(0, 10_000)),
+        fingerprint=item.fingerprint,
+        revised=draw(st.datetimes(FIRST, LAST, timezones=st.just(UTC))),
+    )
+    return item, identity
+
+
+@settings(max_examples=400, deadline=None)
+@given(feed_items())
+def test_the_fast_event_writer_writes_exactly_what_icalendar_writes(example):
+    """``write_event`` gives icalendar's own bytes for any ASCII text (escapes, backslashes and
+    carets at the fold, 400-character lines, CR and LF) and declines other text, which then
+    goes through icalendar (it drops a BOM, for one)."""
+    item, identity = example
+    reference = render.event_component(item, identity).to_ical()
+    written = render.write_event(item, identity)
+    texts = [item.summary, item.description, item.location, identity.uid]
+    if item.alarm is not None and not item.cancelled:
+        texts.append(item.alarm_text)
+    if all(text.isascii() for text in texts):
+        assert written == reference
+    else:
+        assert written is None

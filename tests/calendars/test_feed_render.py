@@ -3,6 +3,7 @@ visit, cancelled events, alarms, privacy and text that cannot inject anything.""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import uuid
@@ -15,6 +16,7 @@ import pytest
 from icalendar import Calendar
 
 import calendars
+from calendars import render
 from scheduler import core
 from scheduler.core.times import local_instant
 
@@ -84,6 +86,16 @@ def test_the_golden_feed_is_reproduced_byte_for_byte(anlotinib):
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_bytes(body)
     assert body == golden.read_bytes()
+
+
+def test_changed_feed_bytes_come_with_a_new_render_format():
+    """Served ETags change only if RENDER_FORMAT does: a change to the golden bytes must raise
+    it (then record the new pair here), or clients keep the old bytes on 304."""
+    digest = hashlib.sha256((GOLDEN / "anlotinib_hold_reduction.ics").read_bytes()).hexdigest()
+    assert (calendars.RENDER_FORMAT, digest) == (
+        1,
+        "d5e8c06e309ea4a1ddd63bcdab87082db975629e262a498b8a21ef0b2dd020ce",
+    ), "the feed's bytes changed: raise calendars.RENDER_FORMAT and record the new pair"
 
 
 def test_an_unchanged_plan_renders_to_identical_bytes(anlotinib):
@@ -319,3 +331,49 @@ def test_dose_lines_fold_at_75_octets():
     body = (GOLDEN / "anlotinib_hold_reduction.ics").read_bytes()
     assert all(len(line) <= 75 for line in body.split(b"\r\n"))
     assert not re.search(rb"[^\r]\n", body)
+
+
+def test_events_written_line_by_line_are_the_bytes_icalendar_writes(anlotinib, capecitabine):
+    """The fast writer (``write_event``) against icalendar's own serialiser, for every event of
+    the golden scenario, the staff and pharmacy feeds, two regimens, four zones with doses in
+    DST gaps and folds (written in UTC) and identities with microseconds and high sequences."""
+    plan, identities = golden_scenario(anlotinib)
+    items = calendars.patient_items(plan, OPTIONS)
+    items += calendars.site_visit_items([plan], OPTIONS)
+    for key in ("Europe/Berlin", "Australia/Sydney", "Asia/Shanghai", "America/New_York"):
+        for protocol, at in ((anlotinib, time(2, 30)), (capecitabine, time(1, 30))):
+            other = core.build_plan(
+                protocol, anchors(ZoneInfo(key), at), core.History(), date(2026, 2, 20)
+            )
+            items += calendars.patient_items(other, OPTIONS)
+    prep = calendars.Preparation(
+        subject="S-014",
+        cycle=3,
+        day1=date(2026, 4, 15),
+        prepare_by=date(2026, 4, 13),
+        dose_mg=10,
+        capsules="14 x 10 mg",
+        cancelled=True,
+        status="do not prepare",
+    )
+    items += calendars.pharmacy_items([prep], OPTIONS)
+    revised = datetime(2026, 3, 10, 15, 30, 12, 345678, tzinfo=ZONE)
+    checked = 0
+    for n, item in enumerate(items):
+        identity = identities.get(item.ident) or calendars.Identity(
+            uid=str(uuid.UUID(int=n)), sequence=n, fingerprint=item.fingerprint, revised=revised
+        )
+        written = render.write_event(item, identity)
+        assert written == render.event_component(item, identity).to_ical(), item
+        checked += 1
+    assert checked > 1000
+    assert any(isinstance(i.start, datetime) and i.start.tzinfo is UTC for i in items)
+
+
+def test_an_event_the_fast_writer_does_not_cover_goes_through_icalendar(anlotinib):
+    plan, identities = golden_scenario(anlotinib)
+    options = replace(OPTIONS, site_address="Klinikstra\u00dfe 1, M\u00fcnchen")
+    items = [i for i in calendars.patient_items(plan, options) if i.key.startswith("visit:")]
+    assert render.write_event(items[0], identities[items[0].ident]) is None
+    feed = calendars.render_feed(items, identities, options, TODAY)
+    assert "LOCATION:Klinikstra\u00dfe 1\\, M\u00fcnchen".encode() in feed

@@ -11,6 +11,7 @@ service layer and the feed is fetched as a client would. Two clients poll it:
 
 After every fetch both must show exactly what the plan says, and no UID's SEQUENCE ever goes
 down. A merging client that keeps a stale event is what an unbumped SEQUENCE would cause.
+Every step's feed is then read by icalendar, ical.js and khal, and each must show that plan.
 """
 
 from __future__ import annotations
@@ -20,21 +21,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from ical_consumers import (
+    CONSUMERS,
     EventView,
     FeedView,
     canonical,
     planned_events,
     read_with_icalendar,
+    seen,
     untitled,
 )
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-import calendars
 from scheduler.clock import FixedClock
 from scheduler.core import Plan
 from scheduler.db import get_engine
-from scheduler.models import FeedItemIdentity
-from scheduler.services.feeds import PATIENT, feed_options, fetch_feed, issue_feed
+from scheduler.services.feeds import (
+    PATIENT,
+    feed_options,
+    fetch_feed,
+    issue_feed,
+    stored_identities,
+)
 from scheduler.services.sites import get_site
 from scheduler.services.subjects import enroll, get_subject, plan_for
 from scheduler.services.treatment import discontinue, hold, resume
@@ -124,24 +131,6 @@ STEPS: list[tuple[str, datetime, Step]] = [
 ]
 
 
-def _identities(engine: object, subject_id: int) -> dict[tuple[str, str], calendars.Identity]:
-    with Session(engine) as session:  # type: ignore[arg-type]
-        rows = session.exec(
-            select(FeedItemIdentity).where(
-                FeedItemIdentity.kind == PATIENT, FeedItemIdentity.subject_id == subject_id
-            )
-        )
-        return {
-            (CODE, row.key): calendars.Identity(
-                uid=row.uid,
-                sequence=row.sequence,
-                fingerprint=row.fingerprint,
-                revised=row.revised_at,
-            )
-            for row in rows
-        }
-
-
 @dataclass(frozen=True)
 class Fetched:
     step: str
@@ -165,18 +154,22 @@ def _walk(units, db_url: str, settings: Settings) -> Iterator[Fetched]:
             plan = plan_for(session, CODE, now)
             subject = get_subject(session, CODE)
             options = feed_options(settings, get_site(session, "ZJU1"))
-        identities = _identities(engine, subject.id or 0)
+            identities = stored_identities(session, PATIENT, {CODE: subject.id or 0})
         expected = canonical(e.view for e in planned_events(plan, identities, options))
         yield Fetched(name, plan, body, expected)
 
 
-def test_replacing_and_merging_clients_show_the_plan_at_every_step(units, db_url, settings):
+def test_replacing_and_merging_clients_show_the_plan_at_every_step(
+    units, db_url, settings, feed_consumers
+):
     replacing, merging = ReplacingClient(), MergingClient()
     sequences: dict[str, int] = {}
     shown: dict[str, int] = {}
     plans: dict[str, Plan] = {}
+    steps: list[Fetched] = []
 
     for fetched in _walk(units, db_url, settings):
+        steps.append(fetched)
         feed = read_with_icalendar(fetched.feed, WINDOW)
         for event in feed.events:
             assert event.sequence is not None
@@ -199,3 +192,11 @@ def test_replacing_and_merging_clients_show_the_plan_at_every_step(units, db_url
     assert plans["reduced to 10 mg"].dose_mg == 10
     assert plans["discontinued"].status == "discontinued"
     assert shown["a month later"] < shown["discontinued"]  # cancelled events dropped out
+
+    # The feed of every step, read by all three independent consumers (ical.js and khal too).
+    read = feed_consumers.read([fetched.feed for fetched in steps], WINDOW)
+    for fetched, views in zip(steps, read, strict=True):
+        for consumer in CONSUMERS:
+            view = seen(views[consumer])
+            want = untitled(event.seen_by(consumer) for event in fetched.expected)
+            assert untitled(view.events) == want, (fetched.step, consumer.name)

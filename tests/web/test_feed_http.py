@@ -4,20 +4,40 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from icalendar import Calendar
+from sqlalchemy import create_engine, event
 from sqlalchemy.exc import OperationalError
+from sqlmodel import select
 
+import calendars
+import calendars.render
 from scheduler.clock import FixedClock
+from scheduler.db import get_engine
+from scheduler.models import Site
+from scheduler.services.demo import seed_demo
 from scheduler.services.feeds import PATIENT, PHARMACY, SITE_VISITS, issue_feed, revoke_feed
+from scheduler.services.protocols import load_shipped_protocols
+from scheduler.services.sites import ensure_default_site
+from scheduler.services.subjects import subject_state
 from scheduler.services.treatment import hold
+from scheduler.services.unit import unit_of_work
 from scheduler.settings import Settings
 from scheduler.web import feeds as web_feeds
 from scheduler.web.app import create_app
+from scheduler.web.feeds import qr_svg
 
 
 @pytest.fixture
@@ -198,6 +218,26 @@ def test_a_change_moves_the_etag_and_last_modified(feed_app, client, issue, unit
     assert b"HOLD - do not take" in stale.content
 
 
+@pytest.mark.parametrize("format_raised", [True, False])
+def test_a_new_render_format_serves_the_new_bytes_instead_of_a_304(
+    client, issue, monkeypatch, format_raised
+):
+    """A deployment that changes the feed's bytes for an unchanged plan (here its PRODID)
+    must reach clients holding the old ETag; without RENDER_FORMAT raised it would not."""
+    path = _path(issue(code="DEMO-002"))
+    first = client.get(path)
+    monkeypatch.setattr(calendars.render, "PRODID", "-//dosing-scheduler//fixed renderer//EN")
+    if format_raised:
+        monkeypatch.setattr(calendars, "RENDER_FORMAT", calendars.RENDER_FORMAT + 1)
+    again = client.get(path, headers={"If-None-Match": first.headers["etag"]})
+    if format_raised:
+        assert again.status_code == 200
+        assert again.headers["etag"] != first.headers["etag"]
+        assert b"PRODID:-//dosing-scheduler//fixed renderer//EN" in again.content
+    else:
+        assert again.status_code == 304
+
+
 def test_the_revision_advances_when_a_cancelled_event_drops_out(feed_app, client, issue, units):
     path = _path(issue(code="DEMO-004"))  # on hold now: held doses are cancelled events
     first = client.get(path)
@@ -249,3 +289,215 @@ def test_the_token_never_appears_in_the_access_log(feed_app, issue, caplog):
     assert caplog.records
     assert token not in caplog.text
     assert '"GET /feeds/[redacted].ics HTTP/1.1" 200' in caplog.text
+
+
+def test_an_unknown_and_a_revoked_token_cost_the_same_single_query(feed_app, client, issue, units):
+    """404 and 410 in the same time: one indexed lookup on the token's hash either way, with
+    the same statement, and nothing else read (no timing in a unit test: the work is counted)."""
+    revoked = issue()
+    with units() as unit:
+        revoke_feed(unit, PATIENT, "DEMO-002")
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = feed_app.state.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        unknown = client.get(_path(secrets.token_urlsafe(32)))
+        unknown_statements = list(statements)
+        statements.clear()
+        gone = client.get(_path(revoked))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert (unknown.status_code, gone.status_code) == (404, 410)
+    assert len(unknown_statements) == 1
+    assert statements == unknown_statements
+
+
+def test_a_real_database_failure_is_503_with_retry_after(feed_app, client, issue, tmp_path):
+    path = _path(issue())
+    assert client.get(path).status_code == 200
+    working = feed_app.state.engine
+    feed_app.state.engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'gone.db'}")
+    try:
+        response = client.get(path, headers={"If-None-Match": '"stale"'})
+    finally:
+        feed_app.state.engine = working
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "120"
+    assert response.headers["cache-control"] == "no-store"
+    assert b"VCALENDAR" not in response.content
+
+
+def test_any_failure_behind_the_feed_is_503_not_a_partial_calendar(
+    feed_app, client, issue, monkeypatch
+):
+    path = _path(issue())
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("plan could not be derived")
+
+    monkeypatch.setattr(web_feeds, "fetch_feed", broken)
+    response = client.get(path)
+    assert response.status_code == 503
+    assert b"VCALENDAR" not in response.content
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_token_never_reaches_the_running_servers_logs(sqlite_url, tmp_path):
+    """``dosing serve`` in a subprocess (uvicorn's own logging configuration and access log):
+    after feed requests of every kind, neither stdout nor stderr holds the token."""
+    settings = Settings(database_url=sqlite_url, user="setup")
+    with unit_of_work(
+        get_engine(sqlite_url), "setup", FixedClock(datetime(2026, 3, 2, 4, 0, tzinfo=UTC))
+    ) as unit:
+        load_shipped_protocols(unit)
+        seed_demo(unit, ensure_default_site(unit, settings))
+        token = issue_feed(unit, settings, PATIENT, "DEMO-002").token
+        revoked = issue_feed(unit, settings, PATIENT, "DEMO-003").token
+        revoke_feed(unit, PATIENT, "DEMO-003")
+    get_engine(sqlite_url).dispose()
+    port = _free_port()
+    log_file = tmp_path / "server.log"
+    env = {**os.environ, "DOSING_SCHEDULER_ENABLED": "false", "DOSING_USER": "web"}
+    with log_file.open("wb") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from scheduler.cli.app import main; main()",
+                "serve",
+                "--port",
+                str(port),
+                "--db",
+                sqlite_url,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(f"{base}/login", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.2)
+            codes = [
+                httpx.get(f"{base}/feeds/{token}.ics").status_code,
+                httpx.head(f"{base}/feeds/{token}.ics").status_code,
+                httpx.get(f"{base}/feeds/{token}.ics?nocache=1").status_code,
+                httpx.get(f"{base}/feeds/{token}").status_code,
+                httpx.get(f"{base}/feeds/{revoked}.ics").status_code,
+            ]
+        finally:
+            server.terminate()
+            server.wait(20)
+    assert codes == [200, 200, 200, 404, 410]
+    logged = log_file.read_text()
+    assert logged.count("/feeds/[redacted]") == 5, logged
+    assert token not in logged and revoked not in logged
+    assert token[:12] not in logged and revoked[:12] not in logged
+
+
+_FEED_URL = re.compile(r'<code class="feed-url">(webcal://[^<]+)</code>')
+_TOKEN = re.compile(r"/feeds/([A-Za-z0-9_-]{43})\.ics")
+
+
+def test_the_subjects_feed_page_issues_a_link_with_its_qr_code_once(staff_client, units):
+    nurse = staff_client("nurse")
+    before = nurse.get("/subjects/DEMO-002/feed")
+    assert before.status_code == 200 and "No calendar link is live" in before.text
+    issued = nurse.form("/subjects/DEMO-002/feed", {"reason": "first subscription"})
+    assert issued.status_code == 200
+    assert issued.headers["cache-control"] == "no-store"
+    assert issued.headers["referrer-policy"] == "no-referrer"
+    webcal = _FEED_URL.search(issued.text)
+    assert webcal is not None
+    token = _TOKEN.search(webcal.group(1))
+    assert token is not None
+    assert f"http://127.0.0.1:8000/feeds/{token.group(1)}.ics" in issued.text
+    assert '<div class="qr"' in issued.text and "<svg" in issued.text and "<path" in issued.text
+    assert nurse.get(_path(token.group(1))).status_code == 200
+    later = nurse.get("/subjects/DEMO-002/feed")
+    assert token.group(1) not in later.text and "A calendar link is live" in later.text
+    revoked = nurse.form("/subjects/DEMO-002/feed/revoke", {"reason": "phone lost"})
+    assert "No calendar link is live (1 withdrawn)" in revoked.text
+    assert nurse.get(_path(token.group(1))).status_code == 410
+
+
+def test_a_pharmacist_can_see_but_not_issue_a_patients_feed_link(staff_client):
+    pharmacist = staff_client("pharmacist")
+    assert pharmacist.get("/subjects/DEMO-002/feed").status_code == 200
+    refused = pharmacist.form("/subjects/DEMO-002/feed", {"reason": "x"})
+    assert refused.status_code == 403
+    assert "/feeds/" not in refused.text
+
+
+def _diary_days(html: str) -> list[str]:
+    return re.findall(r"<tr><td>(D\d+)(?: #\d)?</td>", html)
+
+
+def test_the_handout_has_the_next_cycles_diary_visits_and_the_clinic_phone(staff_client, units):
+    nurse = staff_client("nurse")
+    with units() as unit:
+        plan = subject_state(unit.session, "DEMO-002", unit.now).plan()
+    upcoming = next(c for c in plan.cycles if c.day1 >= plan.today)
+    page = nurse.get("/subjects/DEMO-002/handout")
+    assert page.status_code == 200
+    html = page.text
+    assert "@media print" in html and "@page" in html
+    assert f"Cycle {upcoming.number}: {upcoming.day1} to {upcoming.end}" in html
+    planned = [s for s in upcoming.doses if s.status == "planned"]
+    assert len(planned) == 14
+    assert _diary_days(html) == [f"D{s.day}" for s in planned]
+    assert html.count('<td class="box">') == len(planned)
+    assert html.count('<td class="box" style="width:20mm">') == len(planned)
+    assert "12 mg at 09:00" in html
+    assert '<span class="phone">+86 571 0000 0000</span>' in html
+    next_visits = [v for v in plan.visits if v.status in ("planned", "due")][:3]
+    for visit in next_visits:
+        assert f"<td>{visit.name}</td><td>{visit.target}</td>" in html
+    assert "Study number: DEMO-002" in html
+    assert '<div class="qr">' not in html  # no link is issued by just looking
+
+
+def test_the_handout_phone_comes_from_the_sites_settings(staff_client, units):
+    with units() as unit:
+        site = unit.session.exec(select(Site).where(Site.code == "ZJU1")).one()
+        site.phone = "+86 571 8888 1234"
+        unit.session.add(site)
+    html = staff_client("nurse").get("/subjects/DEMO-002/handout").text
+    assert '<span class="phone">+86 571 8888 1234</span>' in html
+
+
+def test_the_printed_handout_carries_the_qr_of_the_link_just_issued(staff_client):
+    nurse = staff_client("nurse")
+    issued = nurse.form("/subjects/DEMO-002/feed", {"reason": "handout"})
+    token = _TOKEN.search(issued.text)
+    assert token is not None
+    handout = nurse.form("/subjects/DEMO-002/handout", {"token": token.group(1)})
+    assert handout.status_code == 200
+    assert handout.headers["cache-control"] == "no-store"
+    assert '<div class="qr">' in handout.text and "<path" in handout.text
+    assert nurse.get(_path(token.group(1))).status_code == 200  # the same link, not a new one
+    assert qr_svg(f"webcal://127.0.0.1:8000/feeds/{token.group(1)}.ics") in handout.text
+
+
+def test_a_handout_printed_without_a_link_issues_one_and_revokes_the_old(staff_client):
+    nurse = staff_client("nurse")
+    first = _TOKEN.search(nurse.form("/subjects/DEMO-002/feed", {"reason": "x"}).text)
+    assert first is not None
+    handout = nurse.form("/subjects/DEMO-002/handout", {"token": "not-the-token"})
+    assert '<div class="qr">' in handout.text
+    assert nurse.get(_path(first.group(1))).status_code == 410
