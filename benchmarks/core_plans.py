@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import random
 import statistics
@@ -132,6 +133,14 @@ def run(subjects: list[tuple[Protocol, Anchors, History, date]]) -> float:
     return time.perf_counter() - start
 
 
+def timed_round(subjects: list[tuple[Protocol, Anchors, History, date]]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one round. CPU time is the steadier figure on a shared machine:
+    it leaves out the time other processes held the core (not their effect on caches)."""
+    cpu = time.process_time()
+    wall = run(subjects)
+    return wall, time.process_time() - cpu
+
+
 def describe(subjects: list[tuple[Protocol, Anchors, History, date]]) -> str:
     holds = sum(1 for s in subjects if s[2].holds)
     reduced = sum(1 for s in subjects if any(r.dose_mg for r in s[2].resumptions))
@@ -163,12 +172,20 @@ def main() -> None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         return
     run(subjects[:200])  # warm caches and the interpreter
-    seconds = [run(subjects) for _ in range(args.rounds)]
+    load_before = os.getloadavg()[0]
+    rounds = [timed_round(subjects) for _ in range(args.rounds)]
+    seconds = [wall for wall, _ in rounds]
+    cpu = [used for _, used in rounds]
     best, median = min(seconds), statistics.median(seconds)
     print(f"rounds: {', '.join(f'{s:.3f}' for s in seconds)} s")
     print(
         f"best: {best:.3f} s for {len(subjects)} plans = {len(subjects) / best:,.0f} plans/s "
         f"({best / len(subjects) * 1e6:.0f} us/plan); median {median:.3f} s"
+    )
+    print(
+        f"CPU time: best {min(cpu):.3f} s, median {statistics.median(cpu):.3f} s; "
+        f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after "
+        f"({os.cpu_count()} cores)"
     )
 
 

@@ -14,6 +14,7 @@ from bisect import bisect_right
 from collections.abc import Set
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from itertools import repeat
 from typing import Literal, TypeAlias
 
 from scheduler.core.dose_levels import DoseTimeline
@@ -112,6 +113,16 @@ _MAX_MEMO = 20_000  # distinct times taken per scheduled time; minute resolution
 _new_object = object.__new__
 
 
+def _blank_slots(count: int) -> tuple[DoseSlot, ...]:
+    """``count`` new slots with no field set yet, for the caller to fill in place.
+
+    Allocating them all in one C-level loop, straight into the tuple the cycle keeps, spares
+    the per-slot allocation call, the list appends and the list-to-tuple copy of building
+    them one at a time. Every slot is filled before anyone else sees it.
+    """
+    return tuple(map(_new_object, repeat(DoseSlot, count)))
+
+
 class SlotBuilder:
     """Builds each cycle's slots for one plan, and keeps what the records need checking.
 
@@ -119,21 +130,27 @@ class SlotBuilder:
     have, later cycles cannot have any. When it falls short at the end, some record is on a day
     the plan has no dose for, and the caller reports which.
 
-    A cycle with nothing recorded and nothing in the way (no hold, discontinuation or level
-    change within it) is built in one comprehension; any other goes slot by slot.
+    Each cycle takes the cheapest of three loops that can build it (a plan is about 120 slots,
+    so what a slot costs is most of what a plan costs):
+
+    - nothing recorded and nothing in the way (no hold, discontinuation or level change within
+      the cycle): every slot planned, built in one tight loop;
+    - records but nothing in the way and no DST change within the cycle (most past cycles):
+      each slot is planned or judged from its record, with no hold or stop checks;
+    - anything else: ``_cycle_in_full``, which applies every rule slot by slot.
     """
 
     __slots__ = (
-        "_by_administration",
-        "_dates",
         "_dst_days",
         "_judged",
         "_late_minutes",
         "_layout",
+        "_lookups",
         "_offset_changes",
         "_on_time_minutes",
         "_pattern",
         "_periods",
+        "_single_level",
         "_stop",
         "_stopped_on_hold",
         "_timeline",
@@ -158,8 +175,9 @@ class SlotBuilder:
     ) -> None:
         self._pattern = slot_pattern(layout, anchors.dose_time)
         self._layout = layout
-        self._dates = layout.slot_dates
         self._timeline = timeline
+        # One level for the whole plan (no reduction yet): no cycle needs to look it up.
+        self._single_level = timeline.doses[0] if len(timeline.doses) == 1 else None
         self._periods = periods
         self._stop = stop
         self._stopped_on_hold = stopped_on_hold
@@ -168,10 +186,9 @@ class SlotBuilder:
         self._late_minutes = layout.late_minutes
         self.consumed = 0
         self.last_taken: date | None = None
-        self._by_administration, self.stray = _latest_by_administration(
-            doses, layout.administrations
-        )
-        self.records = sum(len(day_map) for day_map in self._by_administration)
+        by_administration, self.stray = _latest_by_administration(doses, layout.administrations)
+        self._lookups = [day_map.get for day_map in by_administration]
+        self.records = sum(map(len, by_administration))
         self._offset_changes: Set[date] | None = None
         self._judged: list[dict[time, tuple[DoseStatus, int]]] = []
         self._dst_days: tuple[date, ...] = ()
@@ -179,57 +196,127 @@ class SlotBuilder:
             first, last = span
             changes = offset_change_days(self._zone, first.year, last.year)
             self._offset_changes = changes
-            if changes:
-                self._dst_days = tuple(day for day in changes if first <= day <= last)
-            self._judged = [layout.lateness.setdefault(at, {}) for at in self._pattern.times]
+            if changes is None:
+                # Without a zone the memo can vouch for, empty memos send every record to
+                # _judge.
+                self._judged = [{} for _ in self._pattern.times]
+            else:
+                self._judged = [layout.lateness.setdefault(at, {}) for at in self._pattern.times]
+                if changes:
+                    self._dst_days = tuple(day for day in changes if first <= day <= last)
 
-    def cycle(self, number: int, day1: date, tentative: bool) -> list[DoseSlot]:
+    def cycle(self, number: int, day1: date, tentative: bool) -> tuple[DoseSlot, ...]:
         """The slots of cycle ``number`` starting ``day1``, statuses from holds, stop, records."""
         rows = self._pattern.rows[number - 1]
-        dates = self._dates.get(day1)
+        dates = self._layout.slot_dates.get(day1)
         if dates is None:
             dates = slot_dates(self._layout, day1)
         first = dates[0]
         last = dates[-1]
-        timeline = self._timeline
-        starts = timeline.starts
-        level = bisect_right(starts, first) - 1
-        constant_mg: float | None = timeline.doses[level]
-        if level + 1 < len(starts) and starts[level + 1] <= last:
-            constant_mg = None  # the level changes within this cycle
-        holds = [
-            period
-            for period in self._periods
-            if period.start <= last and (period.end is None or period.end > first)
-        ]
+        constant_mg = self._single_level
+        if constant_mg is None:
+            timeline = self._timeline
+            starts = timeline.starts
+            level = bisect_right(starts, first) - 1
+            constant_mg = timeline.doses[level]
+            if level + 1 < len(starts) and starts[level + 1] <= last:
+                constant_mg = None  # the level changes within this cycle
+        holds = None
+        if self._periods:
+            holds = [
+                period
+                for period in self._periods
+                if period.start <= last and (period.end is None or period.end > first)
+            ]
         stop = self._stop if self._stop is not None and self._stop <= last else None
         with_records = self.consumed < self.records
-        if constant_mg is not None and not holds and stop is None and not with_records:
-            # Nothing recorded and nothing in the way: every slot is planned at one level.
-            slots: list[DoseSlot] = []
-            append = slots.append
-            for (key, day, slot, at, _), on in zip(rows, dates, strict=True):
-                # Filled in line: a function call per slot (let alone the class's keyword
-                # __init__) costs more than the rest of the slot's work.
-                dose = _new_object(DoseSlot)
-                dose.key = key
-                dose.cycle = number
-                dose.day = day
-                dose.slot = slot
-                dose.date = on
-                dose.time = at
-                dose.dose_mg = constant_mg
+        dst_days: tuple[date, ...] = ()
+        if with_records and self._dst_days:
+            dst_days = tuple(day for day in self._dst_days if first <= day <= last)
+        if constant_mg is None or holds or stop is not None or dst_days:
+            return self._cycle_in_full(
+                number, dates, tentative, rows, constant_mg, holds, stop, with_records, dst_days
+            )
+        if with_records:
+            return self._cycle_with_records(number, dates, tentative, rows, constant_mg)
+        # Nothing recorded and nothing in the way: every slot is planned at one level.
+        slots = _blank_slots(len(rows))
+        for (key, day, slot, at, _), on, dose in zip(rows, dates, slots, strict=True):
+            # Filled in line: a function call per slot (let alone the class's keyword
+            # __init__) costs more than the rest of the slot's work.
+            dose.key = key
+            dose.cycle = number
+            dose.day = day
+            dose.slot = slot
+            dose.date = on
+            dose.time = at
+            dose.dose_mg = constant_mg
+            dose.status = "planned"
+            dose.tentative = tentative
+            dose.taken_at = None
+            dose.record_id = None
+            dose.late_minutes = None
+        return slots
+
+    def _cycle_with_records(
+        self,
+        number: int,
+        dates: tuple[date, ...],
+        tentative: bool,
+        rows: tuple[SlotRow, ...],
+        dose_mg: float,
+    ) -> tuple[DoseSlot, ...]:
+        """A cycle with records in it, but no hold, stop, level or UTC offset change.
+
+        Every slot is then planned unless it has a record, and a record taken at a time judged
+        before (for this scheduled time) is judged from the memo in line. The result is the
+        one ``_cycle_in_full`` would give; this loop only skips the checks that cannot apply.
+        """
+        lookups = self._lookups
+        judged = self._judged
+        judge = self._judge
+        consumed = 0
+        slots = _blank_slots(len(rows))
+        for (key, day, slot, at, index), on, dose in zip(rows, dates, slots, strict=True):
+            record = lookups[index](on)
+            dose.key = key
+            dose.cycle = number
+            dose.day = day
+            dose.slot = slot
+            dose.date = on
+            dose.time = at
+            dose.dose_mg = dose_mg
+            dose.tentative = tentative
+            if record is None:
                 dose.status = "planned"
-                dose.tentative = tentative
                 dose.taken_at = None
                 dose.record_id = None
                 dose.late_minutes = None
-                append(dose)
-            return slots
-        dst_days = tuple(day for day in self._dst_days if first <= day <= last)
-        return self._cycle_in_full(
-            number, dates, tentative, rows, constant_mg, holds, stop, with_records, dst_days
-        )
+            else:
+                # A record without a time is never in the memo: _judge says "taken".
+                verdict: tuple[DoseStatus, int | None] | None = (
+                    judged[index].get(record.taken_at)  # type: ignore[arg-type]
+                    if record.taken
+                    else _MISSED
+                )
+                if verdict is None:
+                    verdict = judge(on, index, at, record)
+                dose.status, dose.late_minutes = verdict
+                dose.taken_at = record.taken_at
+                dose.record_id = record.id
+                consumed += 1
+        self.consumed += consumed
+        self._note_last_taken(slots)
+        return slots
+
+    def _note_last_taken(self, slots: tuple[DoseSlot, ...]) -> None:
+        """Keep the last dose taken of a cycle, found from the end (usually a step or two)
+        rather than tracked slot by slot."""
+        for dose in reversed(slots):
+            if dose.status == "taken" or dose.status == "late":
+                if self.last_taken is None or dose.date > self.last_taken:
+                    self.last_taken = dose.date
+                return
 
     def _cycle_in_full(
         self,
@@ -238,38 +325,40 @@ class SlotBuilder:
         tentative: bool,
         rows: tuple[SlotRow, ...],
         constant_mg: float | None,
-        holds: list[HoldPeriod],
+        holds: list[HoldPeriod] | None,
         stop: date | None,
         with_records: bool,
         dst_days: tuple[date, ...],
-    ) -> list[DoseSlot]:
-        """A cycle with records, holds, a discontinuation or a level change in it.
+    ) -> tuple[DoseSlot, ...]:
+        """A cycle with a hold, a discontinuation, a level change or a DST change in it.
 
-        The usual case, a slot whose record says taken at a time seen before on a day without
-        a DST change, is judged here in line (it is most of the work of a plan); every other
-        record goes through ``_judge``.
+        The usual record, taken at a time seen before on a day without a DST change, is judged
+        here in line; every other record goes through ``_judge``.
         """
         dose_on = self._timeline.dose_on
-        lookups = [day_map.get for day_map in self._by_administration]
-        # Without a zone the memo can vouch for, empty memos send every record to _judge.
-        judged = self._judged if self._offset_changes is not None else [{} for _ in lookups]
+        lookups = self._lookups
+        judged = self._judged
         stopped_on_hold = self._stopped_on_hold
+        # Each hold as [first day held, first day free); an open hold is never free.
+        spans = [(p.start, date.max if p.end is None else p.end) for p in holds or ()]
         consumed = 0
         last_taken = None
-        slots: list[DoseSlot] = []
-        append = slots.append
-        for (key, day, slot, at, index), on in zip(rows, dates, strict=True):
+        slots = _blank_slots(len(rows))
+        for (key, day, slot, at, index), on, dose in zip(rows, dates, slots, strict=True):
             dose_mg = constant_mg if constant_mg is not None else dose_on(on)
             record = lookups[index](on) if with_records else None
             status: DoseStatus = "planned"
             taken_at: time | None = None
             record_id: int | None = None
             late: int | None = None
+            held = False
+            for start, free in spans:
+                if start <= on < free:
+                    held = True
+                    break
             if stop is not None and on >= stop and (record is None or on > stop or stopped_on_hold):
                 status = "cancelled"
-            elif holds and any(
-                period.start <= on and (period.end is None or on < period.end) for period in holds
-            ):
+            elif held:
                 status = "held"
             elif record is not None:
                 taken_at = record.taken_at
@@ -284,7 +373,6 @@ class SlotBuilder:
                 if status != "missed":
                     last_taken = on
             # Filled in line, as in cycle().
-            dose = _new_object(DoseSlot)
             dose.key = key
             dose.cycle = number
             dose.day = day
@@ -297,7 +385,6 @@ class SlotBuilder:
             dose.taken_at = taken_at
             dose.record_id = record_id
             dose.late_minutes = late
-            append(dose)
         self.consumed += consumed
         if last_taken is not None and (self.last_taken is None or last_taken > self.last_taken):
             self.last_taken = last_taken
@@ -345,15 +432,27 @@ def _latest_by_administration(
     doses: tuple[DoseRecord, ...], administrations: int
 ) -> tuple[list[dict[date, DoseRecord]], bool]:
     """Records by administration (slot - 1) and date, the latest of a slot winning; and
-    whether any record names an administration the protocol does not have."""
+    whether any record names an administration the protocol does not have.
+
+    (Comprehensions, not ``dict(zip(map(attrgetter(...))))``: on CPython 3.11 the specialised
+    attribute reads of a comprehension beat ``attrgetter``'s generic lookup.)
+    """
     by_administration: list[dict[date, DoseRecord]] = [{} for _ in range(administrations)]
     if not doses:
         return by_administration, False
     present = {record.slot for record in doses}
-    if present == {1}:
+    if present == _FIRST_ONLY:
         by_administration[0] = {record.on: record for record in doses}
         return by_administration, False
-    for slot in present:
-        if 1 <= slot <= administrations:
-            by_administration[slot - 1] = {r.on: r for r in doses if r.slot == slot}
-    return by_administration, not present <= set(range(1, administrations + 1))
+    valid = set(range(1, administrations + 1))
+    if present <= valid:
+        for record in doses:
+            by_administration[record.slot - 1][record.on] = record
+        return by_administration, False
+    for slot in present & valid:
+        by_administration[slot - 1] = {r.on: r for r in doses if r.slot == slot}
+    return by_administration, True
+
+
+_FIRST_ONLY = frozenset((1,))
+_MISSED: tuple[DoseStatus, None] = ("missed", None)

@@ -19,6 +19,18 @@ from scheduler.protocols.schema import Visit as VisitDefinition
 if TYPE_CHECKING:
     from scheduler.core.dosing_days import DoseStatus
     from scheduler.core.toxicity import Proposal
+    from scheduler.core.visits import VisitPlan
+
+
+@dataclass(slots=True)
+class Placement:
+    """A visit template at one target date: its window, and the visits made there so far."""
+
+    target: date
+    start: date
+    end: date
+    entries: list[tuple[date, str, VisitPlan] | None]
+    """(target, code, visit) by ``2 * status index + tentative``; see ``visits._visit``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +47,17 @@ class VisitTemplate:
     dispense: bool
     procedures: tuple[str, ...]
     bring: str
+    months: int = 0
+    """Months from surgery to the target (then ``offset`` days more): surgery anchors only."""
+    placed: dict[date, Placement] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+    """By anchor date (day 1, surgery, last dose), filled by ``visits._visit``: every plan whose
+    anchor falls on the same date gets the same target, window and ``VisitPlan`` objects."""
 
+
+CycleDates = tuple[tuple[tuple[date, date, bool], ...], tuple[date, ...]]
+"""(day 1, nominal day 1, tentative) of each cycle, and the last day of each."""
 
 SlotRow = tuple[str, int, int, time, int]
 """(key, day, slot, local time, administration index 0..n-1)."""
@@ -73,13 +95,13 @@ class ProtocolLayout:
     """``slot_keys[cycle - 1]``: the keys of that cycle's slots, in plan order."""
     on_time_minutes: int
     late_minutes: int
-    cycle_visits: tuple[tuple[VisitTemplate, int], ...]
-    """With the index of the visit's cycle (number - 1)."""
-    surgery_visits: tuple[tuple[VisitTemplate, int], ...]
-    """With the offset in months."""
-    last_dose_visits: tuple[VisitTemplate, ...]
+    visit_templates: tuple[VisitTemplate, ...]
+    """Every visit of the plan, cycle visits expanded (one per cycle), in protocol order."""
     lab_terms: frozenset[str]
     rules: tuple[RuleMatcher, ...]
+    plain_cycles: dict[date, CycleDates] = field(default_factory=dict)
+    """Day 1, nominal day 1 and last day of each cycle of a plan without holds, by cycle 1
+    day 1; filled by ``plan._cycle_dates``."""
     slot_dates: dict[date, tuple[date, ...]] = field(default_factory=dict)
     """The date of each slot of a cycle, by day 1; filled by ``dosing_days.slot_dates``."""
     patterns: dict[time, SlotPattern] = field(default_factory=dict)
@@ -103,7 +125,7 @@ def _keys(cycle: int, days: tuple[int, ...], administrations: int) -> tuple[str,
 
 
 def _template(
-    definition: VisitDefinition, code: str, name: str, cycle: int | None
+    definition: VisitDefinition, code: str, name: str, cycle: int | None, *, months: int = 0
 ) -> VisitTemplate:
     return VisitTemplate(
         code=code,
@@ -116,33 +138,34 @@ def _template(
         dispense=definition.dispense,
         procedures=definition.procedures,
         bring=definition.bring,
+        months=months,
     )
 
 
 def _build(protocol: Protocol) -> ProtocolLayout:
     schedule = protocol.schedule
-    cycle_visits: list[tuple[VisitTemplate, int]] = []
-    surgery_visits: list[tuple[VisitTemplate, int]] = []
-    last_dose_visits: list[VisitTemplate] = []
+    templates: list[VisitTemplate] = []
     for definition in protocol.visits:
         if definition.anchor == "cycle":
-            cycle_visits.extend(
-                (
-                    _template(
-                        definition,
-                        definition.code.format(cycle=number),
-                        definition.name.format(cycle=number),
-                        number,
-                    ),
-                    number - 1,
+            templates.extend(
+                _template(
+                    definition,
+                    definition.code.format(cycle=number),
+                    definition.name.format(cycle=number),
+                    number,
                 )
                 for number in definition.cycles
             )
-        elif definition.anchor == "surgery":
-            template = _template(definition, definition.code, definition.name, None)
-            surgery_visits.append((template, definition.offset_months))
         else:
-            last_dose_visits.append(_template(definition, definition.code, definition.name, None))
+            templates.append(
+                _template(
+                    definition,
+                    definition.code,
+                    definition.name,
+                    None,
+                    months=definition.offset_months if definition.anchor == "surgery" else 0,
+                )
+            )
     return ProtocolLayout(
         protocol=protocol,
         dosing_days=schedule.dosing_days,
@@ -156,9 +179,7 @@ def _build(protocol: Protocol) -> ProtocolLayout:
         ),
         on_time_minutes=protocol.limits.on_time_minutes,
         late_minutes=protocol.limits.late_dose_hours * 60,
-        cycle_visits=tuple(cycle_visits),
-        surgery_visits=tuple(surgery_visits),
-        last_dose_visits=tuple(last_dose_visits),
+        visit_templates=tuple(templates),
         lab_terms=frozenset(term.casefold() for term in protocol.lab_terms),
         rules=tuple(
             RuleMatcher(

@@ -26,7 +26,7 @@ from scheduler.core.inputs import (
     DoseRecord,
     History,
 )
-from scheduler.core.layout import ProtocolLayout, layout_for
+from scheduler.core.layout import CycleDates, ProtocolLayout, layout_for
 from scheduler.core.toxicity import Proposal, propose_action
 from scheduler.core.visits import VisitPlan, build_visits
 from scheduler.errors import InputError, RuleViolation
@@ -78,6 +78,7 @@ class Plan:
 
 
 _new_plan = frozen_constructor(Plan)
+_new_assessed = frozen_constructor(AssessedEvent)
 
 
 def _latest_records(doses: tuple[DoseRecord, ...]) -> dict[tuple[date, int], DoseRecord]:
@@ -134,6 +135,31 @@ def _check_records(
 
 
 _new_cycle = frozen_constructor(CyclePlan)
+_MAX_PLAIN = 8192  # distinct cycle 1 day 1 dates kept: over 20 years of enrolment days
+
+
+def _cycle_dates(layout: ProtocolLayout, c1d1: date, periods: tuple[HoldPeriod, ...]) -> CycleDates:
+    """(day 1, nominal day 1, tentative) and last day of each cycle.
+
+    Without holds these depend on cycle 1 day 1 alone; they are immutable, so plans starting
+    on the same day share them (as they share slot dates), which spares the date sums and
+    gives later lookups keyed on those dates objects whose hash is already known.
+    """
+    if not periods:
+        plain = layout.plain_cycles.get(c1d1)
+        if plain is not None:
+            return plain
+    starts = tuple(cycle_starts(c1d1, layout.cycle_length, layout.cycles, periods))
+    # Each cycle ends the day before the next one starts; the last runs its full length.
+    ends = (
+        *(following[0] - _DAY for following in starts[1:]),
+        starts[-1][0] + (layout.cycle_length - _DAY),
+    )
+    if not periods:
+        if len(layout.plain_cycles) >= _MAX_PLAIN:
+            layout.plain_cycles.clear()
+        layout.plain_cycles[c1d1] = (starts, ends)
+    return starts, ends
 
 
 def _build_cycles(
@@ -149,7 +175,7 @@ def _build_cycles(
     stop = history.discontinuation
     stop_day = stop.on if stop is not None else None
     stopped_on_hold = stop is not None and any(p.ended_by_discontinuation for p in periods)
-    starts = cycle_starts(anchors.c1d1, layout.cycle_length, layout.cycles, periods)
+    starts, ends = _cycle_dates(layout, anchors.c1d1, periods)
     builder = SlotBuilder(
         layout,
         anchors,
@@ -160,9 +186,7 @@ def _build_cycles(
         stopped_on_hold=stopped_on_hold,
         span=(starts[0][0], starts[-1][0] + layout.day_offsets[-1]),
     )
-    # Each cycle ends the day before the next one starts; the last runs its full length.
-    ends = [following[0] - _DAY for following in starts[1:]]
-    ends.append(starts[-1][0] + (layout.cycle_length - _DAY))
+    single_level = timeline.doses[0] if len(timeline.doses) == 1 else None
     cycles: list[CyclePlan] = []
     for number, ((day1, nominal, tentative), end) in enumerate(
         zip(starts, ends, strict=True), start=1
@@ -173,11 +197,11 @@ def _build_cycles(
                 day1,
                 end,
                 nominal,
-                (day1 - nominal).days,
-                timeline.dose_on(day1),
+                0 if day1 is nominal else (day1 - nominal).days,
+                single_level if single_level is not None else timeline.dose_on(day1),
                 cycle_status(day1, end, stop_day, today, stopped_on_hold=stopped_on_hold),
                 tentative,
-                tuple(builder.cycle(number, day1, tentative)),
+                builder.cycle(number, day1, tentative),
             )
         )
     plan_cycles = tuple(cycles)
@@ -274,17 +298,13 @@ def build_plan(protocol: Protocol, anchors: Anchors, history: History, today: da
         last_dose=last_dose,
         last_dose_projected=projected,
         discontinuation=stop,
-        records={record.code: record for record in history.visits},
+        records={record.code: record for record in history.visits} if history.visits else {},
         today=today,
     )
-    assessed = tuple(
-        AssessedEvent(
-            event=event,
-            dose_mg=timeline.dose_on(event.onset),
-            proposal=propose_action(protocol, event, timeline.dose_on(event.onset)),
-        )
-        for event in history.adverse_events
-    )
+    assessed: list[AssessedEvent] = []
+    for event in history.adverse_events:
+        dose_mg = timeline.dose_on(event.onset)
+        assessed.append(_new_assessed(event, dose_mg, propose_action(protocol, event, dose_mg)))
     return _new_plan(
         protocol,
         anchors,
@@ -294,14 +314,15 @@ def build_plan(protocol: Protocol, anchors: Anchors, history: History, today: da
         cycles,
         visits,
         periods,
-        assessed,
+        tuple(assessed),
         tuple(_limit_proposals(protocol, cycles, periods, status, today)),
         stop,
         last_taken,
     )
 
 
-def _mg(value: float | None) -> int | float | None:
+def mg_number(value: float | None) -> int | float | None:
+    """Doses as JSON numbers: 12, not 12.0."""
     if value is None:
         return None
     return int(value) if float(value).is_integer() else value
@@ -316,7 +337,7 @@ def _proposal_dict(proposal: Proposal) -> dict[str, Any]:
         "action": proposal.action,
         "rule": proposal.rule_id,
         "reason": proposal.reason,
-        "resume_dose_mg": _mg(proposal.resume_dose_mg),
+        "resume_dose_mg": mg_number(proposal.resume_dose_mg),
     }
 
 
@@ -331,7 +352,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "drug": plan.protocol.drug.name,
         "today": plan.today.isoformat(),
         "status": plan.status,
-        "dose_mg": _mg(plan.dose_mg),
+        "dose_mg": mg_number(plan.dose_mg),
         "anchors": {
             "c1d1": anchors.c1d1.isoformat(),
             "surgery": anchors.surgery.isoformat(),
@@ -351,7 +372,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "end": _iso(h.end),
                 "reason": h.reason,
                 "days": h.length_days(plan.today),
-                "resume_dose_mg": _mg(h.resume_dose_mg),
+                "resume_dose_mg": mg_number(h.resume_dose_mg),
                 "exceeds_limit": h.length_days(plan.today) > plan.protocol.limits.max_hold_days,
             }
             for h in plan.holds
@@ -363,7 +384,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "grade": a.event.grade,
                 "onset": a.event.onset.isoformat(),
                 "related": a.event.related,
-                "dose_mg": _mg(a.dose_mg),
+                "dose_mg": mg_number(a.dose_mg),
                 "proposal": _proposal_dict(a.proposal),
             }
             for a in plan.adverse_events
@@ -375,7 +396,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "end": c.end.isoformat(),
                 "nominal_day1": c.nominal_day1.isoformat(),
                 "delay_days": c.delay_days,
-                "dose_mg": _mg(c.dose_mg),
+                "dose_mg": mg_number(c.dose_mg),
                 "status": c.status,
                 "tentative": c.tentative,
                 "doses": [
@@ -385,7 +406,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                         "day": s.day,
                         "slot": s.slot,
                         "time": s.time.strftime("%H:%M"),
-                        "dose_mg": _mg(s.dose_mg),
+                        "dose_mg": mg_number(s.dose_mg),
                         "status": s.status,
                         "tentative": s.tentative,
                         "taken_at": s.taken_at.strftime("%H:%M") if s.taken_at else None,

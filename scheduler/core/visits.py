@@ -11,13 +11,13 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from operator import attrgetter
+from operator import itemgetter
 from typing import Literal
 
 from scheduler.core.construct import frozen_constructor
 from scheduler.core.cycles import CyclePlan
 from scheduler.core.inputs import Discontinuation, VisitRecord
-from scheduler.core.layout import VisitTemplate, layout_for
+from scheduler.core.layout import Placement, VisitTemplate, layout_for
 from scheduler.protocols.schema import Protocol
 
 VisitStatus = Literal["planned", "due", "overdue", "done", "cancelled"]
@@ -46,56 +46,64 @@ class VisitPlan:
 
 
 _new_visit = frozen_constructor(VisitPlan)
-_PLAN_ORDER = attrgetter("target", "code")
+_visit_of = itemgetter(2)
+_STATUS_ORDER: tuple[VisitStatus, ...] = ("planned", "due", "overdue", "cancelled")
+_MAX_PLACEMENTS = 8192  # anchor dates kept per visit template: over 20 years of days
+
+PlacedVisit = tuple[date, str, VisitPlan]
+"""(target, code, visit): sorting these orders visits by date, then code, without reading
+either back from the visit. Codes are unique within a protocol (the schema checks), so the
+visits themselves are never compared. ``entries[2 * status index + tentative]`` of a
+``Placement`` (status index in ``_STATUS_ORDER``)."""
 
 
-def _visit(
-    template: VisitTemplate,
-    target: date,
-    tentative: bool,
-    cancelled: bool,
-    record: VisitRecord | None,
-    today: date,
-) -> VisitPlan:
-    start = target - template.before
-    end = target + template.after
-    if record is not None:
-        return _new_visit(
-            template.code,
-            template.name,
-            template.anchor,
-            template.cycle,
-            target,
-            start,
-            end,
-            "done",
-            False,
-            template.dispense,
-            template.procedures,
-            template.bring,
-            record.on,
-            record.id,
-            record.deviation,
-        )
-    status: VisitStatus
-    if cancelled:
-        status = "cancelled"
-    elif today < start:
-        status = "planned"
-    elif today <= end:
-        status = "due"
+def _placement(template: VisitTemplate, anchor: date) -> Placement:
+    """The target and window of ``template`` when its anchor falls on ``anchor``."""
+    if template.anchor == "surgery":
+        target = add_months(anchor, template.months) + template.offset
     else:
-        status = "overdue"
-    return _new_visit(
+        target = anchor + template.offset
+    entries: list[PlacedVisit | None] = [None] * (2 * len(_STATUS_ORDER))
+    placement = Placement(target, target - template.before, target + template.after, entries)
+    if len(template.placed) >= _MAX_PLACEMENTS:
+        template.placed.clear()
+    template.placed[anchor] = placement
+    return placement
+
+
+def _done(template: VisitTemplate, placement: Placement, record: VisitRecord) -> PlacedVisit:
+    visit = _new_visit(
         template.code,
         template.name,
         template.anchor,
         template.cycle,
-        target,
-        start,
-        end,
-        status,
-        tentative,
+        placement.target,
+        placement.start,
+        placement.end,
+        "done",
+        False,
+        template.dispense,
+        template.procedures,
+        template.bring,
+        record.on,
+        record.id,
+        record.deviation,
+    )
+    return (placement.target, template.code, visit)
+
+
+def _not_done(template: VisitTemplate, placement: Placement, index: int) -> PlacedVisit:
+    """The visit of ``placement.entries[index]``, made and kept there on first use."""
+    visit = _new_visit(
+        template.code,
+        template.name,
+        template.anchor,
+        template.cycle,
+        placement.target,
+        placement.start,
+        placement.end,
+        _STATUS_ORDER[index // 2],
+        bool(index % 2),
         template.dispense,
         template.procedures,
         template.bring,
@@ -103,6 +111,8 @@ def _visit(
         None,
         "",
     )
+    entry = placement.entries[index] = (placement.target, template.code, visit)
+    return entry
 
 
 @lru_cache(maxsize=4096)
@@ -125,26 +135,57 @@ def build_visits(
     records: dict[str, VisitRecord],
     today: date,
 ) -> tuple[VisitPlan, ...]:
+    """Every visit of the plan, by target date (then code).
+
+    A visit not yet done depends only on its template, anchor date (day 1, surgery, last dose),
+    status and tentativeness, and ``VisitPlan`` is immutable, so all plans share one object for
+    each of those, kept with the template's ``Placement`` for that anchor date (as are the
+    target and window). Subjects visit on a few hundred distinct dates, so this spares each
+    plan building a dozen objects and some thirty date sums; the loop below is kept in one
+    piece (no call per visit) for the same reason.
+    """
     layout = layout_for(protocol)
     stop = discontinuation.on if discontinuation is not None else None
-    everything_stops = discontinuation is not None and discontinuation.reason == "death"
-    visits: list[VisitPlan] = []
+    # After a death every later visit is cancelled; otherwise only cycle visits are.
+    stops_all = stop if discontinuation is not None and discontinuation.reason == "death" else None
+    visits: list[PlacedVisit] = []
     append = visits.append
-    for template, index in layout.cycle_visits:
-        cycle = cycles[index]
-        target = cycle.day1 + template.offset
-        cancelled = cycle.status == "cancelled" or (stop is not None and target > stop)
-        record = records.get(template.code) if records else None
-        append(_visit(template, target, cycle.tentative, cancelled, record, today))
-    for template, months in layout.surgery_visits:
-        target = add_months(surgery, months) + template.offset
-        cancelled = everything_stops and stop is not None and target > stop
-        record = records.get(template.code) if records else None
-        append(_visit(template, target, False, cancelled, record, today))
-    for template in layout.last_dose_visits:
-        target = last_dose + template.offset
-        cancelled = everything_stops and stop is not None and target > stop
-        record = records.get(template.code) if records else None
-        append(_visit(template, target, last_dose_projected, cancelled, record, today))
-    visits.sort(key=_PLAN_ORDER)
-    return tuple(visits)
+    for template in layout.visit_templates:
+        kind = template.anchor
+        if kind == "cycle":
+            cycle = cycles[template.cycle - 1]  # type: ignore[operator]
+            anchor = cycle.day1
+            tentative = cycle.tentative
+            cancelled = cycle.status == "cancelled"
+            cancelled_after = stop
+        elif kind == "surgery":
+            anchor = surgery
+            tentative = cancelled = False
+            cancelled_after = stops_all
+        else:
+            anchor = last_dose
+            tentative = last_dose_projected
+            cancelled = False
+            cancelled_after = stops_all
+        placement = template.placed.get(anchor)
+        if placement is None:
+            placement = _placement(template, anchor)
+        if records:
+            record = records.get(template.code)
+            if record is not None:
+                append(_done(template, placement, record))
+                continue
+        if cancelled or (cancelled_after is not None and placement.target > cancelled_after):
+            index = 6
+        elif today < placement.start:
+            index = 0
+        elif today <= placement.end:
+            index = 2
+        else:
+            index = 4
+        if tentative:
+            index += 1
+        entry = placement.entries[index]
+        append(entry if entry is not None else _not_done(template, placement, index))
+    visits.sort()
+    return tuple(map(_visit_of, visits))

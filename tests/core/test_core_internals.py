@@ -11,6 +11,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scheduler.core import Anchors, History, VisitRecord, build_plan
 from scheduler.core.construct import frozen_constructor
 from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.layout import layout_for
@@ -107,3 +108,45 @@ def test_the_layout_is_kept_per_protocol_object():
     assert layout_for(first) is layout_for(first)
     assert layout_for(second) is not layout_for(first)
     assert layout_for(first).slot_keys[1][:2] == ("C2D1", "C2D2")
+
+
+def test_visits_are_shared_between_plans_but_a_done_visit_is_the_subjects_own():
+    """Visits not yet done are shared objects (they are immutable); recording one for one
+    subject must not change what another subject on the same dates sees."""
+    protocol = load_protocol(
+        next(p for p in shipped_protocol_files() if p.name == "nct03945799.toml")
+    )
+    zone = ZoneInfo("Asia/Shanghai")
+    first, second = (
+        Anchors(subject=name, c1d1=date(2026, 3, 2), surgery=date(2026, 1, 20), time_zone=zone)
+        for name in ("SHARE-1", "SHARE-2")
+    )
+    today = date(2026, 3, 23)
+    done = History(visits=(VisitRecord(id=7, code="C2D1", on=date(2026, 3, 23)),))
+
+    plain = build_plan(protocol, first, History(), today)
+    recorded = build_plan(protocol, second, done, today)
+    again = build_plan(protocol, first, History(), today)
+
+    assert plain.visit("C2D1").status == "due"
+    assert recorded.visit("C2D1").status == "done"
+    assert recorded.visit("C2D1").record_id == 7
+    assert again.visit("C2D1").status == "due"
+    assert again.visits == plain.visits
+    assert all(a is b for a, b in zip(again.visits, plain.visits, strict=True))
+    reference = VisitPlan(
+        code="C2D1",
+        name="Cycle 2 Day 1",
+        anchor="cycle",
+        cycle=2,
+        target=date(2026, 3, 23),
+        window_start=date(2026, 3, 20),
+        window_end=date(2026, 3, 26),
+        status="due",
+        tentative=False,
+        dispense=True,
+        procedures=("labs", "AE review", "pill count", "dispense"),
+        bring="dosing diary, all capsules and empty bottles",
+    )
+    assert plain.visit("C2D1") == reference
+    assert repr(plain.visit("C2D1")) == repr(reference)
