@@ -12,6 +12,7 @@ number of ``dosing worker`` processes): claims and inserts are safe against one 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, timedelta
@@ -94,6 +95,11 @@ class ReminderJobs:
             engine, settings, self.clock, channels or factories(settings, self.clock)
         )
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
+        self._stopping = threading.Event()
+
+    def dispatch(self) -> None:
+        """The polling job: send what is due; hands back unsent claims when stopping."""
+        self.dispatcher.run_once(stop=self._stopping.is_set)
 
     def start(self) -> None:
         settings, engine, clock = self.settings, self.engine, self.clock
@@ -114,7 +120,9 @@ class ReminderJobs:
                 id=f"refresh-{site.code}",
             )
         # After downtime: today's digests if still within their grace, reminders re-derived.
-        startup = clock.now() + timedelta(seconds=1)
+        # APScheduler runs on the wall clock whatever clock the jobs are given (a test's fixed
+        # clock must not make the first runs look months late).
+        startup = SystemClock().now() + timedelta(seconds=1)
         self.scheduler.add_job(
             _logged(build_digests), args=(engine, settings, clock, None), next_run_time=startup
         )
@@ -122,7 +130,7 @@ class ReminderJobs:
             _logged(refresh_moving_plans), args=(engine, clock), next_run_time=startup
         )
         self.scheduler.add_job(
-            _logged(self.dispatcher.run_once),
+            _logged(self.dispatch),
             IntervalTrigger(seconds=settings.reminder_poll_seconds),
             id="dispatch",
             next_run_time=startup,
@@ -131,6 +139,7 @@ class ReminderJobs:
         log.info("reminder jobs started (%s, %d sites)", self.dispatcher.worker, len(sites))
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.dispatcher.close()
@@ -148,15 +157,42 @@ def running_jobs(
         jobs.stop()
 
 
+def _show_job_log() -> None:
+    """Under uvicorn nothing shows the application's INFO lines: show this package's (jobs
+    started, batches dispatched), not APScheduler's line per run."""
+    package = logging.getLogger("scheduler")
+    if package.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    package.addHandler(handler)
+    package.setLevel(logging.INFO)
+
+
 def attach_to_app(app: Any) -> None:
     """Run the jobs for as long as the web application runs (`dosing serve`)."""
+    _show_job_log()
     previous = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(application: Any) -> AsyncIterator[Any]:
         state = application.state
-        with running_jobs(state.engine, state.settings, state.clock):
+        with running_jobs(state.engine, state.settings, state.clock) as jobs:
+            state.reminder_jobs = jobs
             async with previous(application) as inner:
                 yield inner
 
     app.router.lifespan_context = lifespan
+
+
+def served_app() -> Any:
+    """The web application as one `dosing serve --workers N` process runs it: built from the
+    environment, with this process's own reminder jobs unless DOSING_SCHEDULER_ENABLED=false."""
+    from scheduler.settings import get_settings
+    from scheduler.web.app import create_app
+
+    settings = get_settings()
+    app = create_app(settings)
+    if settings.scheduler_enabled:
+        attach_to_app(app)
+    return app

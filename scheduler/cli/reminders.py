@@ -68,13 +68,22 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
         typer.echo(f"\nnext pending: {report.next_due:%Y-%m-%d %H:%M} UTC")
     if report.failures:
         rows = [
-            [f.id, f.status, f.kind, f.owner, f.item_key, f.channel, f.attempts, f.last_error]
+            [
+                f.id,
+                f.state,
+                f.kind,
+                f.owner,
+                f.item_key,
+                f.channel,
+                f.attempts,
+                f"{f.next_attempt_at:%Y-%m-%d %H:%M}" if f.status == "pending" else "",
+                f.last_error,
+            ]
             for f in report.failures
         ]
-        typer.echo("\nfailures:")
-        typer.echo(
-            table(["id", "status", "kind", "for", "item", "channel", "tries", "last error"], rows)
-        )
+        typer.echo("\nfailures (retrying or given up):")
+        headers = ["id", "state", "kind", "for", "item", "channel", "tries", "next try (UTC)"]
+        typer.echo(table([*headers, "last error"], rows))
 
 
 @app.command("opt-in")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -15,11 +16,29 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port")] = 8000,
     db: DbOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, help="Web worker processes (each runs its own reminder jobs)"
+        ),
+    ] = 1,
 ) -> None:
     """Serve the staff pages, the JSON API and the calendar feeds."""
     from scheduler.web.app import create_app
 
     settings = get_settings().model_copy(update={"database_url": database_url(db)})
+    if workers > 1:
+        # Each worker process builds its own app (and scheduler) from the environment.
+        os.environ["DOSING_DATABASE_URL"] = settings.database_url
+        uvicorn.run(
+            "scheduler.jobs:served_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
+        return
     app = create_app(settings)
     if settings.scheduler_enabled:
         from scheduler.jobs import attach_to_app

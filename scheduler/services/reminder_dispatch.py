@@ -8,10 +8,15 @@ disjoint batches without waiting; on SQLite the statement is an ``UPDATE ... RET
 same rows. The same statement expires rows past their grace and fails rows whose lease ran out
 too often, so the outbox, not the scheduler's misfire rules, decides what is sent.
 
-A row is marked ``sent`` only after the channel accepted the message, one row at a time, and
-only if this worker still holds the claim. A crash between the channel's acceptance and that mark
-is the one window left: the claim's lease runs out and another worker sends the message again,
-with the same idempotency key.
+Just before each send the worker checks that the row is still claimed by it (a hold or an
+opt-out committed since the claim cancels the row) and takes its current text. A row is marked
+``sent`` only after the channel accepted the message, one row at a time, each mark its own
+committed statement. A crash between the channel's acceptance and that mark is the one window
+left: the claim's lease runs out and another worker sends the message again, with the same
+idempotency key.
+
+Each sending thread keeps one connection to the database (autocommit: every mark is committed
+by the statement itself) and the statements it runs per message are built once, at import.
 """
 
 from __future__ import annotations
@@ -22,17 +27,17 @@ import queue
 import socket
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, event, literal, select, update
+from sqlalchemy import Engine, and_, bindparam, case, event, literal, select, update
 from sqlmodel import col, create_engine
 
-from scheduler.channels import ChannelFailure, Message, PermanentFailure
+from scheduler.channels import Message, PermanentFailure
 from scheduler.channels.registry import ChannelFactory, ChannelSet
 from scheduler.clock import Clock
 from scheduler.db import normalise_url
@@ -148,24 +153,7 @@ def _claim_statement(worker: str, now: datetime, limit: int, settings: Settings,
     )
 
 
-def claim(
-    engine: Engine, worker: str, now: datetime, limit: int, settings: Settings
-) -> tuple[list[Claimed], Counter[str]]:
-    """Claim up to ``limit`` due rows; also returns how many were expired or failed instead."""
-    pg = engine.dialect.name == "postgresql"
-    statement = _claim_statement(worker, now, limit, settings, pg)
-    if pg:
-        with engine.begin() as connection:
-            rows = connection.execute(statement).all()
-    else:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                rows = connection.execute(statement).all()
-            except BaseException:
-                connection.exec_driver_sql("ROLLBACK")
-                raise
-            connection.exec_driver_sql("COMMIT")
+def _claimed(rows: Sequence[Any]) -> tuple[list[Claimed], Counter[str]]:
     outcome: Counter[str] = Counter()
     claimed: list[Claimed] = []
     for row in rows:
@@ -192,87 +180,138 @@ def claim(
     return claimed, outcome
 
 
-def _mine(worker: str, reminder_id: int):  # noqa: ANN202
-    return update(Reminder).where(
-        col(Reminder.id) == reminder_id,
-        col(Reminder.status) == "claimed",
-        col(Reminder.claimed_by) == worker,
+_T = Reminder.__table__.c  # type: ignore[attr-defined]
+_NOW = bindparam("now", type_=UtcDateTime())
+_MINE = and_(
+    _T.id == bindparam("rid"), _T.status == "claimed", _T.claimed_by == bindparam("worker")
+)
+_FREED = {"claimed_by": None, "claimed_until": None, "updated_at": _NOW}
+# Built once: each sender runs these for every message, so they must cost one cached execution.
+_STILL_MINE = select(_T.title, _T.body).where(_MINE)
+_MARK_SENT = update(Reminder).where(_MINE).values(status="sent", sent_at=_NOW, **_FREED)
+_CANCELLED_MINE = and_(
+    _T.id == bindparam("rid"), _T.status == "cancelled", _T.claimed_by == bindparam("worker")
+)
+_MARK_SENT_ANYWAY = (
+    update(Reminder)
+    .where(_CANCELLED_MINE)
+    .values(
+        status="sent",
+        sent_at=_NOW,
+        last_error="cancelled while it was being sent: it went out",
+        **_FREED,
     )
-
-
-def _write(engine: Engine, statement: object) -> int:
-    with engine.begin() as connection:
-        return _execute(connection, statement)
-
-
-def _execute(connection: Connection, statement: object) -> int:
-    result = connection.execute(statement)  # type: ignore[call-overload]
-    return int(result.rowcount)
-
-
-def mark_sent(engine: Engine, worker: str, reminder_id: int, now: datetime) -> bool:
-    """False when this worker no longer held the claim (its lease ran out and it was taken)."""
-    statement = _mine(worker, reminder_id).values(
-        status="sent", sent_at=now, claimed_by=None, claimed_until=None, updated_at=now
+)
+_MARK_EXPIRED = update(Reminder).where(_MINE).values(status="expired", **_FREED)
+_MARK_ATTEMPT = (
+    update(Reminder)
+    .where(_MINE)
+    .values(
+        status=bindparam("new_status"),
+        next_attempt_at=bindparam("retry_at", type_=UtcDateTime()),
+        last_error=bindparam("error"),
+        **_FREED,
     )
-    return _write(engine, statement) == 1
+)
+_RELEASE = (
+    update(Reminder).where(_MINE).values(status="pending", attempts=_T.attempts - 1, **_FREED)
+)
 
 
-def mark_failed_attempt(
-    engine: Engine,
-    worker: str,
-    item: Claimed,
-    error: ChannelFailure | Exception,
-    now: datetime,
-    settings: Settings,
-) -> str:
-    """Schedule the retry with backoff, or give up; returns the new status."""
-    text = f"{type(error).__name__}: {error}"[:500]
-    retry_at = now + backoff(settings, item.attempts)
-    if isinstance(error, PermanentFailure) or item.attempts >= settings.reminder_max_attempts:
-        status = "failed"
-    elif retry_at >= item.expires_at:
-        status = "expired"
-    else:
-        status = "pending"
-    _write(
-        engine,
-        _mine(worker, item.id).values(
-            status=status,
-            next_attempt_at=retry_at,
-            claimed_by=None,
-            claimed_until=None,
-            last_error=text,
-            updated_at=now,
-        ),
-    )
-    return status
+class Outbox:
+    """One sender's connection to the outbox, kept open across batches, in autocommit mode:
+    every mark is one statement, and so its own transaction, committed at once."""
 
+    def __init__(self, engine: Engine, worker: str) -> None:
+        self.worker = worker
+        self._pg = engine.dialect.name == "postgresql"
+        self._connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
-def release(engine: Engine, worker: str, items: list[Claimed], now: datetime) -> None:
-    """Hand back claims this worker will not get to before its lease ends (no attempt used)."""
-    for item in items:
-        _write(
-            engine,
-            _mine(worker, item.id).values(
-                status="pending",
-                attempts=Reminder.attempts - 1,
-                claimed_by=None,
-                claimed_until=None,
-                updated_at=now,
-            ),
-        )
+    def close(self) -> None:
+        self._connection.close()
 
+    def claim(
+        self, now: datetime, limit: int, settings: Settings
+    ) -> tuple[list[Claimed], Counter[str]]:
+        """Claim up to ``limit`` due rows; also counts the rows expired or failed instead."""
+        statement = _claim_statement(self.worker, now, limit, settings, self._pg)
+        connection = self._connection
+        if self._pg:
+            rows = connection.execute(statement).all()  # one statement: atomic on its own
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                rows = connection.execute(statement).all()
+            except BaseException:
+                connection.exec_driver_sql("ROLLBACK")
+                raise
+            connection.exec_driver_sql("COMMIT")
+        return _claimed(rows)
 
-def _subject_codes(engine: Engine, items: list[Claimed]) -> dict[int, str]:
-    ids = {i.subject_id for i in items if i.subject_id is not None}
-    if not ids:
-        return {}
-    with engine.connect() as connection:
-        rows = connection.execute(
+    def still_mine(self, item: Claimed) -> tuple[str, str] | None:
+        """The row's title and body as they are now (a dose change may have rewritten them),
+        or None when it was cancelled (a hold, an opt-out) or its claim was lost."""
+        found = self._connection.execute(_STILL_MINE, {"rid": item.id, "worker": self.worker})
+        row = found.first()
+        return None if row is None else (row.title, row.body)
+
+    def _mark(self, statement: Any, item: Claimed, now: datetime, **values: object) -> bool:
+        params = {"rid": item.id, "worker": self.worker, "now": now, **values}
+        return int(self._connection.execute(statement, params).rowcount) == 1
+
+    def sent(self, item: Claimed, now: datetime) -> str:
+        """Record that the channel accepted the message: "sent"; "sent_after_cancel" when a
+        change cancelled the row while it was being sent (the row says it went out);
+        "sent_late_claim" when this worker had lost the claim (another may send it again)."""
+        if self._mark(_MARK_SENT, item, now):
+            return "sent"
+        if self._mark(_MARK_SENT_ANYWAY, item, now):
+            return "sent_after_cancel"
+        return "sent_late_claim"
+
+    def expired(self, item: Claimed, now: datetime) -> None:
+        self._mark(_MARK_EXPIRED, item, now)
+
+    def failed_attempt(
+        self, item: Claimed, error: Exception, now: datetime, settings: Settings
+    ) -> str:
+        """Schedule the retry with backoff, or give up; returns the new status."""
+        retry_at = now + backoff(settings, item.attempts)
+        if isinstance(error, PermanentFailure) or item.attempts >= settings.reminder_max_attempts:
+            status = "failed"
+        elif retry_at >= item.expires_at:
+            status = "expired"
+        else:
+            status = "pending"
+        text = f"{type(error).__name__}: {error}"[:500]
+        self._mark(_MARK_ATTEMPT, item, now, new_status=status, retry_at=retry_at, error=text)
+        return status
+
+    def release(self, items: list[Claimed], now: datetime) -> None:
+        """Hand back claims this worker will not get to before its lease ends (no attempt
+        used)."""
+        for item in items:
+            self._mark(_RELEASE, item, now)
+
+    def subject_codes(self, items: list[Claimed]) -> dict[int, str]:
+        ids = {i.subject_id for i in items if i.subject_id is not None}
+        if not ids:
+            return {}
+        rows = self._connection.execute(
             select(col(Subject.id), col(Subject.code)).where(col(Subject.id).in_(ids))
         )
         return {row[0]: row[1] for row in rows}
+
+
+def claim(
+    engine: Engine, worker: str, now: datetime, limit: int, settings: Settings
+) -> tuple[list[Claimed], Counter[str]]:
+    """Claim up to ``limit`` due rows for ``worker`` on a connection of its own."""
+    outbox = Outbox(engine, worker)
+    try:
+        return outbox.claim(now, limit, settings)
+    finally:
+        outbox.close()
 
 
 class Dispatcher:
@@ -313,63 +352,70 @@ class Dispatcher:
     def _drain(self, worker: str, stop: Callable[[], bool] | None) -> Counter[str]:
         channels = self._channel_sets.get()
         outcome: Counter[str] = Counter()
+        outbox = Outbox(self.engine, worker)
         try:
             while stop is None or not stop():
-                batch, closed = claim(
-                    self.engine,
-                    worker,
-                    self.clock.now(),
-                    self.settings.reminder_batch_size,
-                    self.settings,
+                batch, closed = outbox.claim(
+                    self.clock.now(), self.settings.reminder_batch_size, self.settings
                 )
                 outcome.update(closed)
                 if not batch:
                     break
-                outcome.update(self._send_batch(worker, channels, batch))
+                outcome.update(self._send_batch(outbox, channels, batch, stop))
         finally:
+            outbox.close()
             self._channel_sets.put(channels)
         return outcome
 
-    def _send_batch(self, worker: str, channels: ChannelSet, batch: list[Claimed]) -> Counter[str]:
+    def _send_batch(
+        self,
+        outbox: Outbox,
+        channels: ChannelSet,
+        batch: list[Claimed],
+        stop: Callable[[], bool] | None = None,
+    ) -> Counter[str]:
         outcome: Counter[str] = Counter()
-        codes = _subject_codes(self.engine, batch)
+        codes = outbox.subject_codes(batch)
         margin = timedelta(seconds=self.settings.smtp_timeout_seconds)
         for index, item in enumerate(batch):
             now = self.clock.now()
-            if item.claimed_until is not None and now + margin >= item.claimed_until:
-                release(self.engine, worker, batch[index:], now)
+            # Stopping, or too near the end of the lease to finish a send: the rest goes back
+            # at once rather than waiting for the lease to run out.
+            late = item.claimed_until is not None and now + margin >= item.claimed_until
+            if late or (stop is not None and stop()):
+                outbox.release(batch[index:], now)
                 outcome["released"] += len(batch) - index
                 break
             if now >= item.expires_at:
-                statement = _mine(worker, item.id).values(
-                    status="expired", claimed_by=None, claimed_until=None, updated_at=now
-                )
-                _write(self.engine, statement)
+                outbox.expired(item, now)
                 outcome["expired"] += 1
+                continue
+            # A hold or an opt-out committed since the claim cancels the row: checked just
+            # before sending, so only a change within one send's duration can come too late.
+            current = outbox.still_mine(item)
+            if current is None:
+                outcome["withdrawn"] += 1
                 continue
             message = Message(
                 idempotency_key=item.idempotency_key,
                 kind=item.kind,
                 to=item.address,
-                title=item.title,
-                body=item.body,
+                title=current[0],
+                body=current[1],
                 due_at=item.due_at,
                 subject_code=codes.get(item.subject_id or 0),
             )
             try:
                 channels.send(item.channel, message)
             except Exception as exc:  # any failure of a channel is retried or given up on
-                status = mark_failed_attempt(
-                    self.engine, worker, item, exc, self.clock.now(), self.settings
-                )
+                status = outbox.failed_attempt(item, exc, self.clock.now(), self.settings)
                 log.warning("reminder %s not sent (%s): %s", item.idempotency_key, status, exc)
                 outcome[status] += 1
                 continue
-            if mark_sent(self.engine, worker, item.id, self.clock.now()):
-                outcome["sent"] += 1
-            else:
-                log.warning("reminder %s sent after its claim ran out", item.idempotency_key)
-                outcome["sent_late_claim"] += 1
+            marked = outbox.sent(item, self.clock.now())
+            if marked != "sent":
+                log.warning("reminder %s: %s", item.idempotency_key, marked.replace("_", " "))
+            outcome[marked] += 1
         return outcome
 
     def close(self) -> None:

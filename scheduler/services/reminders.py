@@ -3,8 +3,10 @@
 ``refresh_reminders`` is a derived-rows refresher: ``unit_of_work`` calls it before commit for
 every subject whose records the unit changed, so a hold and the cancellation of the reminders it
 makes wrong commit together or not at all. It compares the reminders the plan wants now (within
-the horizon) with the pending rows: those no longer wanted are cancelled, new ones are inserted,
-and a wanted reminder that was cancelled earlier (a hold struck out) becomes pending again.
+the horizon) with the open rows (pending, or claimed by a worker about to send them): those no
+longer wanted are cancelled, new ones are inserted, and a wanted reminder that was cancelled
+earlier (a hold struck out) becomes pending again. A worker checks its claim just before each
+send, so cancelling a claimed row stops it too; a row already sent is never touched.
 
 Wanted: a dose reminder at the dose time, in the subject's zone, for each dose slot still
 ``planned`` and not tentative (never for a held, cancelled, taken or missed dose); a visit
@@ -23,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -36,6 +39,8 @@ from scheduler.services.unit import Unit
 from scheduler.settings import Settings, get_settings
 
 PATIENT_KINDS = ("dose", "visit")
+OPEN_STATUSES = ("pending", "claimed")
+"""Not yet sent and not given up: what a change of plan can still cancel."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _LABEL = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
@@ -139,16 +144,19 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
     if not ids:
         return
     preferences = _preferences(session, ids)
-    pending = list(
-        session.exec(
-            select(Reminder).where(
-                col(Reminder.subject_id).in_(ids),
-                col(Reminder.kind).in_(PATIENT_KINDS),
-                Reminder.status == "pending",
-            )
+    # Claimed rows count too: a worker may hold a claim on a reminder the change makes wrong;
+    # cancelling the row makes that worker skip it (it checks just before sending).
+    table = Reminder.__table__.c  # type: ignore[attr-defined]
+    open_rows = session.execute(
+        sa_select(
+            table.id, table.idempotency_key, table.status, table.title, table.body, table.expires_at
+        ).where(
+            table.subject_id.in_(ids),
+            table.kind.in_(PATIENT_KINDS),
+            table.status.in_(OPEN_STATUSES),
         )
-    )
-    by_key = {r.idempotency_key: r for r in pending}
+    ).all()
+    by_key = {row.idempotency_key: row for row in open_rows}
     wanted: dict[str, tuple[SubjectState, ReminderPreference, Wanted]] = {}
     for state in fresh:
         preference = preferences.get(state.subject.id or 0)
@@ -164,16 +172,31 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
                 preference.address,
             )
             wanted[key] = (state, preference, item)
+    # Every write below is conditional on the status it read: a worker may mark a row sent
+    # between this read and the write, and a sent row keeps its record.
+    unwanted = [row.id for key, row in by_key.items() if key not in wanted]
+    if unwanted:
+        session.execute(
+            update(Reminder)
+            .where(col(Reminder.id).in_(unwanted), col(Reminder.status).in_(OPEN_STATUSES))
+            # claimed_by stays: should its worker have been sending at this very moment, it
+            # records that the message went out after all (see reminder_dispatch).
+            .values(status="cancelled", updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
     for key, row in by_key.items():
         if key not in wanted:
-            row.status, row.updated_at = "cancelled", now
-            session.add(row)
             continue
         item = wanted[key][2]
         if (row.body, row.title, row.expires_at) != (item.body, item.title, item.expires_at):
-            row.body, row.title, row.expires_at = item.body, item.title, item.expires_at
-            row.updated_at = now
-            session.add(row)
+            session.execute(
+                update(Reminder)
+                .where(col(Reminder.id) == row.id, col(Reminder.status).in_(OPEN_STATUSES))
+                .values(
+                    body=item.body, title=item.title, expires_at=item.expires_at, updated_at=now
+                ),
+                execution_options={"synchronize_session": False},
+            )
     missing = [key for key in wanted if key not in by_key]
     if not missing:
         return
@@ -181,7 +204,7 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
     # in flight) keeps its row and its fate.
     session.execute(
         update(Reminder)
-        .where(col(Reminder.idempotency_key).in_(missing), Reminder.status == "cancelled")
+        .where(col(Reminder.idempotency_key).in_(missing), col(Reminder.status) == "cancelled")
         .values(
             status="pending",
             attempts=0,
@@ -307,6 +330,12 @@ class Failure:
     status: str
     last_error: str
     updated_at: datetime
+    next_attempt_at: datetime
+    """For a row still retrying: when the next attempt is due."""
+
+    @property
+    def state(self) -> str:
+        return "given up" if self.status == "failed" else "retrying"
 
 
 @dataclass(frozen=True)
@@ -327,8 +356,8 @@ def outbox_status(session: Session, *, limit: int = 50) -> OutboxStatus:
         select(Reminder, Subject.code)
         .join(Subject, col(Reminder.subject_id) == col(Subject.id), isouter=True)
         .where(
-            (Reminder.status == "failed")
-            | ((Reminder.status == "pending") & col(Reminder.last_error).is_not(None))
+            (col(Reminder.status) == "failed")
+            | ((col(Reminder.status) == "pending") & col(Reminder.last_error).is_not(None))
         )
         .order_by(col(Reminder.updated_at).desc(), col(Reminder.id).desc())
         .limit(limit)
@@ -344,6 +373,7 @@ def outbox_status(session: Session, *, limit: int = 50) -> OutboxStatus:
             status=r.status,
             last_error=r.last_error or "",
             updated_at=r.updated_at,
+            next_attempt_at=r.next_attempt_at,
         )
         for r, code in rows
     )

@@ -75,7 +75,8 @@ class _SmtpHandler:
         message = message_from_bytes(envelope.content)
         key = message["X-Dosing-Idempotency-Key"]
         assert message["Message-ID"] == f"<{key}@dosing.invalid>"
-        self.deliveries.add(key, message.get_payload())
+        payload = message.get_payload(decode=True)
+        self.deliveries.add(key, payload.decode(message.get_content_charset() or "ascii"))
         return "250 accepted"
 
 
@@ -101,6 +102,8 @@ class WebhookReceiver:
     def __init__(self, secret: str = SECRET) -> None:
         self.deliveries = Deliveries()
         self.bad_signatures = 0
+        self.reject_with = 0
+        """A status to answer every well-signed request with (0: accept)."""
         deliveries, secret_bytes, receiver = self.deliveries, secret.encode(), self
 
         class Handler(BaseHTTPRequestHandler):
@@ -124,6 +127,9 @@ class WebhookReceiver:
                     return
                 if deliveries.should_refuse():
                     self._reply(503)
+                    return
+                if receiver.reject_with:
+                    self._reply(receiver.reject_with)
                     return
                 payload = json.loads(body)
                 assert payload["idempotency_key"] == self.headers["Idempotency-Key"]

@@ -2,7 +2,7 @@
 PostgreSQL. The fixed clock reads 2026-03-02 12:00 in Shanghai; S-001 starts cycle 1 that day
 and takes anlotinib at 08:00 local (00:00 UTC)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -13,7 +13,7 @@ from scheduler.services.corrections import void_record
 from scheduler.services.doses import record_dose
 from scheduler.services.reminders import set_preference
 from scheduler.services.subjects import change_anchor, enroll
-from scheduler.services.treatment import hold
+from scheduler.services.treatment import discontinue, hold
 
 
 def _utc(*args):
@@ -127,3 +127,73 @@ def test_opting_in_refuses_an_address_that_does_not_fit_the_channel(units, subje
     with pytest.raises(InputError) as error, units() as unit:
         set_preference(unit, subject, opted_in=True, channel="sms", address="+12125550100")
     assert error.value.field == "channel"
+
+
+def test_a_discontinuation_cancels_the_dose_and_cycle_visit_reminders(units, subject):
+    with units(now=_utc(2026, 3, 3, 4, 0)) as unit:
+        discontinue(unit, subject, on="2026-03-03", reason="toxicity", note="grade 4 neutropenia")
+    assert _rows(units, kind="dose") == {}
+    assert sorted(_rows(units, kind="visit")) == ["EOT"]  # the end-of-treatment visit only
+    assert "grade" not in _rows(units)["EOT"].body
+    assert {"C1D3", "C1D14", "C1D15", "C2D1"} <= set(_rows(units, status="cancelled"))
+
+
+def test_a_new_time_zone_moves_every_pending_reminder(units, subject):
+    with units() as unit:
+        change_anchor(unit, subject, "tz", "Europe/London", reason="moved to London")
+    doses = _rows(units, kind="dose")
+    assert doses["C1D3"].due_at == _utc(2026, 3, 4, 8, 0)  # 08:00 GMT
+    visits = _rows(units, kind="visit")
+    assert visits["C1D15"].due_at == _utc(2026, 3, 15, 18, 0)  # 18:00 GMT the day before
+    assert _rows(units, status="cancelled")["C1D3"].due_at == _utc(2026, 3, 4, 0, 0)
+
+
+def test_reminder_times_follow_new_york_when_the_clocks_fall_back(units):
+    with units(now=_utc(2026, 10, 26, 12, 0)) as unit:
+        enroll(
+            unit,
+            "NY-02",
+            c1d1="2026-10-26",
+            surgery="2026-09-01",
+            site_code="ZJU1",
+            time_zone="America/New_York",
+            dose_time="01:30",
+        )
+        set_preference(unit, "NY-02", opted_in=True, channel="console", address="ny02")
+    doses = _rows(units, kind="dose")
+    assert doses["C1D6"].due_at == _utc(2026, 10, 31, 5, 30)  # 01:30 EDT
+    assert doses["C1D7"].due_at == _utc(2026, 11, 1, 5, 30)  # 01:30 happens twice: the first
+    assert doses["C1D8"].due_at == _utc(2026, 11, 2, 6, 30)  # 01:30 EST
+    visits = _rows(units, kind="visit")
+    assert visits["C1D15"].due_at == _utc(2026, 11, 8, 23, 0)  # 18:00 EST on 8 November
+
+
+def test_message_bodies_carry_only_the_subject_code_the_date_and_what_to_do(units, subject):
+    with units(now=_utc(2026, 3, 3, 4, 0)) as unit:
+        hold(unit, subject, start="2026-03-10", reason="grade 3 hypertension")
+    for row in _rows(units).values():
+        assert row.body.startswith("S-001, 2026-")
+        for clinical in ("hypertension", "grade", "hold", "anlotinib", "NCT", "ZJU1"):
+            assert clinical.lower() not in (row.body + row.title).lower()
+
+
+def test_a_twice_daily_regimen_gets_a_reminder_at_each_dose_time(units):
+    with units() as unit:
+        enroll(
+            unit,
+            "BID-01",
+            c1d1="2026-03-03",
+            surgery="2026-02-01",
+            site_code="ZJU1",
+            protocol_id="EXAMPLE-CAPE-BID",
+        )
+        set_preference(unit, "BID-01", opted_in=True, channel="console", address="bid01")
+    with units() as unit:
+        doses = unit.session.exec(
+            select(Reminder).where(Reminder.kind == "dose").order_by(Reminder.due_at)
+        ).all()
+    first_day = [r for r in doses if r.due_at.date() == _utc(2026, 3, 3).date()]
+    assert len(first_day) == 2
+    assert first_day[1].due_at - first_day[0].due_at == timedelta(hours=12)
+    assert first_day[0].expires_at - first_day[0].due_at == timedelta(hours=6)  # its protocol
+    assert len({r.idempotency_key for r in doses}) == len(doses)

@@ -112,14 +112,27 @@ def test_a_refused_recipient_fails_at_once_without_retrying(reminder_settings, s
     assert "550" in _rows(reminder_settings)[key].last_error
 
 
-def test_a_wrong_webhook_secret_is_rejected_by_the_receiver(reminder_settings, webhook_receiver):
+def test_a_wrong_webhook_secret_is_rejected_then_retried_once_fixed(
+    reminder_settings, webhook_receiver
+):
     settings = reminder_settings.model_copy(
         update={"webhook_secret": SecretStr("another-secret-0123456789")}
     )
-    queue_rows(settings.database_url, 1, NOW, channels=("webhook",))
-    assert _run(settings) == {"failed": 1}  # 401 is not worth retrying
+    [key] = queue_rows(settings.database_url, 1, NOW, channels=("webhook",))
+    # A refused signature is a wrong setting, not a wrong message: retried, not given up.
+    assert _run(settings) == {"pending": 1}
     assert webhook_receiver.bad_signatures == 1
     assert webhook_receiver.deliveries.keys == []
+    assert "401" in _rows(settings)[key].last_error
+    assert _run(reminder_settings, NOW + timedelta(minutes=1)) == {"sent": 1}  # secret fixed
+    assert webhook_receiver.deliveries.counts() == {key: 1}
+
+
+def test_a_request_the_gateway_rejects_is_given_up_at_once(reminder_settings, webhook_receiver):
+    [key] = queue_rows(reminder_settings.database_url, 1, NOW, channels=("webhook",))
+    webhook_receiver.reject_with = 422
+    assert _run(reminder_settings) == {"failed": 1}
+    assert "422" in _rows(reminder_settings)[key].last_error
 
 
 def test_a_claim_whose_lease_ran_out_is_taken_over(reminder_settings, smtp_receiver):

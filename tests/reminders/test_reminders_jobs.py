@@ -1,0 +1,227 @@
+"""APScheduler drives the clock in `dosing serve` and in `dosing worker`, and every process may
+start its own scheduler: the outbox, not the schedulers, decides what is sent, once."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
+
+import pytest
+from apscheduler.jobstores.memory import MemoryJobStore
+from fastapi.testclient import TestClient
+from reminder_testkit import SECRET, queue_rows
+from sqlmodel import func, select
+
+from scheduler.cli.app import main
+from scheduler.clock import FixedClock, SystemClock
+from scheduler.db import get_engine
+from scheduler.jobs import JOB_DEFAULTS, ReminderJobs, attach_to_app
+from scheduler.models import Reminder
+from scheduler.services.sites import ensure_default_site
+from scheduler.services.unit import unit_of_work
+from scheduler.web.app import create_app
+
+NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+
+
+def _wait_for(condition, seconds=60.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _received(*receivers):
+    total = receivers[0].deliveries.counts()
+    for receiver in receivers[1:]:
+        total += receiver.deliveries.counts()
+    return total
+
+
+def _unsent(url):
+    with unit_of_work(get_engine(url), "tester") as unit:
+        return unit.session.exec(
+            select(func.count()).where(Reminder.status.in_(("pending", "claimed")))
+        ).one()
+
+
+@pytest.fixture
+def site(db_url, settings):
+    with unit_of_work(get_engine(db_url), "setup") as unit:
+        ensure_default_site(unit, settings)
+
+
+@pytest.fixture
+def job_settings(reminder_settings, site):
+    """Quick polls, and the ZJU1 digests due at 11:00 local (03:00 UTC), an hour before NOW."""
+    return reminder_settings.model_copy(
+        update={
+            "reminder_poll_seconds": 0.2,
+            "reminder_batch_size": 10,
+            "digest_time": clock_time(11, 0),
+            "nurse_digest_to": {"ZJU1": ["nurses@example.org"]},
+            "pharmacy_digest_to": {"ZJU1": ["pharmacy@example.org"]},
+        }
+    )
+
+
+def test_the_defaults_of_apscheduler_decide_nothing(job_settings):
+    jobs = ReminderJobs(get_engine(job_settings.database_url), job_settings, FixedClock(NOW))
+    try:
+        assert JOB_DEFAULTS["misfire_grace_time"] >= 3600  # not APScheduler's 1 second
+        assert JOB_DEFAULTS["coalesce"] and JOB_DEFAULTS["max_instances"] == 1
+        stores = jobs.scheduler._jobstores
+        assert all(isinstance(store, MemoryJobStore) for store in stores.values())
+    finally:
+        jobs.stop()
+
+
+def test_two_schedulers_in_one_database_send_each_reminder_and_digest_once(
+    job_settings, smtp_receiver, webhook_receiver
+):
+    """As when each web worker process starts its own APScheduler."""
+    keys = queue_rows(job_settings.database_url, 200, NOW)
+    engine = get_engine(job_settings.database_url)
+    schedulers = [ReminderJobs(engine, job_settings, FixedClock(NOW)) for _ in range(2)]
+    for jobs in schedulers:
+        jobs.start()
+    try:
+        assert _wait_for(lambda: len(_received(smtp_receiver, webhook_receiver)) >= 202)
+        time.sleep(1.0)  # a few more polls of both, to catch a late duplicate
+    finally:
+        for jobs in schedulers:
+            jobs.stop()
+    received = _received(smtp_receiver, webhook_receiver)
+    digests = {k: n for k, n in received.items() if "digest" in k}
+    assert {k: received[k] for k in keys} == dict.fromkeys(keys, 1)
+    assert sorted(k.split(".")[0] for k in digests) == ["nurse_digest", "pharmacy_digest"]
+    assert set(digests.values()) == {1}
+    assert len(received) == 202
+    assert _unsent(job_settings.database_url) == 0
+
+
+def test_dosing_serve_runs_the_reminder_jobs_for_as_long_as_it_serves(
+    job_settings, smtp_receiver, webhook_receiver, monkeypatch
+):
+    """`dosing serve` attaches the scheduler to the web application's lifespan."""
+    keys = queue_rows(job_settings.database_url, 20, SystemClock().now())
+    for name, value in {
+        "DOSING_SMTP_PORT": str(smtp_receiver.port),
+        "DOSING_WEBHOOK_URL": webhook_receiver.url,
+        "DOSING_WEBHOOK_SECRET": SECRET,
+        "DOSING_REMINDER_POLL_SECONDS": "0.2",
+    }.items():
+        monkeypatch.setenv(name, value)
+    served = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append(app))
+    from scheduler.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["serve", "--db", job_settings.database_url])
+            raise SystemExit(0)
+    finally:
+        get_settings.cache_clear()
+    assert (exit_info.value.code or 0) == 0
+    [app] = served
+    with TestClient(app) as client:
+        jobs = app.state.reminder_jobs
+        assert jobs.scheduler.running
+        assert client.get("/login").status_code == 200
+        assert _wait_for(lambda: len(_received(smtp_receiver, webhook_receiver)) >= 20)
+    assert not jobs.scheduler.running
+    assert _received(smtp_receiver, webhook_receiver) == dict.fromkeys(keys, 1)
+
+
+def test_a_web_app_without_the_scheduler_sends_nothing(job_settings, smtp_receiver):
+    """The jobs run only when attached (DOSING_SCHEDULER_ENABLED=false leaves them to
+    `dosing worker`)."""
+    keys = queue_rows(job_settings.database_url, 3, NOW, channels=("email",))
+    app = create_app(job_settings, FixedClock(NOW))
+    with TestClient(app):
+        time.sleep(0.6)
+    assert smtp_receiver.deliveries.keys == []
+    attach_to_app(app)
+    with TestClient(app):
+        assert _wait_for(lambda: set(keys) <= set(smtp_receiver.deliveries.keys))
+
+
+def _worker_process(db_url, smtp_receiver, webhook_receiver):
+    env = dict(
+        os.environ,
+        DOSING_DATABASE_URL=db_url,
+        DOSING_SMTP_PORT=str(smtp_receiver.port),
+        DOSING_WEBHOOK_URL=webhook_receiver.url,
+        DOSING_WEBHOOK_SECRET=SECRET,
+        DOSING_REMINDER_POLL_SECONDS="0.2",
+        DOSING_REMINDER_BATCH_SIZE="10",
+        DOSING_REMINDER_SENDERS="2",
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "scheduler", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.slow
+def test_two_worker_processes_each_with_its_own_scheduler_send_each_reminder_once(
+    db_url, site, smtp_receiver, webhook_receiver
+):
+    workers = [_worker_process(db_url, smtp_receiver, webhook_receiver) for _ in range(2)]
+    try:
+        time.sleep(1.0)  # both schedulers up before the batch appears
+        keys = queue_rows(db_url, 300, SystemClock().now() + timedelta(seconds=1))
+        assert _wait_for(lambda: len(_received(smtp_receiver, webhook_receiver)) >= 300)
+        time.sleep(1.0)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        errors = [worker.communicate(timeout=60)[1].decode() for worker in workers]
+    assert [w.returncode for w in workers] == [0, 0], errors
+    assert _received(smtp_receiver, webhook_receiver) == dict.fromkeys(keys, 1)
+    assert _unsent(db_url) == 0
+    assert any("reminders dispatched" in e for e in errors), errors
+
+
+@pytest.mark.slow
+def test_dosing_serve_with_two_web_workers_runs_a_scheduler_in_each_and_sends_once(
+    db_url, site, smtp_receiver, webhook_receiver, tmp_path
+):
+    log = tmp_path / "serve.log"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(
+        os.environ,
+        DOSING_SMTP_PORT=str(smtp_receiver.port),
+        DOSING_WEBHOOK_URL=webhook_receiver.url,
+        DOSING_WEBHOOK_SECRET=SECRET,
+        DOSING_REMINDER_POLL_SECONDS="0.2",
+        DOSING_REMINDER_BATCH_SIZE="10",
+    )
+    command = [sys.executable, "-m", "scheduler", "serve", "--workers", "2", "--port", str(port)]
+    with log.open("wb") as output:
+        server = subprocess.Popen([*command, "--db", db_url], env=env, stderr=output)
+    try:
+        started = re.compile(r"reminder jobs started \(([^)]+), ")
+        assert _wait_for(lambda: len(started.findall(log.read_text())) == 2), log.read_text()
+        workers = {name.split(":")[1] for name in started.findall(log.read_text())}
+        assert len(workers) == 2  # two processes, each with its own APScheduler
+        keys = queue_rows(db_url, 300, SystemClock().now())
+        assert _wait_for(lambda: len(_received(smtp_receiver, webhook_receiver)) >= 300)
+        time.sleep(1.0)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    assert _received(smtp_receiver, webhook_receiver) == dict.fromkeys(keys, 1)
+    assert _unsent(db_url) == 0
