@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
-from scheduler.cli.render import mg, mg_number, print_json, table
+from scheduler.cli.render import mg, print_json, table
 from scheduler.services.validation import parse_date
-from scheduler.services.worklist import WorkItem, Worklist, worklists
-
-
-def _item_json(item: WorkItem, worklist: Worklist) -> dict[str, Any]:
-    return {
-        "subject": item.subject,
-        "site": item.site,
-        "date": worklist.date.isoformat(),
-        "kind": item.kind,
-        "urgency": item.urgency,
-        "visit_code": item.visit_code,
-        "what": item.what,
-        "detail": item.detail,
-        "target": item.target,
-        "window_start": item.window_start,
-        "window_end": item.window_end,
-        "dose_mg": None if item.dose_mg is None else mg_number(item.dose_mg),
-    }
-
-
-def worklist_json(lists: list[Worklist]) -> dict[str, Any]:
-    """``date`` is the day the lists were drawn for (the earliest, should sites' todays differ;
-    each item carries its own ``date``)."""
-    return {
-        "date": min(w.date for w in lists).isoformat() if lists else None,
-        "sites": [w.site for w in lists],
-        "items": [_item_json(i, w) for w in lists for i in w.items],
-    }
+from scheduler.services.worklist import Worklist, worklist_json, worklists
 
 
 def _text(lists: list[Worklist]) -> str:

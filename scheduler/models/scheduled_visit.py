@@ -9,14 +9,61 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
+
+OPEN = "done = false AND tentative = false"
+"""The visits a worklist can list: not done, not laid out behind an open hold. Both indexes are
+partial on it (done visits, the bulk of the table in time, are not in them), and carry every
+column their query reads, so the list is read from the index alone."""
+OPEN_SQLITE = "done = 0 AND tentative = 0"
+"""The same on SQLite, written as SQLAlchemy writes the worklist's conditions there, since
+SQLite uses a partial index only when the query repeats its terms."""
+
+
+def open_index(name: str, *columns: str, extra: str = "") -> Index:
+    return Index(
+        name,
+        *columns,
+        sqlite_where=text(OPEN_SQLITE + extra),
+        postgresql_where=text(OPEN + extra),
+    )
+
+
+OPEN_COLUMNS = (
+    "subject_id",
+    "target",
+    "window_end",
+    "dose_mg",
+    "visit_code",
+    "name",
+    "done",
+    "tentative",
+)
+DAY1_COLUMNS = (
+    "subject_id",
+    "day1_cycle",
+    "window_start",
+    "window_end",
+    "dose_mg",
+    "visit_code",
+    "done",
+    "tentative",
+)
 
 
 class ScheduledVisit(SQLModel, table=True):
     __table_args__ = (
-        Index("ix_scheduledvisit_site_done_window_start", "site_id", "done", "window_start"),
-        Index("ix_scheduledvisit_site_target", "site_id", "target"),
+        # Due, in window, overdue: open visits whose window has opened by the day.
+        open_index("ix_scheduledvisit_open", "site_id", "window_start", *OPEN_COLUMNS),
+        # Day-1 checks: open cycle day 1 visits in the next days.
+        open_index(
+            "ix_scheduledvisit_day1_open",
+            "site_id",
+            "target",
+            *DAY1_COLUMNS,
+            extra=" AND day1_cycle IS NOT NULL",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -5,7 +5,9 @@ every plan on each request: the reminder outbox, the calendar feed identities (U
 the worklist's indexed visit rows. Each owner contributes one refresher here. ``unit_of_work``
 calls ``refresh_derived`` before it commits, for every subject whose records the unit touched, so
 a hold and the cancellation of its reminders commit together or not at all. Time alone also moves
-some plans (an open hold pushes the next cycle day by day), so the daily job calls it as well.
+some plans (an open hold pushes the next cycle day by day), so the daily job calls it as well for
+the subjects whose reminders need it (``scheduler.jobs.refresh_moving_plans``); the worklist rows
+are written so that they never need it (see ``scheduler.services.worklist_rows``).
 """
 
 from __future__ import annotations

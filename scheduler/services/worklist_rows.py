@@ -4,17 +4,24 @@
 what is stored, used alike by the refresher (same transaction as every change), the backfill
 (subjects enrolled before the tables existed) and the benchmark's bulk seeding.
 
-What moves with time alone: an open hold lays out later cycles from "tomorrow", so their visits
-are ``tentative`` and their dates stale a day later. The worklist never lists tentative visits
-(the on-hold row stands for them, and it comes from the hold record), and the daily job
-refreshes subjects on hold.
+Rows are derived as of the day they are written, but the worklist reads them for any day, so
+nothing stored may depend on the day of derivation. What moves with time alone, and how:
+- an open hold lays out later cycles (their visits and doses) from "tomorrow": they are marked
+  ``tentative`` and no query lists them; the on-hold row, from the hold record itself, stands for
+  them (days on hold are counted at query time, and beyond the limit it turns urgent);
+- a visit is due, in window or overdue depending on the day: the rows keep its dates, the query
+  decides;
+- a cycle delayed beyond the limit is proposed for discontinuation while that cycle is under
+  way: the row carries the days it is shown on (``shown_from``, ``shown_until``);
+- the first dose without a record ignores tentative slots (they are not due yet).
+So the rows change only when records change, and they change in the same transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert
@@ -85,7 +92,9 @@ def rows_for(
             }
         )
     latest_hold = max(plan.holds, key=lambda h: h.start, default=None)
-    unrecorded = next((s.date for s in plan.doses() if s.status == "planned"), None)
+    unrecorded = next(
+        (s.date for s in plan.doses() if s.status == "planned" and not s.tentative), None
+    )
     rows.statuses.append(
         key
         | {
@@ -105,17 +114,63 @@ def rows_for(
         for s in plan.doses()
         if s.status == "missed"
     ]
-    # The hold-limit proposal grows with time: the worklist derives it from the hold itself.
+    rows.standing += [key | item for item in delay_proposals(plan)]
     rows.standing += [
-        key | {"kind": "proposal", "what": p.action, "detail": p.reason[:1000]}
-        for p in plan.proposals
-        if p.rule_id != "hold-limit"
-    ]
-    rows.standing += [
-        key | {"kind": item.kind, "what": item.what, "detail": item.detail[:1000]}
+        key
+        | {
+            "kind": item.kind,
+            "what": item.what,
+            "detail": item.detail[:1000],
+            "shown_from": None,
+            "shown_until": None,
+        }
         for item in discrepancy_items(plan, site_code, records)
     ]
     return rows
+
+
+def delay_proposals(plan: core.Plan) -> list[dict[str, Any]]:
+    """The rule table's "cycle delayed beyond the limit: discontinue", with the days it holds.
+
+    The core proposes it for the first cycle, planned or under way, whose day 1 moved more than
+    the protocol's limit: so each such cycle's proposal is shown from the day after the previous
+    one's cycle ended until its own cycle ends (for the last cycle, until its last dose, when the
+    treatment is completed). A cycle behind an open hold is tentative and its delay still grows:
+    the on-hold row stands for it (beyond the hold limit it is urgent and says discontinuation is
+    proposed), as it does for the core's hold-limit proposal; and the cycle before it ends only
+    when that hold does. Nothing is proposed once the subject is discontinued."""
+    if plan.status == "discontinued":
+        return []
+    limit = plan.protocol.limits.max_delay_days
+    found: list[dict[str, Any]] = []
+    shown_from: date | None = None
+    cycles = plan.cycles
+    for cycle in cycles:
+        if cycle.tentative or cycle.delay_days <= limit:
+            continue
+        until: date | None = cycle.end
+        if cycle.number == len(cycles) and cycle.doses:
+            until = min(cycle.end, cycle.doses[-1].date)
+        elif cycles[cycle.number].tentative:
+            # The next day 1 waits for an open hold, so this cycle's end moves day by day:
+            # shown until the hold ends (its resumption is a change that derives the rows).
+            until = None
+        found.append(
+            {
+                "kind": "proposal",
+                "what": "discontinue",
+                "detail": (
+                    f"cycle {cycle.number} is delayed {cycle.delay_days} days, "
+                    f"beyond the {limit}-day limit"
+                ),
+                "shown_from": shown_from,
+                "shown_until": until,
+            }
+        )
+        if until is None:
+            break
+        shown_from = until + timedelta(days=1)
+    return found
 
 
 def write_rows(session: Session, subject_states: Sequence[SubjectState]) -> None:

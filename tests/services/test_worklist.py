@@ -184,7 +184,28 @@ def test_a_cycle_delayed_beyond_the_limit_proposes_discontinuation(units):
         resume(unit, "S-006", on="2026-02-20")  # C2 delayed 18 days
     (row,) = _kinds(units, "S-006")["proposal"]
     assert row.what == "discontinue" and row.urgency == "overdue"
-    assert "beyond the 14-day limit" in row.detail
+    assert row.detail == "cycle 2 is delayed 18 days, beyond the 14-day limit"
+
+
+def test_the_delay_proposal_lapses_when_its_cycle_ends_without_any_new_record(units):
+    _enroll(units, "S-006", "2026-01-12")
+    with units() as unit:
+        hold(unit, "S-006", start="2026-01-30", reason="grade 3 proteinuria")
+        resume(unit, "S-006", on="2026-02-20")  # C2 2026-02-20..03-12, C3D1 2026-03-13
+    assert "proposal" in _kinds(units, "S-006", date(2026, 3, 12))
+    assert "proposal" not in _kinds(units, "S-006", date(2026, 3, 13))
+
+
+def test_while_on_hold_the_hold_row_stands_for_the_growing_cycle_delay(units):
+    """C2D1 waits for the open hold: its delay grows each day, so no delay proposal is stored
+    (it would be stale tomorrow); beyond the limit the on-hold row turns urgent instead."""
+    _enroll(units, "S-007", "2026-02-02")  # nominal C2D1 2026-02-23
+    with units() as unit:
+        hold(unit, "S-007", start="2026-02-10", reason="grade 3 hypertension")
+    kinds = _kinds(units, "S-007", date(2026, 3, 12))
+    assert "proposal" not in kinds
+    (row,) = kinds["on_hold"]
+    assert row.what == "31 of 14 days" and row.urgency == "overdue"
 
 
 def test_items_are_grouped_most_urgent_first(units):

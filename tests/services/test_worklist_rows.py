@@ -3,19 +3,32 @@ the plans say (checked against the plans themselves on the demo trial, over thre
 
 from __future__ import annotations
 
+import random
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from scheduler.db import get_engine
-from scheduler.models import DoseRecord, MissedDose, ScheduledVisit, Subject, SubjectStatus
-from scheduler.services.accountability import load_records
+from scheduler.errors import InputError
+from scheduler.models import (
+    Day1Check,
+    DoseRecord,
+    MissedDose,
+    ScheduledVisit,
+    Subject,
+    SubjectStatus,
+)
+from scheduler.services.accountability import confirm_day1, load_records
+from scheduler.services.corrections import void_record
 from scheduler.services.demo import seed_demo
 from scheduler.services.doses import record_dose
 from scheduler.services.sites import ensure_default_site
 from scheduler.services.subjects import SubjectState, all_subjects, enroll, states
+from scheduler.services.treatment import discontinue, resume
+from scheduler.services.treatment import hold as hold_dosing
+from scheduler.services.visits import record_visit
 from scheduler.services.worklist import worklist
 from scheduler.services.worklist_rows import rows_for
 
@@ -138,3 +151,245 @@ def test_a_change_committed_meanwhile_by_another_transaction_is_in_the_rows(unit
     with units() as unit:
         missed = unit.session.exec(select(MissedDose.dose_date)).all()
     assert missed == [date(2026, 3, 1)]
+
+
+# Random histories, recorded day by day through the services, checked against the plans.
+
+SIM_START = date(2026, 2, 2)
+SIM_DAYS = 60
+SIM_SUBJECTS = 7
+LOOK_AHEAD = (0, 2, 5)
+"""Days after the simulated today that each check also draws the list for."""
+
+
+def _noon_in_shanghai(day: date) -> datetime:
+    return datetime.combine(day, time(4, 0), tzinfo=UTC)
+
+
+def _try(units, now: datetime, action) -> None:
+    """One change in its own unit of work; a change the services refuse (a dose on a held day,
+    a resumption before the hold) leaves nothing behind, which is all the simulation needs."""
+    try:
+        with units("sim-nurse", now=now) as unit:
+            action(unit)
+    except InputError:
+        pass
+
+
+def _resumes(rnd: random.Random, code: str, held_days: int) -> bool:
+    """Odd-numbered subjects recover slowly (four weeks at least): their cycles are delayed
+    beyond the limit and their holds outlast it."""
+    if int(code[-1]) % 2:
+        return held_days >= 28 and rnd.random() < 0.3
+    return rnd.random() < 0.15
+
+
+def _simulate_day(units, rnd: random.Random, day: date) -> None:
+    now = _noon_in_shanghai(day)
+    with units("sim-reader", now=now) as unit:
+        plans = [s.plan() for s in _states(unit)]
+    for plan in plans:
+        code = plan.subject
+        if plan.status == "discontinued":
+            continue
+        yesterday = day - timedelta(days=1)
+        weekly = code.endswith("0")  # enters the diary on Mondays only: rows go unrefreshed
+        for slot in plan.doses():
+            if slot.tentative or slot.date > yesterday:
+                continue
+            due = (day.weekday() == 0) if weekly else slot.date == yesterday
+            if slot.status == "planned" and due and rnd.random() < 0.8:
+                taken = rnd.random() < 0.88
+                _try(
+                    units,
+                    now,
+                    lambda u, c=code, d=slot.date, t=taken: record_dose(u, c, on=d, taken=t),
+                )
+            elif slot.status == "missed" and rnd.random() < 0.03:
+                _try(  # a diary found later: the missed dose was taken after all
+                    units,
+                    now,
+                    lambda u, c=code, d=slot.date: record_dose(
+                        u, c, on=d, taken=True, reason="diary found"
+                    ),
+                )
+        for visit in plan.visits:
+            if visit.status in ("done", "cancelled") or visit.tentative:
+                continue
+            if visit.window_start <= day and rnd.random() < (0.1 if weekly else 0.3):
+                on = max(visit.window_start, day - timedelta(days=rnd.randrange(0, 3)))
+                _try(units, now, lambda u, c=code, v=visit.code, o=on: record_visit(u, c, v, on=o))
+        hold = plan.current_hold()
+        if hold is None and plan.status == "on_treatment" and rnd.random() < 0.06:
+            _try(units, now, lambda u, c=code: hold_dosing(u, c, start=day, reason="grade 3 AE"))
+        elif hold is not None and hold.end is None and _resumes(rnd, code, (day - hold.start).days):
+            dose = rnd.choice([None, *(lvl.dose_mg for lvl in plan.protocol.dose_levels)])
+            if dose is not None and dose > plan.dose_mg:
+                dose = None
+            _try(units, now, lambda u, c=code, d=dose: resume(u, c, on=day, dose_mg=d))
+        for cycle in plan.cycles:
+            upcoming = not cycle.tentative and day <= cycle.day1 <= day + timedelta(days=3)
+            if upcoming and rnd.random() < 0.3:
+                met = rnd.random() < 0.7
+                reason = "" if met else "ANC 1.2"
+                _try(
+                    units,
+                    now,
+                    lambda u, c=code, n=cycle.number, m=met, r=reason: confirm_day1(
+                        u, c, cycle=n, met=m, reason=r
+                    ),
+                )
+        if rnd.random() < 0.02:
+            with units("sim-reader", now=now) as unit:
+                doses = unit.session.exec(
+                    select(DoseRecord.id).join(Subject).where(Subject.code == code)
+                ).all()
+            if doses:
+                record_id = rnd.choice(doses) or 0
+                _try(
+                    units,
+                    now,
+                    lambda u, c=code, r=record_id: void_record(u, c, "dose", r, "wrong subject"),
+                )
+        if plan.status == "on_treatment" and rnd.random() < 0.004:
+            _try(units, now, lambda u, c=code: discontinue(u, c, on=day, reason="relapse"))
+
+
+Listed = tuple[str, str, str | None, date | None, date | None, date | None, str, str]
+"""subject, kind, visit code, target, window start, window end, what, urgency."""
+
+
+def _listed(item) -> Listed:
+    return (
+        item.subject,
+        item.kind,
+        item.visit_code,
+        item.target,
+        item.window_start,
+        item.window_end,
+        item.what,
+        item.urgency,
+    )
+
+
+def _expected_from_the_plan(plan, checks: dict[int, bool], day: date) -> set[Listed]:
+    """Every item the worklist must give for ``day``, computed the slow way: from the whole
+    plan, each kind by its definition (see docs/worklist.md)."""
+    code = plan.subject
+    found: set[Listed] = set()
+    for v in plan.visits:
+        if v.status in ("done", "cancelled") or v.tentative or v.window_start > day:
+            continue
+        if v.target == day:
+            kind, urgency = "visit_due", "today"
+        elif v.window_end < day:
+            kind, urgency = "visit_overdue", "overdue"
+        else:
+            kind, urgency = "visit_in_window", "window"
+        found.add((code, kind, v.code, v.target, v.window_start, v.window_end, v.code, urgency))
+    for cycle in plan.cycles:
+        if cycle.tentative or not day <= cycle.day1 <= day + timedelta(days=3):
+            continue
+        visit = next(
+            (v for v in plan.visits if v.anchor == "cycle" and v.cycle == cycle.number
+             and v.target == cycle.day1),
+            None,
+        )  # fmt: skip
+        if visit is None or visit.status in ("done", "cancelled") or checks.get(cycle.number):
+            continue
+        found.add(
+            (code, "day1_check", visit.code, visit.target, visit.window_start,
+             visit.window_end, f"cycle {cycle.number}", "today")
+        )  # fmt: skip
+    missed = [s.date for s in plan.doses() if s.status == "missed"]
+    recent = [d for d in missed if day - timedelta(days=2) <= d <= day]
+    if recent:
+        found.add(
+            (code, "missed_doses", None, max(recent), None, None, f"{len(recent)} missed", "today")
+        )
+    limit = plan.protocol.limits.max_hold_days
+    for hold in plan.holds:
+        if hold.start <= day and (hold.end is None or hold.end > day):
+            days = (day - hold.start).days + 1
+            urgency = "overdue" if days > limit else "watch"
+            found.add(
+                (code, "on_hold", None, hold.start, None, None, f"{days} of {limit} days", urgency)
+            )
+    unrecorded = [s.date for s in plan.doses() if s.status == "planned" and not s.tentative]
+    if unrecorded and unrecorded[0] < day - timedelta(days=7):
+        found.add((code, "unrecorded_doses", None, unrecorded[0], None, None, "diary", "watch"))
+    return found
+
+
+def _expected_proposals(plan) -> set[Listed]:
+    """The core's own proposals as of the plan's day, less those the on-hold row stands for:
+    the hold limit, and a delay that still grows behind an open hold."""
+    found: set[Listed] = set()
+    for p in plan.proposals:
+        if p.rule_id == "hold-limit":
+            continue
+        assert p.rule_id == "delay-limit", p
+        number = int(p.reason.split()[1])
+        if not plan.cycles[number - 1].tentative:
+            found.add((plan.subject, "proposal", None, None, None, None, p.action, "overdue"))
+    return found
+
+
+def _check_lists(units, day: date) -> int:
+    """Compares the indexed list of ``day`` and of a few days on (drawn on ``day``, from rows
+    derived whenever the records last changed) with the lists computed from the plans as of
+    each of those days; returns how many items were compared."""
+    compared = 0
+    with units("sim-reader", now=_noon_in_shanghai(day)) as unit:
+        subjects = all_subjects(unit.session)
+        code_of = {s.id: s.code for s in subjects}
+        checks: dict[str, dict[int, bool]] = {s.code: {} for s in subjects}
+        for check in unit.session.exec(select(Day1Check).order_by(col(Day1Check.id))):
+            checks[code_of[check.subject_id]][check.cycle] = check.met  # the latest counts
+        for ahead in LOOK_AHEAD:
+            on = day + timedelta(days=ahead)
+            listed = {_listed(i) for i in worklist(unit.session, unit.now, site_code="ZJU1", on=on)}
+            expected: set[Listed] = set()
+            for state in states(unit.session, subjects, _noon_in_shanghai(on)):
+                plan = state.plan()
+                expected |= _expected_from_the_plan(plan, checks[plan.subject], on)
+                expected |= _expected_proposals(plan)
+            assert sorted(listed, key=repr) == sorted(expected, key=repr), (
+                day,
+                on,
+                sorted(listed - expected, key=repr),
+                sorted(expected - listed, key=repr),
+            )
+            compared += len(listed)
+    return compared
+
+
+@pytest.mark.parametrize("seed", [29, 5])
+def test_random_histories_the_indexed_worklist_is_the_one_computed_from_every_plan(units, seed):
+    """Subjects get doses taken, missed and corrected, visits done, holds, resumptions at lower
+    levels, day-1 checks, voids and discontinuations at random, one simulated day at a time,
+    with nothing refreshing the rows but the changes themselves. Every few days the worklist
+    (from the indexed rows) must equal the one computed from each subject's fresh plan."""
+    rnd = random.Random(seed)
+    with units("sim-nurse", now=_noon_in_shanghai(SIM_START)) as unit:
+        for n in range(SIM_SUBJECTS):
+            c1d1 = SIM_START + timedelta(days=rnd.randrange(-30, 12))
+            enroll(
+                unit,
+                f"R-{n:02d}",
+                c1d1=c1d1,
+                surgery=c1d1 - timedelta(days=35),
+                site_code="ZJU1",
+            )
+    compared = 0
+    kinds: set[str] = set()
+    for offset in range(SIM_DAYS):
+        day = SIM_START + timedelta(days=offset)
+        _simulate_day(units, rnd, day)
+        if offset % 3 == 2:
+            compared += _check_lists(units, day)
+            with units("sim-reader", now=_noon_in_shanghai(day)) as unit:
+                kinds |= {i.kind for i in worklist(unit.session, unit.now, site_code="ZJU1")}
+    assert compared > 200
+    assert {"visit_due", "visit_in_window", "visit_overdue", "missed_doses", "on_hold"} <= kinds
+    assert {"day1_check", "proposal", "unrecorded_doses"} <= kinds
