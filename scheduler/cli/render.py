@@ -35,11 +35,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
-def mg_number(value: float) -> int | float:
-    """Doses as JSON numbers: 12, not 12.0, as in the plan JSON."""
-    return int(value) if float(value).is_integer() else value
-
-
 def mg(value: float | None) -> str:
     return "" if value is None else f"{value:g} mg"
 

@@ -8,8 +8,9 @@ import typer
 
 from scheduler import core
 from scheduler.cli.options import DbOption, JsonOption, UserOption, database_url, open_unit
-from scheduler.cli.render import mg_number, plan_text, print_json, table
+from scheduler.cli.render import plan_text, print_json, table
 from scheduler.clock import SystemClock
+from scheduler.core.plan import mg_number
 from scheduler.db import get_engine
 from scheduler.migrate import upgrade
 from scheduler.services.protocols import load_shipped_protocols

@@ -197,6 +197,9 @@ class Protocol(_Strict):
     visits: tuple[Visit, ...] = Field(min_length=1)
     toxicity_rules: tuple[ToxicityRule, ...] = ()
     lab_terms: tuple[str, ...] = ()
+    ae_terms: tuple[str, ...] = ()
+    """CTCAE terms the adverse event form offers (those expected with the drug); the rule
+    table's and lab terms are offered too, and any other term may be typed."""
     day1_criteria: tuple[Day1Criterion, ...] = ()
 
     @model_validator(mode="after")

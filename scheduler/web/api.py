@@ -6,7 +6,7 @@ Errors are ``{"error": {"field", "reason"}}`` with the status of the error class
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -16,12 +16,21 @@ from pydantic import BaseModel, Field
 from scheduler import core
 from scheduler.core.inputs import DiscontinuationReason
 from scheduler.services.adverse_events import record_adverse_event
+from scheduler.services.audit_log import audit_lines
 from scheduler.services.doses import record_dose
+from scheduler.services.previews import DateMove, DoseRun, Preview, preview_hold, preview_resume
 from scheduler.services.subjects import subject_state
 from scheduler.services.treatment import discontinue, hold, resume
 from scheduler.services.visits import record_visit
-from scheduler.services.worklist import worklist
-from scheduler.web.deps import InvestigatorStaff, NurseStaff, SubjectCode, UnitDep
+from scheduler.services.worklist import worklist_json, worklists
+from scheduler.web.deps import (
+    ClockDep,
+    EngineDep,
+    InvestigatorStaff,
+    NurseStaff,
+    SubjectCode,
+    UnitDep,
+)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No token, or an unknown or revoked one"},
@@ -89,10 +98,40 @@ def plan(code: SubjectCode, unit: UnitDep) -> dict[str, Any]:
 
 @router.get("/worklist")
 def due(
-    unit: UnitDep, site: Annotated[str | None, Query(max_length=32)] = None
+    unit: UnitDep,
+    site: Annotated[str | None, Query(max_length=32, description="Site code")] = None,
+    on: Annotated[
+        Day | None, Query(alias="date", description="Default: today at each site")
+    ] = None,
+) -> dict[str, Any]:
+    """The nurses' worklist: the same JSON as ``dosing due --json`` (``date``, ``sites``,
+    ``items[]`` with ``subject``, ``kind``, ``visit_code``, ``target``, ``window_start``,
+    ``window_end``, ...)."""
+    return worklist_json(worklists(unit.session, unit.now, site_code=site, on=on))
+
+
+@router.get("/audit")
+def audit(
+    unit: UnitDep,
+    subject: Annotated[str | None, Query(max_length=32, description="One subject's trail")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
-    """The nurses' worklist for today."""
-    return [asdict(item) for item in worklist(unit.session, unit.now, site_code=site)]
+    """Who changed what, when and why, newest first, with the old and new values."""
+    return [
+        {
+            "id": line.entry.id,
+            "at": line.entry.at,
+            "actor": line.entry.actor,
+            "action": line.entry.action,
+            "subject": line.subject,
+            "entity": line.entry.entity,
+            "entity_id": line.entry.entity_id,
+            "old": None if line.entry.old_value is None else json.loads(line.entry.old_value),
+            "new": None if line.entry.new_value is None else json.loads(line.entry.new_value),
+            "reason": line.entry.reason,
+        }
+        for line in audit_lines(unit.session, subject, limit=limit)
+    ]
 
 
 @router.post("/subjects/{code}/doses", status_code=201)
@@ -182,3 +221,80 @@ def post_discontinuation(
 ) -> dict[str, Any]:
     """Discontinue treatment (investigators only)."""
     return _plan(discontinue(unit, code, on=body.on, reason=body.reason, note=body.note))
+
+
+def _runs(runs: tuple[DoseRun, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "cycle": r.cycle,
+            "first_day": r.first_day,
+            "last_day": r.last_day,
+            "first": r.first,
+            "last": r.last,
+            "count": r.count,
+            "tentative": r.tentative,
+        }
+        for r in runs
+    ]
+
+
+def _moves(moves: tuple[DateMove, ...]) -> list[dict[str, Any]]:
+    return [{"what": m.what, "before": m.before, "after": m.after, "days": m.days} for m in moves]
+
+
+def _preview(preview: Preview) -> dict[str, Any]:
+    diff = preview.diff
+    return {
+        "stored": False,
+        "status_before": diff.status_before,
+        "status_after": diff.status_after,
+        "lost": _runs(diff.lost),
+        "lost_count": diff.lost_count,
+        "restored": _runs(diff.restored),
+        "restored_count": diff.restored_count,
+        "cycles_moved": _moves(diff.cycles_moved),
+        "visits_moved": _moves(diff.visits_moved),
+        "levels": [
+            {"cycle": lvl.cycle, "before_mg": lvl.before_mg, "after_mg": lvl.after_mg}
+            for lvl in diff.levels
+        ],
+        "plan": _plan(preview.after),
+    }
+
+
+@router.post("/subjects/{code}/hold-preview")
+def post_hold_preview(
+    code: SubjectCode, body: HoldIn, staff: NurseStaff, engine: EngineDep, clock: ClockDep
+) -> dict[str, Any]:
+    """What the hold would do, stored nowhere: doses lost, cycle day 1s and visits moved, and
+    the plan with it. The same checks as ``POST .../holds``."""
+    return _preview(
+        preview_hold(
+            engine,
+            staff.name,
+            clock.now(),
+            code,
+            start=body.start,
+            reason=body.reason,
+            adverse_event_id=body.adverse_event_id,
+        )
+    )
+
+
+@router.post("/subjects/{code}/resume-preview")
+def post_resume_preview(
+    code: SubjectCode, body: ResumeIn, staff: InvestigatorStaff, engine: EngineDep, clock: ClockDep
+) -> dict[str, Any]:
+    """What the resumption would do, stored nowhere: doses planned again, moves, dose level
+    changes, and the plan with it (investigators only, like the resumption itself)."""
+    return _preview(
+        preview_resume(
+            engine,
+            staff.name,
+            clock.now(),
+            code,
+            on=body.on,
+            dose_mg=body.dose_mg,
+            reason=body.reason,
+        )
+    )

@@ -27,11 +27,20 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         overview,
         pages,
         pharmacy,
+        reminder_pages,
         subject_pages,
     )
 
     settings = settings or get_settings()
-    app = FastAPI(title="Dosing scheduler", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="Dosing scheduler",
+        description="The staff app's operations as JSON. Every call needs "
+        "`Authorization: Bearer <token>` (`dosing user token NAME`) and the role the pages "
+        "need for the same operation.",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.engine = require_current(settings.database_url)
@@ -53,6 +62,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(subject_pages.router)
     app.include_router(audit_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(reminder_pages.router)
     auth.install(app)
     feeds.install(app)
     return app

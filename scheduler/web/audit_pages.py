@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from scheduler.services.audit_log import audit_lines
+from scheduler.errors import InputError
+from scheduler.services.audit_log import AuditLine, audit_lines
 from scheduler.web.app import TEMPLATES
 from scheduler.web.deps import UnitDep
 
@@ -14,7 +15,19 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, unit: UnitDep, subject: str | None = None) -> HTMLResponse:
-    lines = audit_lines(unit.session, subject.strip() if subject else None)
+    """Every entry, newest first; with ``subject``, that subject's trail. A subject that does
+    not exist is said next to the filter field."""
+    wanted = subject.strip() if subject else ""
+    lines: list[AuditLine] = []
+    error = ""
+    status = 200
+    try:
+        lines = audit_lines(unit.session, wanted or None)
+    except InputError as exc:
+        error, status = exc.reason, exc.http_status
     return TEMPLATES.TemplateResponse(
-        request, "audit.html", {"lines": lines, "subject": subject or ""}
+        request,
+        "audit.html",
+        {"lines": lines, "subject": wanted, "error": error},
+        status_code=status,
     )

@@ -18,6 +18,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduler.services.accounts import (
     SESSION_LIFETIME,
@@ -142,8 +144,39 @@ def _refusal(request: Request, status: int, field: str, reason: str) -> Response
     )
 
 
+FRAMING_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
+
+
+class FramingHeaders:
+    """Adds ``FRAMING_HEADERS`` to every answer as plain ASGI: Starlette's ``@app.middleware``
+    wraps each request in a task and a stream, which cost a third of a feed revalidation."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in FRAMING_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+"""No page may be framed by another site (so a form cannot be clicked through a disguise), and
+no answer is sniffed as another content type."""
+
+
 def install(app: FastAPI) -> None:
-    """Add the login routes and the handlers that turn refusals into responses."""
+    """Add the login routes, the handlers that turn refusals into responses, and the headers
+    every answer carries."""
+    app.add_middleware(FramingHeaders)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from scheduler import core
 from scheduler.core.inputs import DISCONTINUATION_REASONS
-from scheduler.errors import InputError
+from scheduler.errors import InputError, NotFound
 from scheduler.services.accounts import Staff
 from scheduler.services.adverse_events import record_adverse_event
 from scheduler.services.doses import record_dose
@@ -62,20 +62,35 @@ NOTICES = {
 
 @dataclass(frozen=True)
 class FormError:
+    """A refused value: shown next to its field when the form has that field, else at the top
+    of the form with the field named."""
+
     form: str
     field: str
     reason: str
+    on_a_field: bool = False
 
-    @property
-    def on_a_field(self) -> bool:
-        return self.field in FORM_FIELDS.get(self.form, ())
+
+def _form_error(form: str, exc: InputError, fields: dict[str, tuple[str, ...]]) -> FormError:
+    # The services speak the CLI's language ("give --reason"); the page has a Reason field.
+    reason = exc.reason.replace("--reason", "a reason")
+    return FormError(form, exc.field, reason, on_a_field=exc.field in fields.get(form, ()))
+
+
+def shown_fields(slots_per_day: int) -> dict[str, tuple[str, ...]]:
+    """The fields each form shows: the dose form has an administration field only when the
+    protocol doses more than once a day."""
+    if slots_per_day > 1:
+        return FORM_FIELDS
+    return {**FORM_FIELDS, "dose": tuple(f for f in FORM_FIELDS["dose"] if f != "slot")}
 
 
 def ctcae_terms(state: SubjectState) -> list[str]:
-    """Terms the protocol's toxicity table and lab list name; any other term may be typed."""
+    """Terms the protocol lists for the drug, its toxicity table and its lab list name; any
+    other term may be typed."""
     protocol = state.protocol
     named = {t for rule in protocol.toxicity_rules for t in rule.terms if t != "*"}
-    return sorted(named | set(protocol.lab_terms))
+    return sorted(named | set(protocol.ae_terms) | set(protocol.lab_terms))
 
 
 def _cycle_day(plan: core.Plan) -> tuple[int, int] | None:
@@ -83,6 +98,13 @@ def _cycle_day(plan: core.Plan) -> tuple[int, int] | None:
         if cycle.day1 <= plan.today <= cycle.end:
             return cycle.number, (plan.today - cycle.day1).days + 1
     return None
+
+
+def problem_page(request: Request, title: str, reason: str, status: int) -> Response:
+    """A page that says what went wrong, for a person in a browser (the API answers JSON)."""
+    return TEMPLATES.TemplateResponse(
+        request, "refused.html", {"title": title, "reason": reason}, status_code=status
+    )
 
 
 EARLIEST = date(1900, 1, 1)
@@ -127,14 +149,24 @@ def _render(
     staff: Staff,
     code: SubjectCode,
     *,
-    error: FormError | None = None,
+    form: str = "",
+    refused: InputError | None = None,
     values: dict[str, str] | None = None,
-    status: int = 200,
 ) -> Response:
+    """The subject page; with ``refused``, the page again with the reason next to the field of
+    ``form`` and the values as typed (nothing was stored)."""
     engine = request.app.state.engine
-    with unit_of_work(engine, staff.name, request.app.state.clock) as unit:
-        state = subject_state(unit.session, code, unit.now)
+    try:
+        with unit_of_work(engine, staff.name, request.app.state.clock) as unit:
+            state = subject_state(unit.session, code, unit.now)
+    except NotFound as exc:
+        if exc.field != "subject":
+            raise
+        return problem_page(request, "No such subject", exc.reason, exc.http_status)
     plan = state.plan()
+    slots_per_day = state.protocol.schedule.administrations_per_day
+    error = None if refused is None else _form_error(form, refused, shown_fields(slots_per_day))
+    status = 200 if refused is None else refused.http_status
     level = state.protocol.level_for(plan.dose_mg)
     shown_ae = request.query_params.get("ae", "") if error is None else ""
     assessed = next((a for a in plan.adverse_events if str(a.event.id) == shown_ae), None)
@@ -152,7 +184,7 @@ def _render(
         "terms": ctcae_terms(state),
         "lower_levels": [lvl for lvl in state.protocol.dose_levels if lvl.dose_mg < plan.dose_mg],
         "reasons": DISCONTINUATION_REASONS,
-        "slots": range(1, state.protocol.schedule.administrations_per_day + 1),
+        "slots": range(1, slots_per_day + 1),
         "can_record": staff.role in NURSE_ACTIONS,
         "can_decide": staff.role in INVESTIGATOR_ACTIONS,
         "error": error,
@@ -181,10 +213,7 @@ def _submit(
     try:
         _attempt(request, staff, change)
     except InputError as exc:
-        if exc.field == "subject":
-            raise
-        error = FormError(form, exc.field, exc.reason)
-        return _render(request, staff, code, error=error, values=values, status=exc.http_status)
+        return _render(request, staff, code, form=form, refused=exc, values=values)
     return RedirectResponse(f"/subjects/{code}?{done}", status_code=303)
 
 
@@ -276,10 +305,7 @@ def record_adverse_event_form(
             ),
         )
     except InputError as exc:
-        if exc.field == "subject":
-            raise
-        error = FormError("ae", exc.field, exc.reason)
-        return _render(request, staff, code, error=error, values=values, status=exc.http_status)
+        return _render(request, staff, code, form="ae", refused=exc, values=values)
     return RedirectResponse(f"/subjects/{code}?ae={recorded.record.id}", status_code=303)
 
 
@@ -294,10 +320,7 @@ def _preview_page(
     try:
         preview = make()
     except InputError as exc:
-        if exc.field == "subject":
-            raise
-        error = FormError(form, exc.field, exc.reason)
-        return _render(request, staff, code, error=error, values=values, status=exc.http_status)
+        return _render(request, staff, code, form=form, refused=exc, values=values)
     return TEMPLATES.TemplateResponse(
         request,
         "preview.html",

@@ -69,7 +69,7 @@ def swimmer_of(plan: Plan, today: date) -> Swimmer:
     """The bar of one subject as of ``today``."""
     c1d1 = plan.cycles[0].day1
     stop = plan.discontinuation
-    if today < c1d1 and stop is None:
+    if today < c1d1 and (stop is None or stop.on > today):
         return Swimmer(plan.subject, c1d1, c1d1, "screening", "", (), ())
     if stop is not None and stop.on <= today:
         end, outcome, reason = stop.on, "discontinued", stop.reason

@@ -67,7 +67,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser(server: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is a dev dependency: pip install -e '.[dev]'"
+    )
+    sync_playwright = sync_api.sync_playwright
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(

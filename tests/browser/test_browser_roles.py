@@ -11,7 +11,7 @@ def test_a_pharmacist_is_refused_the_nurse_only_visit_form(log_in_as):
     assert "Read only" in page.content()
     assert page.get_by_role("button", name="Record visit").count() == 0
     # Post the nurse's form anyway, from the page and with its own session's CSRF token.
-    with page.expect_navigation():
+    with page.expect_navigation() as refused:
         page.evaluate(
             """() => {
                 const form = document.createElement("form");
@@ -28,5 +28,6 @@ def test_a_pharmacist_is_refused_the_nurse_only_visit_form(log_in_as):
                 form.submit();
             }"""
         )
+    assert refused.value.status == 403
     assert page.get_by_role("heading", name="Not allowed").is_visible()
     assert "demo-pharmacist is a pharmacist" in page.get_by_role("alert").inner_text()

@@ -1,6 +1,7 @@
 """Staff accounts on SQLite and PostgreSQL: argon2 hashes, sessions and API tokens that are
 stored only as digests, deactivation that ends both at once, and every change audited."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -99,3 +100,45 @@ def test_deactivating_needs_a_reason(units, nurse):
     with pytest.raises(InputError) as refused, units() as unit:
         deactivate(unit, "li.na", reason=" ")
     assert refused.value.field == "reason"
+
+
+def _dosing(capsys, monkeypatch, *argv, stdin=""):
+    from scheduler.cli.app import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return exit_info.value.code or 0, captured.out, captured.err
+
+
+def test_dosing_user_add_creates_an_account_that_logs_in(units, db_url, capsys, monkeypatch):
+    code, out, err = _dosing(
+        capsys,
+        monkeypatch,
+        *("user", "add", "wang.fang", "--role", "investigator", "--password-stdin"),
+        *("--db", db_url, "--user", "site-admin"),
+        stdin=PASSWORD + "\n",
+    )
+    assert (code, out.strip()) == (0, "created wang.fang (investigator)"), err
+    with units() as unit:
+        staff = verify_password(unit.session, "wang.fang", PASSWORD)
+        entry = unit.session.exec(select(AuditEntry).where(AuditEntry.action == "staff.create"))
+        actor = entry.one().actor
+    assert staff is not None and staff.role == "investigator" and actor == "site-admin"
+    code, out, _ = _dosing(capsys, monkeypatch, "user", "token", "wang.fang", "--db", db_url)
+    with units() as unit:
+        assert code == 0 and token_staff(unit.session, out.strip()) == staff
+
+
+def test_dosing_user_add_refuses_an_unknown_role_naming_it(units, db_url, capsys, monkeypatch):
+    code, _, err = _dosing(
+        capsys,
+        monkeypatch,
+        *("user", "add", "wang.fang", "--role", "surgeon", "--password-stdin", "--db", db_url),
+        stdin=PASSWORD + "\n",
+    )
+    assert code == 2 and "role" in err and "'surgeon' is not a role" in err
+    with units() as unit:
+        assert unit.session.exec(select(StaffUser)).all() == []

@@ -1,10 +1,13 @@
 """The JSON API with bearer tokens: the same operations and roles as the pages."""
 
-from fastapi.testclient import TestClient
-from sqlmodel import select
+import json
 
-from scheduler.models import AuditEntry
+from fastapi.testclient import TestClient
+from sqlmodel import func, select
+
+from scheduler.models import AuditEntry, Hold, Resumption
 from scheduler.services.accounts import deactivate
+from scheduler.services.worklist import worklist_json, worklists
 
 
 def _api(web_app, token):
@@ -89,8 +92,92 @@ def test_a_deactivated_users_token_stops_working_at_once(web_app, staff_client, 
 
 def test_the_openapi_schema_declares_bearer_auth_at_the_docs_url(web_app):
     client = TestClient(web_app)
-    assert client.get("/api/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/api/openapi.json" in docs.text
     schema = client.get("/api/openapi.json").json()
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "/api/subjects/{code}/holds" in schema["paths"]
     assert "/subjects/{code}/visits" not in schema["paths"]  # pages are not API
+
+
+def test_the_worklist_is_the_same_json_as_dosing_due(web_app, staff_client, units, clock):
+    api = _api(web_app, staff_client("nurse").token)
+    answer = api.get("/api/worklist", params={"date": "2026-03-05", "site": "ZJU1"})
+    assert answer.status_code == 200
+    with units() as unit:
+        expected = worklist_json(worklists(unit.session, clock.now(), site_code="ZJU1", on=None))
+    today = api.get("/api/worklist").json()
+    assert today["date"] == "2026-03-02" and today["items"] == json.loads(
+        json.dumps(expected["items"], default=str)
+    )
+    assert answer.json()["date"] == "2026-03-05"
+    assert {"subject", "kind", "visit_code", "target", "window_start", "window_end"} <= set(
+        answer.json()["items"][0]
+    )
+
+
+def _count(units, table):
+    with units() as unit:
+        return unit.session.exec(select(func.count()).select_from(table)).one()
+
+
+def test_a_hold_preview_says_which_doses_are_lost_and_stores_nothing(web_app, staff_client, units):
+    api = _api(web_app, staff_client("nurse").token)
+    response = api.post(
+        "/api/subjects/DEMO-002/hold-preview", json={"start": "2026-03-02", "reason": "g3 HTN"}
+    )
+    assert response.status_code == 200
+    preview = response.json()
+    assert (preview["stored"], preview["status_before"], preview["status_after"]) == (
+        False,
+        "on_treatment",
+        "on_hold",
+    )
+    assert preview["lost"][0] == {
+        "cycle": 2,
+        "first_day": 5,
+        "last_day": 14,
+        "first": "2026-03-02",
+        "last": "2026-03-11",
+        "count": 10,
+        "tentative": False,
+    }
+    assert preview["plan"]["status"] == "on_hold"
+    assert _count(units, Hold) == 2  # the demo's two
+
+
+def test_a_resume_preview_is_for_investigators_and_shows_the_reduction(
+    web_app, staff_client, units
+):
+    body = {"on": "2026-03-02", "dose_mg": 10}
+    nurse = _api(web_app, staff_client("nurse").token)
+    assert nurse.post("/api/subjects/DEMO-004/resume-preview", json=body).status_code == 403
+    investigator = _api(web_app, staff_client("investigator").token)
+    preview = investigator.post("/api/subjects/DEMO-004/resume-preview", json=body).json()
+    assert preview["status_after"] == "on_treatment" and preview["restored_count"] > 0
+    assert {"cycle": 3, "before_mg": 12, "after_mg": 10} in preview["levels"]
+    assert _count(units, Resumption) == 1
+    refused = investigator.post("/api/subjects/DEMO-002/resume-preview", json=body)
+    assert refused.status_code == 409 and refused.json()["error"]["field"] == "on"
+
+
+def test_the_audit_trail_is_readable_with_old_and_new_values(web_app, staff_client):
+    investigator = _api(web_app, staff_client("investigator").token)
+    investigator.post(
+        "/api/subjects/DEMO-004/resumptions",
+        json={"on": "2026-03-02", "dose_mg": 10, "reason": "diarrhoea grade 1"},
+    )
+    trail = _api(web_app, staff_client("pharmacist").token).get(
+        "/api/audit", params={"subject": "DEMO-004", "limit": 1}
+    )
+    assert trail.status_code == 200
+    (entry,) = trail.json()
+    assert (entry["actor"], entry["action"], entry["subject"]) == (
+        "test-investigator",
+        "treatment.resume",
+        "DEMO-004",
+    )
+    assert entry["old"] == {"dose_mg": 12} and entry["new"] == {"on": "2026-03-02", "dose_mg": 10}
+    assert entry["reason"] == "diarrhoea grade 1"
+    missing = investigator.get("/api/audit", params={"subject": "GHOST"})
+    assert missing.status_code == 404 and missing.json()["error"]["field"] == "subject"

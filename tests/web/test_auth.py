@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from scheduler.models import AuditEntry, VisitRecord
+from scheduler.services.accounts import verify_password
 
 
 def _login_post(client, name, password, **extra):
@@ -31,6 +32,12 @@ def test_the_session_cookie_is_httponly_and_samesite_lax_and_secure_only_over_ht
     assert "Secure" not in cookie
     secure = _login_post(TestClient(web_app, base_url="https://testserver"), "test-nurse", PASSWORD)
     assert "Secure" in secure.headers["set-cookie"]
+
+
+def test_pages_may_not_be_framed_by_another_site(web_app):
+    page = TestClient(web_app).get("/login")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(web_app, staff_client):
@@ -137,7 +144,22 @@ def test_a_short_password_is_refused_on_the_admin_page(staff_client):
     response = staff_client("admin").form(
         "/admin/staff", {"name": "zhang.wei", "role": "nurse", "password": "short"}
     )
-    assert response.status_code == 422 and "at least 10 needed" in response.text
+    assert response.status_code == 422
+    assert re.search(
+        r'id="add-password-error" role="alert">is 5 characters; at least 10', response.text
+    )
+    assert 'value="zhang.wei"' in response.text  # the form keeps what was typed
+
+
+def test_deactivating_without_a_reason_is_refused_next_to_the_reason(staff_client, units):
+    staff_client("nurse")
+    response = staff_client("admin").form(
+        "/admin/staff/deactivate", {"name": "test-nurse", "reason": " "}
+    )
+    assert response.status_code == 422
+    assert re.search(r'id="deactivate-reason-error" role="alert">must not be empty', response.text)
+    with units() as unit:
+        assert verify_password(unit.session, "test-nurse", PASSWORD) is not None
 
 
 def test_only_an_admin_manages_accounts(staff_client):
@@ -156,3 +178,76 @@ def test_an_admin_issues_a_token_shown_once_that_works_on_the_api(web_app, staff
     token = re.search(r'id="new-token".*<code>([^<]+)</code>', page.text).group(1)
     api = TestClient(web_app, headers={"Authorization": f"Bearer {token}"})
     assert api.get("/api/subjects/DEMO-001/plan").status_code == 200
+
+
+def _form_posts(app) -> list[str]:
+    """Every POST route of the pages (not the API), DEMO-002 put in for the subject."""
+
+    def walk(routes, prefix=""):
+        for route in routes:
+            if hasattr(route, "original_router"):  # an included router (FastAPI >= 0.120)
+                yield from walk(route.original_router.routes, prefix + route.include_context.prefix)
+            elif "POST" in getattr(route, "methods", ()):
+                yield prefix + route.path
+
+    paths = sorted({p.replace("{code}", "DEMO-002") for p in walk(app.router.routes)})
+    return [p for p in paths if not p.startswith("/api/")]
+
+
+def test_every_form_post_without_the_csrf_token_is_refused_and_writes_nothing(
+    web_app, staff_client, units
+):
+    posts = _form_posts(web_app)
+    # The walk must see the forms; if FastAPI's router internals change, this fails loudly.
+    assert {
+        "/logout",
+        "/subjects/DEMO-002/visits",
+        "/subjects/DEMO-002/holds",
+        "/admin/staff",
+    } <= set(posts)
+    investigator = staff_client("investigator")
+    with units() as unit:
+        before = len(unit.session.exec(select(AuditEntry)).all())
+    for path in posts:
+        if path == "/login":  # no session yet: its own double-submit token, tested above
+            continue
+        response = investigator.post(path, data={"on": "2026-03-02", "reason": "toxicity"})
+        assert response.status_code == 403, path
+        assert "CSRF token is missing" in response.text, path
+    with units() as unit:
+        assert len(unit.session.exec(select(AuditEntry)).all()) == before
+
+
+def test_a_pharmacist_is_refused_every_recording_form_with_a_403_page(web_app, staff_client):
+    pharmacist = staff_client("pharmacist")
+    for path in _form_posts(web_app):
+        if path in ("/login", "/logout"):
+            continue
+        response = pharmacist.form(path, {"on": "2026-03-02", "code": "C2D1"})
+        assert response.status_code == 403, path
+        assert "<h1>Not allowed</h1>" in response.text, path
+        assert "test-pharmacist is a pharmacist" in response.text, path
+    for preview in ("hold-preview", "resume-preview"):
+        response = pharmacist.get(f"/subjects/DEMO-004/{preview}", params={"from": "2026-03-02"})
+        assert response.status_code == 403
+
+
+def test_the_audit_page_says_next_to_the_filter_when_the_subject_does_not_exist(staff_client):
+    response = staff_client("nurse").get("/audit", params={"subject": "GHOST"})
+    assert response.status_code == 404
+    assert re.search(
+        r'id="audit-subject-error" role="alert">no subject &#39;GHOST&#39;<', response.text
+    )
+
+
+def test_the_audit_page_shows_old_and_new_values_and_why(staff_client):
+    investigator = staff_client("investigator")
+    investigator.form(
+        "/subjects/DEMO-004/resumptions",
+        {"on": "2026-03-02", "dose_mg": "10", "reason": "diarrhoea grade 1"},
+    )
+    page = investigator.get("/audit", params={"subject": "DEMO-004"}).text
+    row = re.search(r"<tr><td>[^<]*</td><td>test-investigator</td>.*?</tr>", page, re.S).group(0)
+    assert "treatment.resume" in row and "diarrhoea grade 1" in row
+    assert "&#34;dose_mg&#34;: 12" in row  # old value
+    assert "&#34;dose_mg&#34;: 10" in row  # new value

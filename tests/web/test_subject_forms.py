@@ -182,3 +182,76 @@ def test_a_hold_from_the_year_9999_is_refused_naming_the_date(staff_client, unit
     assert response.status_code == 422
     assert "outside 1900-2199" in _error_next_to(response.text, "hold", "from")
     assert _count(units, Hold) == 2
+
+
+def test_the_ae_form_offers_the_protocols_terms_and_the_resume_form_its_lower_levels(
+    staff_client,
+):
+    page = staff_client("investigator").get("/subjects/DEMO-004").text
+    terms = re.search(r'<datalist id="ctcae-terms">(.*?)</datalist>', page, re.S).group(1)
+    for term in (
+        "hypertension",
+        "proteinuria",
+        "neutrophil count decreased",
+        "hemorrhage",
+        "palmar-plantar erythrodysesthesia syndrome",
+    ):
+        assert f'<option value="{term}">' in terms
+    levels = re.search(r'<select name="dose_mg">(.*?)</select>', page, re.S).group(1)
+    assert "keep 12 mg" in levels and "reduce to 10 mg (level -1)" in levels
+    assert "reduce to 8 mg (level -2)" in levels
+
+
+def test_a_field_the_form_does_not_show_is_named_at_the_top_of_the_form(staff_client, units):
+    before = _count(units, DoseRecord)
+    response = staff_client("nurse").form(
+        "/subjects/DEMO-002/doses", {"date": "2026-02-27", "outcome": "taken", "slot": "2"}
+    )
+    assert response.status_code == 422
+    assert "slot: 2 is not an administration of the day (1..1)" in response.text
+    assert _count(units, DoseRecord) == before
+
+
+def test_a_correction_without_a_reason_asks_for_one_in_the_pages_words(staff_client):
+    response = staff_client("nurse").form(
+        "/subjects/DEMO-002/visits", {"code": "C1D1", "on": "2026-03-02"}
+    )
+    assert response.status_code == 409
+    message = _error_next_to(response.text, "visit", "code")
+    assert "already recorded on 2026-02-05; give a reason to correct" in message
+    assert "--reason" not in message
+
+
+def test_an_unknown_subject_is_a_404_page_for_people_and_stores_nothing(staff_client, units):
+    nurse = staff_client("nurse")
+    page = nurse.get("/subjects/GHOST")
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "<h1>No such subject</h1>" in page.text and "no subject &#39;GHOST&#39;" in page.text
+    before = _count(units, AuditEntry)
+    posted = nurse.form("/subjects/GHOST/visits", {"code": "SCR", "on": "2026-03-02"})
+    assert posted.status_code == 404 and "No such subject" in posted.text
+    assert _count(units, AuditEntry) == before
+
+
+def test_a_failed_confirmation_stores_neither_the_hold_nor_its_audit_entry(staff_client, units):
+    nurse = staff_client("nurse")
+    before = (_count(units, Hold), _count(units, AuditEntry))
+    response = nurse.form(
+        "/subjects/DEMO-002/holds", {"from": "2026-02-20", "reason": "grade 3 HTN", "ae": ""}
+    )
+    assert response.status_code == 409
+    assert "doses are recorded on" in _error_next_to(response.text, "hold", "from")
+    assert (_count(units, Hold), _count(units, AuditEntry)) == before
+
+
+def test_a_later_resumption_preview_shows_where_cycle_day_1s_and_visits_move(staff_client):
+    preview = staff_client("investigator").get(
+        "/subjects/DEMO-004/resume-preview", params={"on": "2026-03-20", "dose_mg": "10"}
+    )
+    assert preview.status_code == 200
+    text = preview.text
+    assert "Cycle day 1 moves" in text and "Visits move" in text
+    assert "C3D1: 2026-03-14 &rarr; 2026-03-20 (+6 days)" in text
+    assert "EOT: 2026-08-07 &rarr; 2026-08-13 (+6 days)" in text
+    assert "C3 D1&ndash;D14 (2026-03-20 to 2026-04-02): 14 doses" in text
+    assert 'name="dose_mg" value="10"' in text  # carried to the confirm form

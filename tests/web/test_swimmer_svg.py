@@ -3,9 +3,13 @@ discontinuation with its reason."""
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from random_plans import planned_histories
 
 from scheduler.core import (
     Anchors,
@@ -16,7 +20,7 @@ from scheduler.core import (
     Resumption,
     build_plan,
 )
-from scheduler.protocols import Protocol
+from scheduler.protocols import Protocol, load_protocol, shipped_protocol_files
 from scheduler.web.swimmer_svg import (
     DONE_COLOUR,
     HOLD_COLOUR,
@@ -27,6 +31,7 @@ from scheduler.web.swimmer_svg import (
 )
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
+ANLOTINIB = load_protocol(next(p for p in shipped_protocol_files() if p.name == "nct03945799.toml"))
 TODAY = date(2026, 6, 1)
 NO_RECORDS = History()
 
@@ -136,3 +141,40 @@ def test_the_legend_names_the_dose_levels_in_use(anlotinib):
     assert labels[:2] == ["12 mg (level 0)", "10 mg (level -1)"]
     assert {"hold", "discontinued (reason)", "completed", "ongoing"} <= set(labels)
     assert root.get("role") == "img" and root.findtext("svg:title", "", NS)
+
+
+# Random histories: the picture must draw whatever the core can plan.
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planned_histories())
+def test_any_plans_bar_runs_from_c1d1_in_the_dose_level_of_each_day(drawn: tuple[Plan, date]):
+    """The bar's segments tile C1D1..end without gaps, each day's colour is the level of the
+    dose the plan gives that day, every hold up to the end is marked, and a discontinuation
+    ends the bar on its day with its reason."""
+    plan, today = drawn
+    swimmer = swimmer_of(plan, today)
+    group = _groups(ET.fromstring(swimmer_svg([plan], today)))["P-1"]
+    if swimmer.outcome == "screening":
+        assert group.find("svg:rect", NS) is None
+        return
+    segments = swimmer.segments
+    assert segments[0].start == plan.cycles[0].day1 and segments[-1].end == swimmer.end
+    for a, b in itertools.pairwise(segments):
+        assert b.start == a.end + timedelta(days=1) and b.dose_mg < a.dose_mg
+    for slot in plan.doses():
+        if slot.status in ("held", "cancelled") or not swimmer.c1d1 <= slot.date <= swimmer.end:
+            continue
+        (covering,) = [s for s in segments if s.start <= slot.date <= s.end]
+        assert covering.dose_mg == slot.dose_mg, slot
+    drawn_levels = [
+        r.get("data-level") for r in group.iterfind("svg:rect[@class='dose-segment']", NS)
+    ]
+    assert drawn_levels == [str(s.level) for s in segments]
+    held = [h for h in plan.holds if h.start <= swimmer.end]
+    assert len(group.findall("svg:rect[@class='hold']", NS)) == len(held)
+    stop = plan.discontinuation
+    if stop is not None and stop.on <= today:
+        assert (swimmer.outcome, swimmer.end) == ("discontinued", stop.on)
+        cross = group.find("svg:path[@class='discontinued']", NS)
+        assert cross is not None and stop.reason in cross.findtext("svg:title", "", NS)

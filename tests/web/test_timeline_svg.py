@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from random_plans import planned_histories
 
 from scheduler.core import (
     Anchors,
@@ -16,10 +20,11 @@ from scheduler.core import (
     Resumption,
     build_plan,
 )
-from scheduler.protocols import Protocol
+from scheduler.protocols import Protocol, load_protocol, shipped_protocol_files
 from scheduler.web.timeline_svg import DOSE_COLOURS, HOLD_FILL, REDUCTION_COLOUR, timeline_svg
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
+ANLOTINIB = load_protocol(next(p for p in shipped_protocol_files() if p.name == "nct03945799.toml"))
 C1D1 = date(2026, 3, 2)
 
 
@@ -143,3 +148,32 @@ def test_the_picture_is_titled_and_has_a_legend(anlotinib: Protocol) -> None:
     labels = {i.get("data-label") for i in root.iterfind(".//svg:g[@class='legend-item']", NS)}
     assert set(DOSE_COLOURS) <= labels and "on hold" in labels
     assert root.find(".//svg:line[@class='today']", NS) is not None
+
+
+# Random histories: the picture must draw whatever the core can plan.
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planned_histories())
+def test_every_slot_visit_hold_and_reduction_of_any_plan_is_drawn(drawn: tuple[Plan, date]):
+    plan, today = drawn
+    root = _svg(plan, today)
+    cells = _cells(root)
+    slots = list(plan.doses())
+    assert len(cells) == len(slots)
+    for slot in slots:
+        assert cells[slot.key].get("data-status") == slot.status
+        assert cells[slot.key].get("fill") == DOSE_COLOURS[slot.status]
+    markers = [m.get("data-code") for m in root.iterfind(".//svg:path[@data-code]", NS)]
+    windows = [w.get("data-code") for w in root.iterfind(".//svg:line[@data-code]", NS)]
+    assert sorted(markers) == sorted(windows) == sorted(v.code for v in plan.visits)
+    bands = " ".join(
+        b.findtext("svg:title", "", NS) for b in root.iterfind(".//svg:rect[@class='hold']", NS)
+    )
+    for hold in plan.holds:
+        # A hold after the last cycle, or one ended the day it began, holds nothing.
+        if hold.start <= plan.cycles[-1].end and (hold.end is None or hold.end > hold.start):
+            assert f"On hold from {hold.start}" in bands
+    drops = [b for a, b in itertools.pairwise(slots) if b.dose_mg < a.dose_mg]
+    marks = root.findall(".//svg:path[@class='reduction']", NS)
+    assert [m.get("data-date") for m in marks] == [s.date.isoformat() for s in drops]

@@ -1,10 +1,16 @@
 """The nurse's home page: today's worklist on the demo trial, with date and site pickers."""
 
+import json
 import re
+from datetime import UTC, datetime
+from html.parser import HTMLParser
 
 import pytest
 
+from scheduler.cli.app import main
+from scheduler.clock import SystemClock
 from scheduler.services.visits import record_visit
+from scheduler.services.worklist import URGENCY_TITLES
 
 
 @pytest.fixture
@@ -46,3 +52,84 @@ def test_a_bad_date_is_refused_naming_the_field(nurse):
     response = nurse.get("/", params={"date": "2026-13-01"})
     assert response.status_code == 422
     assert "date" in response.text and "2026-13-01" in response.text
+
+
+class _WorklistRows(HTMLParser):
+    """The page's worklist as (group title, subject, link, cells...) per row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, ...]] = []
+        self._group = ""
+        self._in: str | None = None
+        self._row: list[str] | None = None
+        self._link = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "h3":
+            self._in, self._group = "h3", ""
+        elif tag == "tr" and "data-kind" in found:
+            self._row = []
+        elif tag == "td" and self._row is not None:
+            self._row.append("")
+            self._in = "td"
+        elif tag == "a" and self._row is not None:
+            self._link = found.get("href") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("h3", "td"):
+            self._in = None
+        elif tag == "tr" and self._row is not None:
+            title = self._group.rsplit(" (", 1)[0].strip()
+            self.rows.append((title, self._link, *(c.strip() for c in self._row)))
+            self._row = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "h3":
+            self._group += data
+        elif self._in == "td" and self._row is not None:
+            self._row[-1] += data
+
+
+def _page_rows(html: str) -> list[tuple[str, ...]]:
+    parser = _WorklistRows()
+    parser.feed(html)
+    return parser.rows
+
+
+def _cli_rows(data: dict) -> list[tuple[str, ...]]:
+    """The CLI's JSON items laid out as the page's rows (same order, same words)."""
+    return [
+        (
+            URGENCY_TITLES[i["urgency"]],
+            f"/subjects/{i['subject']}",
+            i["subject"],
+            i["kind"].replace("_", " "),
+            i["visit_code"] or i["what"],
+            f"{i['window_start']} to {i['window_end']}" if i["window_start"] else "",
+            i["target"] or "",
+            f"{i['dose_mg']:g} mg" if i["dose_mg"] is not None else "",
+            i["detail"],
+        )
+        for i in data["items"]
+    ]
+
+
+def test_the_cli_and_the_page_list_the_same_items_on_the_sites_today(
+    nurse, db_url, capsys, monkeypatch
+):
+    """``dosing due --json`` and the home page, neither given a date: both draw the list for
+    today at the site (02:30 on 2 March in Shanghai, still 1 March in UTC) and list the same
+    items, in the same groups and order, with the same visit, window, target, dose and link."""
+    monkeypatch.setattr(SystemClock, "now", lambda self: datetime(2026, 3, 1, 18, 30, tzinfo=UTC))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["due", "--json", "--db", db_url])
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    assert (exit_info.value.code or 0) == 0, captured.err
+    data = json.loads(captured.out)
+    assert data["date"] == "2026-03-02"
+    page = _page_rows(nurse.get("/").text)
+    assert page == _cli_rows(data)
+    assert {"visit_in_window", "on_hold"} <= {i["kind"] for i in data["items"]}
