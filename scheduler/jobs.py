@@ -189,10 +189,11 @@ def served_app() -> Any:
     """The web application as one `dosing serve --workers N` process runs it: built from the
     environment, with this process's own reminder jobs unless DOSING_SCHEDULER_ENABLED=false."""
     from scheduler.settings import get_settings
-    from scheduler.web.app import create_app
+    from scheduler.web.app import create_app, freeze_startup_heap
 
     settings = get_settings()
     app = create_app(settings)
     if settings.scheduler_enabled:
         attach_to_app(app)
+    freeze_startup_heap()
     return app

@@ -24,7 +24,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the staff pages, the JSON API and the calendar feeds."""
-    from scheduler.web.app import create_app
+    from scheduler.web.app import create_app, freeze_startup_heap
 
     settings = get_settings().model_copy(update={"database_url": database_url(db)})
     if workers > 1:
@@ -44,4 +44,5 @@ def serve(
         from scheduler.jobs import attach_to_app
 
         attach_to_app(app)
+    freeze_startup_heap()
     uvicorn.run(app, host=host, port=port, log_level="info")

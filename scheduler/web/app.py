@@ -3,6 +3,7 @@ reason, using the same hierarchy as the CLI."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -66,3 +67,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     auth.install(app)
     feeds.install(app)
     return app
+
+
+def freeze_startup_heap() -> None:
+    """Called once a serving process has built its app: the hundreds of thousands of objects
+    that imports and startup made live as long as the process, and moving them out of the
+    collector's reach keeps a full collection, triggered by one large request's allocations,
+    from scanning them all (the 95th percentile of a 6,000-item worklist fell from 68-205 ms to
+    under 33 ms, docs/worklist.md)."""
+    gc.collect()
+    gc.freeze()
