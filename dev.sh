@@ -74,7 +74,7 @@ case "${1:-}" in
         .venv/bin/ruff check .
         .venv/bin/ruff format --check .
         .venv/bin/lint-imports
-        .venv/bin/mypy scheduler/core scheduler/protocols calendars
+        .venv/bin/mypy scheduler calendars
         DOSING_REQUIRE_POSTGRES=1 exec .venv/bin/pytest -q
         ;;
     *)

@@ -22,11 +22,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from scheduler.channels.registry import ChannelFactory, factories
 from scheduler.clock import Clock, SystemClock
-from scheduler.models import Site, Subject
+from scheduler.models import Site
 from scheduler.services.derived import refresh_derived
 from scheduler.services.reminder_digests import queue_digests
 from scheduler.services.reminder_dispatch import Dispatcher
@@ -45,13 +45,7 @@ def refresh_moving_plans(engine: Engine, clock: Clock, site_id: int | None = Non
     """Re-derive the reminders of every opted-in subject (of one site): the horizon moves each
     day, and an open hold moves later cycles day by day. Returns how many subjects."""
     with Session(engine) as session:
-        ids = subjects_to_refresh(session)
-        if site_id is not None and ids:
-            ids = list(
-                session.exec(
-                    select(Subject.id).where(col(Subject.id).in_(ids), Subject.site_id == site_id)
-                )
-            )
+        ids = subjects_to_refresh(session, site_id)
     for start in range(0, len(ids), REFRESH_CHUNK):
         with unit_of_work(engine, ACTOR, clock) as unit:
             refresh_derived(unit, sorted(i for i in ids[start : start + REFRESH_CHUNK] if i))

@@ -47,7 +47,7 @@ def void_record(unit: Unit, code: str, kind: str, record_id: int, reason: str) -
     if already is not None:
         raise Conflict("id", f"{kind} record {record_id} was already voided: {already.reason}")
     history = state.history
-    changes: dict[str, Any] = {
+    by_kind: dict[str, dict[str, Any]] = {
         "dose": {"doses": tuple(r for r in history.doses if r.id != record_id)},
         "hold": {"holds": tuple(r for r in history.holds if r.id != record_id)},
         "resumption": {"resumptions": tuple(r for r in history.resumptions if r.id != record_id)},
@@ -56,8 +56,8 @@ def void_record(unit: Unit, code: str, kind: str, record_id: int, reason: str) -
         },
         "discontinuation": {"discontinuation": None},
         "visit": {"visits": tuple(r for r in history.visits if r.id != record_id)},
-    }[kind]
-    plan = state.with_history(**changes)
+    }
+    plan = state.with_history(**by_kind[kind])
     void = Void(
         subject_id=state.subject.id or 0,
         record_kind=kind,

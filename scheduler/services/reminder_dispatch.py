@@ -35,6 +35,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, case, event, literal, select, update
+from sqlalchemy.sql.dml import ReturningUpdate
 from sqlmodel import col, create_engine
 
 from scheduler.channels import Message, PermanentFailure
@@ -104,7 +105,9 @@ def backoff(settings: Settings, attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.reminder_backoff_max_seconds))
 
 
-def _claim_statement(worker: str, now: datetime, limit: int, settings: Settings, pg: bool):  # noqa: ANN202
+def _claim_statement(
+    worker: str, now: datetime, limit: int, settings: Settings, pg: bool
+) -> ReturningUpdate[Any]:
     table = Reminder.__table__.c  # type: ignore[attr-defined]
     due = (
         select(table.id)
@@ -300,7 +303,7 @@ class Outbox:
         rows = self._connection.execute(
             select(col(Subject.id), col(Subject.code)).where(col(Subject.id).in_(ids))
         )
-        return {row[0]: row[1] for row in rows}
+        return {subject_id: code for subject_id, code in rows if subject_id is not None}
 
 
 def claim(

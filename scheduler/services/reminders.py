@@ -383,9 +383,12 @@ def outbox_status(session: Session, *, limit: int = 50) -> OutboxStatus:
     return OutboxStatus(counts, failures, next_due)
 
 
-def subjects_to_refresh(session: Session) -> list[int]:
-    """Subjects who want reminders: the daily job re-derives theirs (the horizon moves, and an
-    open hold moves the plan day by day)."""
-    return list(
-        session.exec(select(ReminderPreference.subject_id).where(col(ReminderPreference.opted_in)))
-    )
+def subjects_to_refresh(session: Session, site_id: int | None = None) -> list[int]:
+    """Subjects (of one site) who want reminders: the daily job re-derives theirs (the horizon
+    moves, and an open hold moves the plan day by day)."""
+    query = select(ReminderPreference.subject_id).where(col(ReminderPreference.opted_in))
+    if site_id is not None:
+        query = query.join(Subject, col(Subject.id) == ReminderPreference.subject_id).where(
+            Subject.site_id == site_id
+        )
+    return list(session.exec(query))

@@ -8,7 +8,7 @@ Create Date: 2026-11-25 04:50:48.784507
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import scheduler.models.columns

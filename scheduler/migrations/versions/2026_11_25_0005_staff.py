@@ -6,9 +6,10 @@ Create Date: 2026-11-25 09:15:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import scheduler.models.columns
@@ -19,11 +20,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _instant(name: str, nullable: bool = False) -> sa.Column:
+def _instant(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, scheduler.models.columns.UtcDateTime(timezone=True), nullable=nullable)
 
 
-def _string(name: str, length: int) -> sa.Column:
+def _string(name: str, length: int) -> sa.Column[Any]:
     return sa.Column(name, sqlmodel.sql.sqltypes.AutoString(length=length), nullable=False)
 
 

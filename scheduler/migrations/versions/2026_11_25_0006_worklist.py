@@ -13,7 +13,7 @@ Create Date: 2026-11-25 09:30:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0006worklist"
