@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_from: str = "reminders@dosing.invalid"
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    smtp_ca_file: str = ""
+    """A PEM bundle of CAs trusted besides the system store (a relay with an internal CA)."""
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -29,6 +29,7 @@ def factories(settings: Settings, clock: Clock) -> dict[str, ChannelFactory]:
             user=settings.smtp_user,
             password=settings.smtp_password.get_secret_value(),
             timeout=settings.smtp_timeout_seconds,
+            ca_file=settings.smtp_ca_file,
             clock=clock,
         )
 

@@ -51,6 +51,7 @@ class SmtpChannel:
         user: str = "",
         password: str = "",
         timeout: float = 30.0,
+        ca_file: str = "",
         clock: Clock | None = None,
     ) -> None:
         if tls not in TLS_MODES:
@@ -63,21 +64,28 @@ class SmtpChannel:
         self._domain = sender.rsplit("@", 1)[1]
         self._connection: smtplib.SMTP | None = None
         self._clock = clock or SystemClock()
+        self._context = ssl.create_default_context()
+        if ca_file:
+            # In addition to the system store: a site's relay often has an internal CA's
+            # certificate. Loaded here so a wrong path is a settings error, not a send error.
+            try:
+                self._context.load_verify_locations(cafile=ca_file)
+            except OSError as exc:
+                raise InputError("smtp_ca_file", f"cannot load {ca_file!r}: {exc}") from exc
 
     def _connect(self) -> smtplib.SMTP:
         if self._connection is not None:
             return self._connection
-        context = ssl.create_default_context()
         connection: smtplib.SMTP
         if self._tls == "tls":
             connection = smtplib.SMTP_SSL(
-                self._host, self._port, timeout=self._timeout, context=context
+                self._host, self._port, timeout=self._timeout, context=self._context
             )
         else:
             connection = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
         try:
             if self._tls == "starttls":
-                connection.starttls(context=context)  # refused by a server without STARTTLS
+                connection.starttls(context=self._context)  # refused by a server without STARTTLS
             if self._user:
                 connection.login(self._user, self._password)
         except BaseException:
