@@ -59,6 +59,17 @@ ensure_chromium() {
             >/dev/null; } || echo "could not install chromium; browser tests will be skipped" >&2
 }
 
+ensure_node() {
+    # The ical.js feed consumer runs under node, with ical.js from the npm registry.
+    if command -v node >/dev/null && command -v npm >/dev/null; then
+        return
+    fi
+    echo "installing node and npm from Debian's packages" >&2
+    { as_root apt-get update -qq &&
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm \
+            >/dev/null; } || echo "could not install node; the ical.js consumer tests will be skipped" >&2
+}
+
 case "${1:-}" in
     demo)
         ensure_venv
@@ -71,6 +82,7 @@ case "${1:-}" in
         ensure_venv
         ensure_postgres
         ensure_chromium
+        ensure_node
         .venv/bin/ruff check .
         .venv/bin/ruff format --check .
         .venv/bin/lint-imports

@@ -7,8 +7,10 @@ import os
 import sys
 import traceback
 
-import click
 import typer
+
+# Typer carries its own copy of click (pyproject pins the line) and raises its exceptions.
+from typer._click import exceptions as click_errors
 
 from scheduler.cli import feeds, pharmacy, recording, reminders, serve, subjects, users, worklist
 from scheduler.errors import InputError, ProtocolError
@@ -58,15 +60,19 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         command.main(args=argv, prog_name="dosing", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.UsageError as exc:
-        typer.echo(f"error: {exc.format_message()}", err=True)
+    except click_errors.NoArgsIsHelpError:
+        sys.exit(2)  # the help has been shown
+    except click_errors.UsageError as exc:
+        # Typer's own check of the command line (a missing option, a number that is not one,
+        # an unknown option): bad input like any other, one line naming the parameter.
+        typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(2)
-    except click.ClickException as exc:
+    except click_errors.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(1)
     except (InputError, ProtocolError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from scheduler.cli.options import DbOption, UserOption, engine_for, open_unit
+from scheduler.cli.options import DbOption, JsonOption, UserOption, engine_for, open_unit
+from scheduler.cli.render import print_json
 from scheduler.clock import SystemClock
 from scheduler.errors import InputError
 from scheduler.services.feeds import (
@@ -28,15 +29,25 @@ Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the audit tr
 _STAFF_KINDS = {"visits": SITE_VISITS, "pharmacy": PHARMACY}
 
 
-def _print(issued: IssuedToken, rotated: bool) -> None:
-    typer.echo(issued.https)
-    typer.echo(issued.webcal)
+def _print(owner: str, issued: IssuedToken, rotated: bool, as_json: bool) -> None:
+    if as_json:
+        print_json({"owner": owner, "https": issued.https, "webcal": issued.webcal})
+    else:
+        typer.echo(issued.https)
+        typer.echo(issued.webcal)
     typer.echo(
         "The link is shown only now (only its hash is stored)"
         + ("; the previous link no longer works." if rotated else ".")
         + " Subscribe with the webcal:// form.",
         err=True,
     )
+
+
+def _print_revoked(owner: str, count: int, text: str, as_json: bool) -> None:
+    if as_json:
+        print_json({"owner": owner, "revoked": count})
+    else:
+        typer.echo(text)
 
 
 def feed_url(
@@ -50,6 +61,7 @@ def feed_url(
     reason: Reason = "",
     db: DbOption = None,
     user: UserOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Issue (or rotate, or revoke) the subject's calendar feed URL; prints https and webcal://.
 
@@ -61,7 +73,7 @@ def feed_url(
     with open_unit(db, user) as unit:
         if revoke:
             count = revoke_feed(unit, PATIENT, subject, reason=reason)
-            typer.echo(f"revoked {count} feed URL(s) of {subject}")
+            _print_revoked(subject, count, f"revoked {count} feed URL(s) of {subject}", as_json)
             return
         live = bool(token_status(unit.session, PATIENT, subject)["live"])
         if live and not rotate:
@@ -71,7 +83,7 @@ def feed_url(
                 "use --rotate to issue a new one (the old one stops working)",
             )
         issued = issue_feed(unit, settings, PATIENT, subject, reason=reason)
-    _print(issued, live)
+    _print(subject, issued, live, as_json)
 
 
 def staff_feed_url(
@@ -81,6 +93,7 @@ def staff_feed_url(
     reason: Reason = "",
     db: DbOption = None,
     user: UserOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Issue a staff calendar feed URL for a site (nurses' visits or pharmacy preparation);
     issuing again rotates it."""
@@ -90,10 +103,12 @@ def staff_feed_url(
     with open_unit(db, user) as unit:
         if revoke:
             count = revoke_feed(unit, _STAFF_KINDS[kind], site, reason=reason)
-            typer.echo(f"revoked {count} {kind} feed URL(s) of site {site}")
+            _print_revoked(
+                site, count, f"revoked {count} {kind} feed URL(s) of site {site}", as_json
+            )
             return
         issued = issue_feed(unit, settings, _STAFF_KINDS[kind], site, reason=reason)
-    _print(issued, rotated=False)
+    _print(site, issued, rotated=False, as_json=as_json)
 
 
 def ics(
@@ -107,5 +122,8 @@ def ics(
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()
         return
-    out.write_bytes(body)
+    try:
+        out.write_bytes(body)
+    except OSError as exc:
+        raise InputError("out", f"cannot write {str(out)!r}: {exc.strerror}") from exc
     typer.echo(f"wrote the calendar of {subject} to {out}", err=True)

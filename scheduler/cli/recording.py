@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from scheduler.cli.options import DbOption, UserOption, open_unit
-from scheduler.cli.render import mg
+from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
+from scheduler.cli.render import mg, print_json
 from scheduler.core.inputs import DISCONTINUATION_REASONS
 from scheduler.errors import InputError
 from scheduler.models import VOIDABLE_KINDS
@@ -55,6 +55,7 @@ def ae(
     ] = False,
     db: DbOption = None,
     user: UserOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Record an adverse event and print the action the protocol's rule table proposes."""
     with open_unit(db, user) as unit:
@@ -67,6 +68,9 @@ def ae(
             related=related,
             intolerable=intolerable,
         )
+    if as_json:
+        print_json(result.as_json())
+        return
     p = result.proposal
     typer.echo(f"recorded adverse event {result.record.id}: {term} grade {grade} on {onset}")
     resume_at = f" (resume at {mg(p.resume_dose_mg)})" if p.resume_dose_mg else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from scheduler import core
 from scheduler.errors import InputError
@@ -18,6 +19,23 @@ class RecordedEvent:
     record: AdverseEvent
     proposal: core.Proposal
     dose_mg: float
+
+    def as_json(self) -> dict[str, Any]:
+        """One shape for `dosing ae --json` and the API's answer."""
+        return {
+            "id": self.record.id,
+            "term": self.record.term,
+            "grade": self.record.grade,
+            "onset": self.record.onset.isoformat(),
+            "related": self.record.related,
+            "dose_mg": self.dose_mg,
+            "proposal": {
+                "action": self.proposal.action,
+                "rule": self.proposal.rule_id,
+                "reason": self.proposal.reason,
+                "resume_dose_mg": self.proposal.resume_dose_mg,
+            },
+        }
 
 
 def record_adverse_event(

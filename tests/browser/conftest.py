@@ -1,7 +1,7 @@
 """Browser tests: the real server (``dosing demo`` then ``dosing serve`` on a SQLite file, on a
 free loopback port) driven by Debian's headless Chromium through Playwright. Playwright's own
 browser downloads are never used. Without /usr/bin/chromium these tests are skipped, saying how
-to install it."""
+to install it, unless DOSING_REQUIRE_CHROMIUM is set (.ci/run sets it): then they fail."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def _dosing(*args: str) -> list[str]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of a server on the demo trial, placed relative to today."""
     if not CHROMIUM.exists():
+        if os.environ.get("DOSING_REQUIRE_CHROMIUM"):  # CI: a skip would hide the tests
+            pytest.fail(INSTALL_HINT)
         pytest.skip(INSTALL_HINT)
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.db'}"
     env = {**os.environ, "DOSING_USER": "browser-setup"}

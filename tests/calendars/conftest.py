@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,10 +12,14 @@ from ical_consumers import FeedConsumers, icaljs_available, install_icaljs, serv
 @pytest.fixture(scope="session")
 def icaljs() -> None:
     """ical.js installed from the npm registry (npm ci, once per checkout); skipped, with the
-    reason, only where node or npm is missing."""
+    reason, only where node or npm is missing, and failed there instead when
+    DOSING_REQUIRE_NODE is set (.ci/run sets it, so CI never loses a consumer silently)."""
     missing = icaljs_available()
     if missing:
-        pytest.skip(f"ical.js consumer needs node and npm: {missing}")
+        hint = f"ical.js consumer needs node and npm: {missing} (apt-get install nodejs npm)"
+        if os.environ.get("DOSING_REQUIRE_NODE"):
+            pytest.fail(hint)
+        pytest.skip(hint)
     install_icaljs()
 
 

@@ -24,7 +24,7 @@ def run(capsys, *argv):
 def db(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     code, out, _ = run(capsys, "init", "--db", url)
-    assert code == 0 and "protocol NCT03945799 v1" in out
+    assert code == 0 and "protocol NCT03945799 v2" in out
     code, _, err = run(
         capsys, "enroll", "S-001", "--c1d1", "2026-01-05", "--surgery", "2025-12-01", "--db", url
     )
@@ -78,6 +78,30 @@ def test_bad_input_exits_2_with_one_line_naming_the_field(capsys, db, argv, fiel
     assert run(capsys, "records", "S-001", "--json", "--db", db)[1] == before
 
 
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["ae", "S-001", "--term", "Rash", "--grade", "x", "--onset", "2026-01-06"], "'--grade'"),
+        (["resume", "S-001", "--on", "2026-01-08", "--dose-mg", "ten"], "'--dose-mg'"),
+        (["hold", "S-001", "--from", "2026-01-08"], "'--reason'"),
+        (["enroll", "S-002", "--c1d1", "2026-01-05"], "'--surgery'"),
+        (["plan", "S-001", "--jsn"], "--jsn"),
+        (["frobnicate"], "'frobnicate'"),
+    ],
+)
+def test_a_malformed_command_line_exits_2_with_one_line_naming_the_parameter(
+    capsys, db, argv, named
+):
+    """Typer's own checks (missing option, not a number, unknown option or command) are bad
+    input like the services' checks, not an unexpected failure."""
+    before = run(capsys, "records", "S-001", "--json", "--db", db)[1]
+    code, out, err = run(capsys, *argv, "--db", db)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and named in err
+    assert "unexpected" not in err and out == ""
+    assert run(capsys, "records", "S-001", "--json", "--db", db)[1] == before
+
+
 def test_a_dose_level_not_in_the_protocol_is_refused_without_a_trace(capsys, db):
     assert (
         run(capsys, "hold", "S-001", "--from", "2026-01-08", "--reason", "rash", "--db", db)[0] == 0
@@ -116,6 +140,18 @@ def test_ae_prints_the_proposed_action(capsys, db):
         db,
     )
     assert code == 0 and "proposed action: discontinue" in out
+
+
+def test_ae_json_carries_the_record_and_the_proposal(capsys, db):
+    argv = ["ae", "S-001", "--term", "Rash", "--grade", "3", "--onset", "2026-01-07"]
+    code, out, _ = run(capsys, *argv, "--json", "--db", db)
+    answer = json.loads(out)
+    assert code == 0
+    assert answer["term"] == "Rash" and answer["grade"] == 3 and answer["onset"] == "2026-01-07"
+    assert answer["proposal"]["action"] == "hold_then_reduce"
+    assert answer["proposal"]["resume_dose_mg"] == 10
+    records = json.loads(run(capsys, "records", "S-001", "--json", "--db", db)[1])
+    assert {"kind": "adverse_event", "id": answer["id"]}.items() <= records[-1].items()
 
 
 def test_an_uninitialised_database_is_an_input_error(capsys, tmp_path):

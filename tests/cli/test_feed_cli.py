@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -51,6 +52,15 @@ def test_feed_url_prints_the_https_and_webcal_forms(capsys, db):
     assert https.startswith("https://trial.example.org/feeds/") and https.endswith(".ics")
     assert webcal == "webcal://" + https.removeprefix("https://")
     assert len(_token(https)) >= 43  # 32 random bytes, base64url
+
+
+def test_feed_url_json_then_revoke_json(capsys, db):
+    code, out, _ = run(capsys, "feed-url", "S-001", "--json", "--db", db)
+    issued = json.loads(out)
+    assert code == 0 and issued["owner"] == "S-001"
+    assert issued["webcal"] == "webcal://" + issued["https"].removeprefix("https://")
+    code, out, _ = run(capsys, "feed-url", "S-001", "--revoke", "--json", "--db", db)
+    assert code == 0 and json.loads(out) == {"owner": "S-001", "revoked": 1}
 
 
 def test_a_second_feed_url_needs_rotate_and_rotation_revokes_the_first(capsys, db, tmp_path):
@@ -109,6 +119,11 @@ def test_ics_writes_the_subjects_calendar_to_a_file(capsys, db, tmp_path):
     first, second = out.read_bytes(), again.read_bytes()
     # Same UIDs and sequences; DTSTAMP is each event's stored revision, not the time of export.
     assert first == second
+
+
+def test_ics_to_an_unwritable_path_names_the_option(capsys, db, tmp_path):
+    code, out, err = run(capsys, "ics", "S-001", "-o", str(tmp_path / "no" / "x.ics"), "--db", db)
+    assert code == 2 and out == "" and err.startswith("error: out: cannot write")
 
 
 def test_ics_to_stdout(capsys, db):
