@@ -186,6 +186,7 @@ def _seed(url: str, count: int, site_count: int) -> tuple[float, list[Site]]:
                     {
                         "subject_id": owner["subject_id"],
                         "cycle": upcoming[0].number,
+                        "assessed_on": TODAY,
                         "met": rnd.random() < 0.8,
                         "reason": "ANC 1.2",
                         "recorded_at": NOW,

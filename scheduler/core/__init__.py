@@ -6,6 +6,7 @@ No I/O, no clock reads, no framework imports; an import-linter contract keeps it
 from scheduler.core.inputs import (
     AdverseEvent,
     Anchors,
+    Day1Assessment,
     Discontinuation,
     DoseRecord,
     History,
@@ -19,6 +20,7 @@ from scheduler.core.toxicity import Proposal, propose_action
 __all__ = [
     "AdverseEvent",
     "Anchors",
+    "Day1Assessment",
     "Discontinuation",
     "DoseRecord",
     "History",

@@ -1,5 +1,6 @@
 """Cycle day-1 dates. Days held inside a cycle are lost (the cycle clock keeps running); a hold
-that covers a day 1 delays that cycle to the day dosing resumes, and every later cycle follows."""
+that covers a day 1 delays that cycle to the day dosing resumes, and unmet day-1 criteria delay
+it to the day they are met (``day1_criteria``); every later cycle follows."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
+from scheduler.core.day1_criteria import CriteriaDelay
 from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.holds import HoldPeriod, hold_covering
 
@@ -40,23 +42,40 @@ class CyclePlan:
 
 
 def cycle_starts(
-    c1d1: date, length: timedelta, cycles: int, periods: tuple[HoldPeriod, ...]
+    c1d1: date,
+    length: timedelta,
+    cycles: int,
+    periods: tuple[HoldPeriod, ...],
+    delays: tuple[CriteriaDelay, ...] = (),
 ) -> list[tuple[date, date, bool]]:
     """(day 1, nominal day 1, tentative) of each cycle: what ``cycle_frames`` gives, as plain
-    tuples, which is all ``build_plan`` needs."""
+    tuples, which is all ``build_plan`` needs.
+
+    A cycle starts on the first day from its nominal day 1 that no hold covers and its day-1
+    criteria allow (the two can take turns: criteria met inside a later hold wait for it).
+    """
+    by_cycle = {delay.cycle: delay for delay in delays}
     starts: list[tuple[date, date, bool]] = []
     nominal = c1d1
     tentative = False
-    for _ in range(cycles):
+    for number in range(1, cycles + 1):
         day1 = nominal
-        hold = hold_covering(periods, day1) if periods else None
-        while hold is not None:
-            if hold.end is None:
+        delay = by_cycle.get(number) if delays else None
+        while True:
+            hold = hold_covering(periods, day1) if periods else None
+            if hold is not None and hold.end is not None:
+                day1 = hold.end
+                continue
+            if hold is not None:
                 tentative = True
                 day1 = max(day1, hold.projected_end)
-                break
-            day1 = hold.end
-            hold = hold_covering(periods, day1)
+            if delay is not None and delay.not_before > day1:
+                day1 = delay.not_before
+                if hold is None:
+                    continue  # a resumed hold may cover the new day 1
+            break
+        if delay is not None and delay.waiting:
+            tentative = True
         starts.append((day1, nominal, tentative))
         nominal = day1 + length
     return starts

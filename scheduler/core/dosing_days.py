@@ -133,8 +133,8 @@ class SlotBuilder:
     Each cycle takes the cheapest of three loops that can build it (a plan is about 120 slots,
     so what a slot costs is most of what a plan costs):
 
-    - nothing recorded and nothing in the way (no hold, discontinuation or level change within
-      the cycle): every slot planned, built in one tight loop;
+    - nothing recorded and nothing in the way (no hold, discontinuation, level change or wait
+      for day-1 criteria within the cycle): every slot planned, built in one tight loop;
     - records but nothing in the way and no DST change within the cycle (most past cycles):
       each slot is planned or judged from its record, with no hold or stop checks;
     - anything else: ``_cycle_in_full``, which applies every rule slot by slot.
@@ -154,6 +154,7 @@ class SlotBuilder:
         "_stop",
         "_stopped_on_hold",
         "_timeline",
+        "_waiting_from",
         "_zone",
         "consumed",
         "last_taken",
@@ -171,6 +172,7 @@ class SlotBuilder:
         periods: tuple[HoldPeriod, ...],
         stop: date | None,
         stopped_on_hold: bool,
+        waiting_from: date | None,
         span: tuple[date, date],
     ) -> None:
         self._pattern = slot_pattern(layout, anchors.dose_time)
@@ -181,6 +183,8 @@ class SlotBuilder:
         self._periods = periods
         self._stop = stop
         self._stopped_on_hold = stopped_on_hold
+        # Day 1 of a cycle waiting for its day-1 criteria: no dose from then on is to take.
+        self._waiting_from = waiting_from
         self._zone: tzinfo = anchors.time_zone
         self._on_time_minutes = layout.on_time_minutes
         self._late_minutes = layout.late_minutes
@@ -229,11 +233,12 @@ class SlotBuilder:
                 if period.start <= last and (period.end is None or period.end > first)
             ]
         stop = self._stop if self._stop is not None and self._stop <= last else None
+        waiting = self._waiting_from is not None and self._waiting_from <= last
         with_records = self.consumed < self.records
         dst_days: tuple[date, ...] = ()
         if with_records and self._dst_days:
             dst_days = tuple(day for day in self._dst_days if first <= day <= last)
-        if constant_mg is None or holds or stop is not None or dst_days:
+        if constant_mg is None or holds or stop is not None or dst_days or waiting:
             return self._cycle_in_full(
                 number, dates, tentative, rows, constant_mg, holds, stop, with_records, dst_days
             )
@@ -330,7 +335,8 @@ class SlotBuilder:
         with_records: bool,
         dst_days: tuple[date, ...],
     ) -> tuple[DoseSlot, ...]:
-        """A cycle with a hold, a discontinuation, a level change or a DST change in it.
+        """A cycle with a hold, a discontinuation, a level change, a DST change or a wait for
+        day-1 criteria in it.
 
         The usual record, taken at a time seen before on a day without a DST change, is judged
         here in line; every other record goes through ``_judge``.
@@ -339,8 +345,11 @@ class SlotBuilder:
         lookups = self._lookups
         judged = self._judged
         stopped_on_hold = self._stopped_on_hold
-        # Each hold as [first day held, first day free); an open hold is never free.
+        # Each hold as [first day held, first day free); an open hold is never free, nor is an
+        # open wait for day-1 criteria, whose doses are held as an open hold's are.
         spans = [(p.start, date.max if p.end is None else p.end) for p in holds or ()]
+        if self._waiting_from is not None:
+            spans.append((self._waiting_from, date.max))
         consumed = 0
         last_taken = None
         slots = _blank_slots(len(rows))

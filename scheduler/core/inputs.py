@@ -89,6 +89,17 @@ class VisitRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Day1Assessment:
+    """Whether cycle ``cycle``'s day-1 criteria were met, as assessed on ``on``. Of two
+    assessments of one cycle on one day, the one recorded later corrects the other."""
+
+    id: int
+    cycle: int
+    on: date
+    met: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class History:
     """Everything recorded about one subject, voided records already left out."""
 
@@ -98,3 +109,4 @@ class History:
     discontinuation: Discontinuation | None = None
     adverse_events: tuple[AdverseEvent, ...] = ()
     visits: tuple[VisitRecord, ...] = field(default=())
+    day1_assessments: tuple[Day1Assessment, ...] = ()

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from scheduler.core.construct import frozen_constructor
 from scheduler.core.cycles import CyclePlan, cycle_starts, cycle_status
+from scheduler.core.day1_criteria import CriteriaDelay, criteria_delays
 from scheduler.core.dose_levels import DoseTimeline, dose_timeline, format_mg
 from scheduler.core.dosing_days import DoseSlot, SlotBuilder
 from scheduler.core.holds import HoldPeriod, hold_covering, hold_periods
@@ -54,6 +55,7 @@ class Plan:
     cycles: tuple[CyclePlan, ...]
     visits: tuple[VisitPlan, ...]
     holds: tuple[HoldPeriod, ...]
+    criteria_delays: tuple[CriteriaDelay, ...]
     adverse_events: tuple[AssessedEvent, ...]
     proposals: tuple[Proposal, ...]
     discontinuation: Discontinuation | None
@@ -75,6 +77,19 @@ class Plan:
 
     def current_hold(self) -> HoldPeriod | None:
         return hold_covering(self.holds, self.today)
+
+    def criteria_delay(self, cycle: int) -> CriteriaDelay | None:
+        for delay in self.criteria_delays:
+            if delay.cycle == cycle:
+                return delay
+        return None
+
+    def waiting_for_criteria(self) -> CriteriaDelay | None:
+        """The open day-1 criteria delay, if any: the first cycle it holds back never started."""
+        for delay in self.criteria_delays:
+            if delay.waiting:
+                return delay
+        return None
 
 
 _new_plan = frozen_constructor(Plan)
@@ -107,6 +122,7 @@ def _check_records(
     cycles: tuple[CyclePlan, ...],
     periods: tuple[HoldPeriod, ...],
     stop: Discontinuation | None,
+    waiting: CriteriaDelay | None,
 ) -> None:
     used = {(s.date, s.slot) for c in cycles for s in c.doses if s.record_id is not None}
     for key in sorted(set(records) - used):
@@ -131,6 +147,12 @@ def _check_records(
         if hold is not None:
             until = f", resumed {hold.end}" if hold.end else ", not yet resumed"
             raise RuleViolation("date", f"{on} falls in the hold from {hold.start}{until}")
+        if waiting is not None and on >= cycles[waiting.cycle - 1].nominal_day1:
+            raise RuleViolation(
+                "date",
+                f"cycle {waiting.cycle} waits for its day-1 criteria (not met on "
+                f"{waiting.unmet_on}): no dose is planned on {on}",
+            )
         raise InputError("date", f"{describe_day(protocol, cycles, on)}: no dose is planned")
 
 
@@ -138,24 +160,30 @@ _new_cycle = frozen_constructor(CyclePlan)
 _MAX_PLAIN = 8192  # distinct cycle 1 day 1 dates kept: over 20 years of enrolment days
 
 
-def _cycle_dates(layout: ProtocolLayout, c1d1: date, periods: tuple[HoldPeriod, ...]) -> CycleDates:
+def _cycle_dates(
+    layout: ProtocolLayout,
+    c1d1: date,
+    periods: tuple[HoldPeriod, ...],
+    delays: tuple[CriteriaDelay, ...],
+) -> CycleDates:
     """(day 1, nominal day 1, tentative) and last day of each cycle.
 
-    Without holds these depend on cycle 1 day 1 alone; they are immutable, so plans starting
-    on the same day share them (as they share slot dates), which spares the date sums and
-    gives later lookups keyed on those dates objects whose hash is already known.
+    Without holds or criteria delays these depend on cycle 1 day 1 alone; they are immutable,
+    so plans starting on the same day share them (as they share slot dates), which spares the
+    date sums and gives later lookups keyed on those dates objects whose hash is already known.
     """
-    if not periods:
+    plain_only = not periods and not delays
+    if plain_only:
         plain = layout.plain_cycles.get(c1d1)
         if plain is not None:
             return plain
-    starts = tuple(cycle_starts(c1d1, layout.cycle_length, layout.cycles, periods))
+    starts = tuple(cycle_starts(c1d1, layout.cycle_length, layout.cycles, periods, delays))
     # Each cycle ends the day before the next one starts; the last runs its full length.
     ends = (
         *(following[0] - _DAY for following in starts[1:]),
         starts[-1][0] + (layout.cycle_length - _DAY),
     )
-    if not periods:
+    if plain_only:
         if len(layout.plain_cycles) >= _MAX_PLAIN:
             layout.plain_cycles.clear()
         layout.plain_cycles[c1d1] = (starts, ends)
@@ -167,6 +195,7 @@ def _build_cycles(
     anchors: Anchors,
     history: History,
     periods: tuple[HoldPeriod, ...],
+    delays: tuple[CriteriaDelay, ...],
     timeline: DoseTimeline,
     today: date,
 ) -> tuple[tuple[CyclePlan, ...], date | None]:
@@ -175,7 +204,8 @@ def _build_cycles(
     stop = history.discontinuation
     stop_day = stop.on if stop is not None else None
     stopped_on_hold = stop is not None and any(p.ended_by_discontinuation for p in periods)
-    starts, ends = _cycle_dates(layout, anchors.c1d1, periods)
+    starts, ends = _cycle_dates(layout, anchors.c1d1, periods, delays)
+    waiting = next((delay for delay in delays if delay.waiting), None) if delays else None
     builder = SlotBuilder(
         layout,
         anchors,
@@ -184,6 +214,7 @@ def _build_cycles(
         periods=periods,
         stop=stop_day,
         stopped_on_hold=stopped_on_hold,
+        waiting_from=starts[waiting.cycle - 1][0] if waiting is not None else None,
         span=(starts[0][0], starts[-1][0] + layout.day_offsets[-1]),
     )
     single_level = timeline.doses[0] if len(timeline.doses) == 1 else None
@@ -207,7 +238,9 @@ def _build_cycles(
     plan_cycles = tuple(cycles)
     if builder.stray or builder.consumed != builder.records:
         # Some record is on a day without a dose to take: say which, and why.
-        _check_records(protocol, _latest_records(history.doses), plan_cycles, periods, stop)
+        _check_records(
+            protocol, _latest_records(history.doses), plan_cycles, periods, stop, waiting
+        )
     return plan_cycles, builder.last_taken
 
 
@@ -232,6 +265,7 @@ def _limit_proposals(
     protocol: Protocol,
     cycles: tuple[CyclePlan, ...],
     periods: tuple[HoldPeriod, ...],
+    delays: tuple[CriteriaDelay, ...],
     status: TreatmentStatus,
     today: date,
 ) -> list[Proposal]:
@@ -253,16 +287,14 @@ def _limit_proposals(
         )
     for cycle in cycles:
         if cycle.status in ("planned", "in_progress") and cycle.delay_days > limits.max_delay_days:
-            proposals.append(
-                Proposal(
-                    action="discontinue",
-                    rule_id="delay-limit",
-                    reason=(
-                        f"cycle {cycle.number} is delayed {cycle.delay_days} days, "
-                        f"beyond the {limits.max_delay_days}-day limit"
-                    ),
-                )
+            reason = (
+                f"cycle {cycle.number} is delayed {cycle.delay_days} days, "
+                f"beyond the {limits.max_delay_days}-day limit"
             )
+            for delay in delays:
+                if delay.cycle == cycle.number and delay.waiting:
+                    reason += f": day-1 criteria not met since {delay.unmet_on}"
+            proposals.append(Proposal(action="discontinue", rule_id="delay-limit", reason=reason))
             break
     return proposals
 
@@ -271,17 +303,20 @@ def build_plan(protocol: Protocol, anchors: Anchors, history: History, today: da
     """The complete plan for one subject as of ``today``.
 
     Raises ``InputError`` (or a subclass) when the history cannot have happened under the
-    protocol: a dose recorded on a rest day or during a hold, a re-escalation, a resumption
-    without a hold. Services call this before storing anything, so a rejected command changes
-    nothing.
+    protocol: a dose recorded on a rest day, during a hold or in a cycle still waiting for its
+    day-1 criteria, a re-escalation, a resumption without a hold. Services call this before
+    storing anything, so a rejected command changes nothing.
     """
     layout = layout_for(protocol)
     stop = history.discontinuation
     periods: tuple[HoldPeriod, ...] = ()
     if history.holds or history.resumptions:
         periods = hold_periods(history.holds, history.resumptions, stop, anchors.c1d1, today)
+    delays: tuple[CriteriaDelay, ...] = ()
+    if history.day1_assessments:
+        delays = criteria_delays(history.day1_assessments, layout.cycles, stop, today)
     timeline = dose_timeline(protocol, anchors.c1d1, periods)
-    cycles, last_taken = _build_cycles(layout, anchors, history, periods, timeline, today)
+    cycles, last_taken = _build_cycles(layout, anchors, history, periods, delays, timeline, today)
 
     status = _treatment_status(cycles, periods, stop, today)
     last_planned = cycles[-1].doses[-1].date
@@ -314,8 +349,9 @@ def build_plan(protocol: Protocol, anchors: Anchors, history: History, today: da
         cycles,
         visits,
         periods,
+        delays,
         tuple(assessed),
-        tuple(_limit_proposals(protocol, cycles, periods, status, today)),
+        tuple(_limit_proposals(protocol, cycles, periods, delays, status, today)),
         stop,
         last_taken,
     )

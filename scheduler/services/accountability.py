@@ -25,6 +25,7 @@ from scheduler.models import (
 )
 from scheduler.protocols.schema import Protocol
 from scheduler.services.capsules import capsules_for
+from scheduler.services.limits import audit_override, limits_passed, require_reason
 from scheduler.services.subjects import SubjectState, subject_state
 from scheduler.services.unit import Unit
 from scheduler.services.validation import check_text, not_in_future, parse_date
@@ -52,9 +53,11 @@ class Records:
     returns: tuple[DrugReturn, ...] = ()
     reviews: tuple[ReconciliationReview, ...] = ()
 
-    def day1_check(self, cycle: int) -> Day1Check | None:
-        found = [c for c in self.checks if c.cycle == cycle]
-        return found[-1] if found else None
+    def day1_check(self, cycle: int, on: date | None = None) -> Day1Check | None:
+        """The check that counts for a cycle: the latest assessed, and of one day the latest
+        recorded (as the plan reads them); with ``on``, the one that counts for that day."""
+        found = [c for c in self.checks if c.cycle == cycle and on in (None, c.assessed_on)]
+        return max(found, key=lambda c: (c.assessed_on, c.id or 0), default=None)
 
     def prepared(self, cycle: int) -> dict[float, Preparation]:
         """The latest preparation record per strength for a cycle, still on the shelf."""
@@ -165,25 +168,86 @@ def _add(
     )
 
 
-def confirm_day1(unit: Unit, code: str, *, cycle: int, met: bool, reason: str = "") -> Day1Check:
-    """Record whether the day-1 criteria were met; "not met" needs the reason."""
+def confirm_day1(
+    unit: Unit,
+    code: str,
+    *,
+    cycle: int,
+    met: bool,
+    reason: str = "",
+    on: str | date | None = None,
+) -> Day1Check:
+    """Record whether the day-1 criteria were met, as assessed on ``on`` (default: today at the
+    subject's site). "Not met" needs the reason, and holds the cycle back until a later "met"
+    (``core.day1_criteria``). A second check of a cycle on one day corrects the first and needs
+    a reason; so does a "met" that lets the cycle start beyond the delay limit (``limits``).
+    The plan is built with the check before anything is written."""
     state = subject_state(unit.session, code, unit.now)
-    plan = state.plan()
-    _cycle(plan, cycle)
-    earlier = _records_of(unit, state).day1_check(cycle)
+    before = state.plan()
+    _cycle(before, cycle)
+    day = state.today if on is None else not_in_future("on", parse_date("on", on), state.today)
+    _after_previous_day1(state, before, cycle, day)
     if not met and not check_text("reason", reason, required=False):
         raise InputError("reason", "say which day-1 criterion was not met")
-    reason = _correction_reason(earlier, reason, f"the day-1 check for cycle {cycle}")
+    earlier = _records_of(unit, state).day1_check(cycle, on=day)
+    reason = _correction_reason(earlier, reason, f"the day-1 check for cycle {cycle} on {day}")
+    assessments = (
+        *state.history.day1_assessments,
+        core.Day1Assessment(id=-1, cycle=cycle, on=day, met=met),
+    )
+    _doses_stay_in_place(state, before, assessments)
+    passed = limits_passed(before, state.with_history(day1_assessments=assessments))
+    require_reason(passed, reason)
     row = Day1Check(
         subject_id=state.subject.id or 0,
         cycle=cycle,
+        assessed_on=day,
         met=met,
         reason=reason,
         recorded_at=unit.now,
         recorded_by=unit.actor,
     )
     _add(unit, state, row, "day1.correct" if earlier else "day1.confirm", "day1check", reason)
+    audit_override(
+        unit, passed, reason, subject_id=state.subject.id, entity="day1check", entity_id=row.id
+    )
     return row
+
+
+def _after_previous_day1(state: SubjectState, plan: core.Plan, cycle: int, day: date) -> None:
+    """A cycle's criteria are assessed once the cycle before it has started (for cycle 1,
+    after the surgery the treatment follows)."""
+    if cycle == 1:
+        earliest, what = state.anchors.surgery, "the surgery"
+    else:
+        previous = plan.cycles[cycle - 2]
+        earliest = previous.day1
+        what = f"cycle {previous.number} day 1" + (" (not started)" if previous.tentative else "")
+    if day < earliest:
+        raise InputError(
+            "on", f"{day} is before {what} on {earliest}; a cycle {cycle} check follows it"
+        )
+
+
+def _doses_stay_in_place(
+    state: SubjectState, before: core.Plan, assessments: tuple[core.Day1Assessment, ...]
+) -> None:
+    """Refuse a check that would move a cycle under doses already recorded in it: the records
+    name days of the cycle as it was, and would silently shift or fall into the delay."""
+    moved = state.with_history(day1_assessments=assessments, doses=())
+    for old, new in zip(before.cycles, moved.cycles, strict=True):
+        if old.day1 == new.day1:
+            continue
+        start = min(old.day1, new.day1)
+        recorded = sorted({record.on for record in state.history.doses if record.on >= start})
+        if recorded:
+            listed = ", ".join(str(d) for d in recorded[:5])
+            raise Conflict(
+                "on",
+                f"cycle {old.number} would start on {new.day1}, not {old.day1}, but doses are "
+                f"recorded on {listed}; correct those records first",
+            )
+        return
 
 
 def _plan_lines(protocol: Protocol, cycle: CyclePlan) -> dict[float, int]:

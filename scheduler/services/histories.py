@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from scheduler import core
 from scheduler.models import (
     AdverseEvent,
+    Day1Check,
     Discontinuation,
     DoseRecord,
     Hold,
@@ -39,6 +40,7 @@ def load_histories(session: Session, subject_ids: Iterable[int]) -> dict[int, co
     stops: dict[int, core.Discontinuation] = {}
     events: dict[int, list[core.AdverseEvent]] = defaultdict(list)
     visits: dict[int, list[core.VisitRecord]] = defaultdict(list)
+    checks: dict[int, list[core.Day1Assessment]] = defaultdict(list)
 
     for d in session.exec(
         select(DoseRecord).where(col(DoseRecord.subject_id).in_(ids)).order_by(col(DoseRecord.id))
@@ -93,6 +95,12 @@ def load_histories(session: Session, subject_ids: Iterable[int]) -> dict[int, co
             visits[v.subject_id].append(
                 core.VisitRecord(id=v.id or 0, code=v.code, on=v.actual_date, deviation=v.deviation)
             )
+    for c in session.exec(
+        select(Day1Check).where(col(Day1Check.subject_id).in_(ids)).order_by(col(Day1Check.id))
+    ):
+        checks[c.subject_id].append(
+            core.Day1Assessment(id=c.id or 0, cycle=c.cycle, on=c.assessed_on, met=c.met)
+        )
     return {
         sid: core.History(
             doses=tuple(doses[sid]),
@@ -101,6 +109,7 @@ def load_histories(session: Session, subject_ids: Iterable[int]) -> dict[int, co
             discontinuation=stops.get(sid),
             adverse_events=tuple(events[sid]),
             visits=tuple(visits[sid]),
+            day1_assessments=tuple(checks[sid]),
         )
         for sid in ids
     }

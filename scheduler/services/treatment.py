@@ -8,6 +8,7 @@ from scheduler import core
 from scheduler.core.inputs import DISCONTINUATION_REASONS
 from scheduler.errors import Conflict, InputError, NotFound
 from scheduler.models import AdverseEvent, Discontinuation, Hold, Resumption
+from scheduler.services.limits import audit_override, limits_passed, require_reason
 from scheduler.services.subjects import SubjectState, subject_state
 from scheduler.services.unit import Unit
 from scheduler.services.validation import check_text, not_in_future, parse_date
@@ -74,6 +75,8 @@ def resume(
     dose_mg: float | None = None,
     reason: str = "",
 ) -> core.Plan:
+    """Resume dosing. Ending a hold that outlasted the hold limit, or starting a cycle later
+    than the delay limit allows, needs the investigator's reason (``limits``)."""
     state = subject_state(unit.session, code, unit.now)
     day = parse_date("on", on)
     reason = check_text("reason", reason, required=False)
@@ -82,9 +85,12 @@ def resume(
         raise InputError(
             "dose_mg", f"{dose_mg:g} mg is not a dose level of {state.protocol.id} ({levels} mg)"
         )
+    before = state.plan()
     plan = state.with_history(
         resumptions=(*state.history.resumptions, core.Resumption(id=-1, on=day, dose_mg=dose_mg))
     )
+    passed = limits_passed(before, plan)
+    require_reason(passed, reason)
     row = Resumption(
         subject_id=state.subject.id or 0,
         resume_date=day,
@@ -100,9 +106,12 @@ def resume(
         entity="resumption",
         entity_id=row.id,
         subject_id=state.subject.id,
-        old={"dose_mg": state.plan().dose_mg},
+        old={"dose_mg": before.dose_mg},
         new={"on": day, "dose_mg": dose_mg},
         reason=reason,
+    )
+    audit_override(
+        unit, passed, reason, subject_id=state.subject.id, entity="resumption", entity_id=row.id
     )
     return plan
 

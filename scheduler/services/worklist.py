@@ -28,7 +28,7 @@ from scheduler.models import (
     SubjectStatus,
 )
 from scheduler.services.sites import get_site
-from scheduler.services.worklist_rows import backfill, missing_rows
+from scheduler.services.worklist_rows import DAY1_LOOKAHEAD_DAYS, backfill, missing_rows
 
 ItemKind = Literal[
     "visit_overdue",
@@ -51,8 +51,6 @@ URGENCY_TITLES: dict[str, str] = {
 """The groups of the list, most urgent first."""
 MISSED_DAYS = 3
 """Missed doses on the chosen day or the two before it are listed."""
-DAY1_LOOKAHEAD_DAYS = 3
-"""Cycle day 1 visits up to this many days ahead are checked for day-1 criteria."""
 UNRECORDED_AFTER_DAYS = 7
 """A dose without a record is listed once it is this many days old: diaries are entered at
 visits and calls, so a few days' gap is normal and would list nearly every subject."""
@@ -152,12 +150,15 @@ _MISSED = (
 )
 _CHECKS = aliased(Day1Check)
 _LATEST_CHECK = (
-    select(func.max(_CHECKS.id))
+    select(col(_CHECKS.id))
     .where(col(_CHECKS.subject_id) == col(_V.subject_id), col(_CHECKS.cycle) == col(_V.day1_cycle))
+    .order_by(col(_CHECKS.assessed_on).desc(), col(_CHECKS.id).desc())
+    .limit(1)
     .correlate(_V)
     .scalar_subquery()
 )
-"""The latest day-1 check of the subject and cycle: the one that counts."""
+"""The day-1 check of the subject and cycle that counts: the latest assessed, and of one day
+the latest recorded."""
 _DAY1_UNCONFIRMED = (
     select(
         col(_V.site_id),
@@ -329,6 +330,10 @@ def _status_items(
         )
 
 
+_STANDING_URGENCY: dict[str, Urgency] = {"proposal": "overdue", "day1_check": "today"}
+"""As the same kinds are urgent elsewhere in the list: a decision, and a check due today."""
+
+
 def _standing_items(
     session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
 ) -> None:
@@ -341,7 +346,7 @@ def _standing_items(
                 what=what,
                 detail=detail,
                 dose_mg=dose,
-                urgency="overdue" if kind == "proposal" else "watch",
+                urgency=_STANDING_URGENCY.get(kind, "watch"),
             )
         )
 

@@ -13,6 +13,9 @@ nothing stored may depend on the day of derivation. What moves with time alone, 
   decides;
 - a cycle delayed beyond the limit is proposed for discontinuation while that cycle is under
   way: the row carries the days it is shown on (``shown_from``, ``shown_until``);
+- a cycle waiting for its day-1 criteria is laid out from "tomorrow" too, so it is tentative
+  like a cycle behind an open hold; standing rows, from the day-1 check that found the criteria
+  unmet, stand for its day-1 check and, once the delay passes the limit, for the proposal;
 - the first dose without a record ignores tentative slots (they are not due yet).
 So the rows change only when records change, and they change in the same transaction.
 """
@@ -28,6 +31,7 @@ from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
 
 from scheduler import core
+from scheduler.core.cycles import CyclePlan
 from scheduler.core.visits import VisitPlan
 from scheduler.models import MissedDose, ScheduledVisit, StandingItem, Subject, SubjectStatus
 from scheduler.services.accountability import Records, discrepancy_items, load_records
@@ -35,6 +39,8 @@ from scheduler.services.subjects import SubjectState, states
 from scheduler.services.unit import Unit
 
 BACKFILL_BATCH = 500
+DAY1_LOOKAHEAD_DAYS = 3
+"""Cycle day 1 visits up to this many days ahead are checked for day-1 criteria."""
 _TABLES = (ScheduledVisit, SubjectStatus, MissedDose, StandingItem)
 
 
@@ -115,6 +121,7 @@ def rows_for(
         if s.status == "missed"
     ]
     rows.standing += [key | item for item in delay_proposals(plan)]
+    rows.standing += [key | item for item in criteria_wait(plan, records)]
     rows.standing += [
         key
         | {
@@ -138,15 +145,24 @@ def delay_proposals(plan: core.Plan) -> list[dict[str, Any]]:
     treatment is completed). A cycle behind an open hold is tentative and its delay still grows:
     the on-hold row stands for it (beyond the hold limit it is urgent and says discontinuation is
     proposed), as it does for the core's hold-limit proposal; and the cycle before it ends only
-    when that hold does. Nothing is proposed once the subject is discontinued."""
+    when that hold does. Nothing is proposed once the subject is discontinued.
+
+    A cycle waiting for its day-1 criteria is tentative too, but nothing else stands for it:
+    its proposal is listed from the first day its delay is beyond the limit, until a check
+    finds the criteria met (a change that derives the rows)."""
     if plan.status == "discontinued":
         return []
     limit = plan.protocol.limits.max_delay_days
     found: list[dict[str, Any]] = []
     shown_from: date | None = None
     cycles = plan.cycles
+    waiting = plan.waiting_for_criteria()
     for cycle in cycles:
-        if cycle.tentative or cycle.delay_days <= limit:
+        if cycle.tentative:
+            if waiting is not None and waiting.cycle == cycle.number:
+                found.append(_waiting_proposal(cycle, limit, shown_from))
+            break
+        if cycle.delay_days <= limit:
             continue
         until: date | None = cycle.end
         if cycle.number == len(cycles) and cycle.doses:
@@ -171,6 +187,47 @@ def delay_proposals(plan: core.Plan) -> list[dict[str, Any]]:
             break
         shown_from = until + timedelta(days=1)
     return found
+
+
+def _waiting_proposal(cycle: CyclePlan, limit: int, shown_from: date | None) -> dict[str, Any]:
+    """The proposal for a cycle waiting for its day-1 criteria. Its day 1 is laid out from the
+    day after the plan's today (if nothing puts it later), so once its nominal day 1 is past,
+    its delay grows a day a day: beyond the limit when the rows are derived, it stays so;
+    otherwise it is from ``limit`` days after its nominal day 1 on."""
+    if cycle.delay_days <= limit:
+        first = cycle.nominal_day1 + timedelta(days=limit)
+        shown_from = first if shown_from is None else max(shown_from, first)
+    return {
+        "kind": "proposal",
+        "what": "discontinue",
+        "detail": (
+            f"cycle {cycle.number} waits for its day-1 criteria beyond the {limit}-day delay limit"
+        ),
+        "shown_from": shown_from,
+        "shown_until": None,
+    }
+
+
+def criteria_wait(plan: core.Plan, records: Records) -> list[dict[str, Any]]:
+    """The day-1 check of a cycle waiting for its criteria. Its visit row is tentative, so the
+    day-1 query passes it by; this row is listed instead, as an unconfirmed check would be
+    (from ``DAY1_LOOKAHEAD_DAYS`` before day 1), until a check finds the criteria met. Day 1
+    here is the planned one or, once that has passed, the day after the rows were derived:
+    either way the row starts no later than the day they are read for."""
+    waiting = plan.waiting_for_criteria()
+    if waiting is None:
+        return []
+    check = records.day1_check(waiting.cycle)
+    day1 = plan.cycles[waiting.cycle - 1].day1
+    return [
+        {
+            "kind": "day1_check",
+            "what": f"cycle {waiting.cycle}",
+            "detail": f"day-1 criteria not met: {check.reason if check else ''}"[:1000],
+            "shown_from": day1 - timedelta(days=DAY1_LOOKAHEAD_DAYS),
+            "shown_until": None,
+        }
+    ]
 
 
 def write_rows(session: Session, subject_states: Sequence[SubjectState]) -> None:

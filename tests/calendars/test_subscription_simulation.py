@@ -109,7 +109,9 @@ STEPS: list[tuple[str, datetime, Step]] = [
     (
         "cycle 2 delayed",
         _at(date(2026, 3, 30)),
-        lambda unit: resume(unit, CODE, on="2026-03-30"),
+        lambda unit: resume(
+            unit, CODE, on="2026-03-30", reason="investigator continues: blood pressure controlled"
+        ),
     ),
     (
         "held again",

@@ -3,7 +3,8 @@
 Histories are built one event at a time: an event the core refuses (InputError) is discarded, as
 the service layer would refuse to store it, so every history here is one that could have been
 recorded. Events are biased towards ones that make sense (a resumption some days after the last
-hold, doses recorded on slots the plan shows as due) so that most of them are kept.
+hold, doses recorded on slots the plan shows as due, day-1 checks around a cycle's day 1) so that
+most of them are kept and bite.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from scheduler.core import (
     AdverseEvent,
     Anchors,
+    Day1Assessment,
     Discontinuation,
     DoseRecord,
     History,
@@ -54,6 +56,12 @@ def _events(protocol: Protocol, horizon: int) -> st.SearchStrategy[tuple]:
             st.integers(1, protocol.schedule.administrations_per_day + 1),
         ),
         st.tuples(st.just("discontinue"), offset, st.sampled_from(REASONS)),
+        st.tuples(
+            st.just("day1"),
+            st.none() | st.integers(1, protocol.schedule.cycles),
+            st.integers(-10, 30),
+            st.booleans(),
+        ),
         st.tuples(
             st.just("ae"),
             offset,
@@ -95,6 +103,15 @@ def _apply(event: tuple, plan: Plan, history: History, n: int) -> History:
         on = c1d1 + timedelta(days=event[1])
         record = DoseRecord(id=n, on=on, taken=event[2], taken_at=event[3], slot=event[4])
         return replace(history, doses=(*history.doses, record))
+    if kind == "day1":
+        _, number, offset, met = event
+        if number is None:  # the cycle that waits, else the next to start: checks that bite
+            waiting = plan.waiting_for_criteria()
+            upcoming = [c.number for c in plan.cycles if c.day1 >= plan.today]
+            number = waiting.cycle if waiting else (upcoming or [len(plan.cycles)])[0]
+        on = plan.cycles[number - 1].day1 + timedelta(days=offset)
+        check = Day1Assessment(id=n, cycle=number, on=on, met=met)
+        return replace(history, day1_assessments=(*history.day1_assessments, check))
     if kind == "discontinue":
         stop = Discontinuation(id=n, on=c1d1 + timedelta(days=event[1]), reason=event[2])
         return replace(history, discontinuation=stop)
@@ -148,16 +165,19 @@ def test_no_dose_to_take_falls_on_a_rest_day_or_in_a_hold(subject):
     plan = build_plan(protocol, anchors, history, today)
     dosing_days = set(protocol.schedule.dosing_days)
     stop = history.discontinuation
+    waiting = plan.waiting_for_criteria()
 
     for cycle in plan.cycles:
+        waits = waiting is not None and cycle.number >= waiting.cycle
         for slot in cycle.doses:
             assert slot.date == cycle.day1 + timedelta(days=slot.day - 1)
             assert slot.day in dosing_days
             if slot.status in ACTIVE:
                 assert hold_covering(plan.holds, slot.date) is None
                 assert stop is None or slot.date <= stop.on
+                assert not waits
             if slot.status == "held":
-                assert hold_covering(plan.holds, slot.date) is not None
+                assert hold_covering(plan.holds, slot.date) is not None or waits
 
 
 @PROPERTY_SETTINGS
@@ -222,3 +242,48 @@ def test_dose_records_never_move_a_cycle_and_the_json_is_stable(subject):
 
     assert [c.day1 for c in plan.cycles] == [c.day1 for c in without_doses.cycles]
     assert plan_to_json(plan) == plan_to_json(build_plan(protocol, anchors, history, today))
+
+
+def _unmet_then_met(history: History, number: int) -> tuple[date, date | None] | None:
+    """The last day cycle ``number`` was found unmet and the first later day it was found met,
+    read as DOMAIN.md says (of two checks on one day, the later record counts)."""
+    by_day: dict[date, bool] = {}
+    for check in history.day1_assessments:
+        if check.cycle == number:
+            by_day[check.on] = check.met
+    unmet = [day for day, met in by_day.items() if not met]
+    if not unmet:
+        return None
+    return max(unmet), min((day for day in by_day if day > max(unmet)), default=None)
+
+
+@PROPERTY_SETTINGS
+@given(subjects())
+def test_no_cycle_starts_before_its_day_1_criteria_are_met(subject):
+    protocol, anchors, history, today = subject
+    plan = build_plan(protocol, anchors, history, today)
+    plain = build_plan(protocol, anchors, replace(history, day1_assessments=()), today)
+    stop = history.discontinuation
+
+    first_moved = None
+    for cycle in plan.cycles:
+        found = _unmet_then_met(history, cycle.number)
+        if found is None:
+            continue
+        first_moved = first_moved or cycle.number
+        unmet_on, met_on = found
+        if met_on is not None:
+            assert cycle.day1 >= met_on and not plan.criteria_delay(cycle.number).waiting
+        elif stop is None:
+            # Open: never assumed to end; laid out from tomorrow at the earliest, no dose of
+            # it or of any later cycle to take.
+            assert cycle.tentative and cycle.day1 > max(today, unmet_on)
+            assert plan.waiting_for_criteria() is not None
+            later = [s for c in plan.cycles[cycle.number - 1 :] for s in c.doses]
+            assert not any(s.status in ACTIVE for s in later)
+            break
+        else:
+            assert cycle.status == "cancelled"
+    # Checks move nothing before the first cycle found unmet, and "met" alone moves nothing.
+    unmoved = plan.cycles if first_moved is None else plan.cycles[: first_moved - 1]
+    assert [c.day1 for c in unmoved] == [c.day1 for c in plain.cycles[: len(unmoved)]]

@@ -177,11 +177,33 @@ def test_cycle_day_1_within_three_days_needs_its_day_1_criteria(units):
     assert "day1_check" not in _kinds(units, "S-005")
 
 
+def test_a_cycle_waiting_for_its_day_1_criteria_stays_listed_and_beyond_the_limit_is_proposed(
+    units,
+):
+    """The rows are derived today; the cycle's day 1 moves on each day it still waits, and the
+    list read for later days follows without any new record."""
+    _enroll(units, "S-008", "2026-02-09")  # C2D1 2026-03-02, today
+    with units() as unit:
+        confirm_day1(unit, "S-008", cycle=2, met=False, reason="ANC 1.2")
+    for day in (date(2026, 3, 2), date(2026, 3, 15)):
+        kinds = _kinds(units, "S-008", day)
+        (row,) = kinds["day1_check"]
+        assert (row.what, row.detail, row.urgency) == (
+            "cycle 2",
+            "day-1 criteria not met: ANC 1.2",
+            "today",
+        )
+        assert "proposal" not in kinds and "visit_due" not in kinds
+    (row,) = _kinds(units, "S-008", date(2026, 3, 16))["proposal"]  # 15 days late at best
+    assert (row.what, row.urgency) == ("discontinue", "overdue")
+    assert row.detail == "cycle 2 waits for its day-1 criteria beyond the 14-day delay limit"
+
+
 def test_a_cycle_delayed_beyond_the_limit_proposes_discontinuation(units):
     _enroll(units, "S-006", "2026-01-12")  # C2D1 2026-02-02
     with units() as unit:
         hold(unit, "S-006", start="2026-01-30", reason="grade 3 proteinuria")
-        resume(unit, "S-006", on="2026-02-20")  # C2 delayed 18 days
+        resume(unit, "S-006", on="2026-02-20", reason="investigator: continue")  # C2 18 d late
     (row,) = _kinds(units, "S-006")["proposal"]
     assert row.what == "discontinue" and row.urgency == "overdue"
     assert row.detail == "cycle 2 is delayed 18 days, beyond the 14-day limit"
@@ -191,7 +213,8 @@ def test_the_delay_proposal_lapses_when_its_cycle_ends_without_any_new_record(un
     _enroll(units, "S-006", "2026-01-12")
     with units() as unit:
         hold(unit, "S-006", start="2026-01-30", reason="grade 3 proteinuria")
-        resume(unit, "S-006", on="2026-02-20")  # C2 2026-02-20..03-12, C3D1 2026-03-13
+        # C2 2026-02-20..03-12, C3D1 2026-03-13
+        resume(unit, "S-006", on="2026-02-20", reason="investigator: continue")
     assert "proposal" in _kinds(units, "S-006", date(2026, 3, 12))
     assert "proposal" not in _kinds(units, "S-006", date(2026, 3, 13))
 

@@ -226,7 +226,20 @@ def _simulate_day(units, rnd: random.Random, day: date) -> None:
             dose = rnd.choice([None, *(lvl.dose_mg for lvl in plan.protocol.dose_levels)])
             if dose is not None and dose > plan.dose_mg:
                 dose = None
-            _try(units, now, lambda u, c=code, d=dose: resume(u, c, on=day, dose_mg=d))
+            _try(  # the investigator's reason: needed beyond the hold or delay limit
+                units,
+                now,
+                lambda u, c=code, d=dose: resume(u, c, on=day, dose_mg=d, reason="recovered"),
+            )
+        waiting = plan.waiting_for_criteria()
+        if waiting is not None and rnd.random() < 0.2:
+            _try(  # labs repeated: met at last (the reason covers a delay beyond the limit)
+                units,
+                now,
+                lambda u, c=code, n=waiting.cycle: confirm_day1(
+                    u, c, cycle=n, met=True, reason="repeat ANC 1.8"
+                ),
+            )
         for cycle in plan.cycles:
             upcoming = not cycle.tentative and day <= cycle.day1 <= day + timedelta(days=3)
             if upcoming and rnd.random() < 0.3:
@@ -301,6 +314,10 @@ def _expected_from_the_plan(plan, checks: dict[int, bool], day: date) -> set[Lis
             (code, "day1_check", visit.code, visit.target, visit.window_start,
              visit.window_end, f"cycle {cycle.number}", "today")
         )  # fmt: skip
+    waiting = plan.waiting_for_criteria()
+    if waiting is not None and day >= plan.cycles[waiting.cycle - 1].day1 - timedelta(days=3):
+        # Its visits are tentative: the check is listed without them, until met.
+        found.add((code, "day1_check", None, None, None, None, f"cycle {waiting.cycle}", "today"))
     missed = [s.date for s in plan.doses() if s.status == "missed"]
     recent = [d for d in missed if day - timedelta(days=2) <= d <= day]
     if recent:
@@ -323,14 +340,16 @@ def _expected_from_the_plan(plan, checks: dict[int, bool], day: date) -> set[Lis
 
 def _expected_proposals(plan) -> set[Listed]:
     """The core's own proposals as of the plan's day, less those the on-hold row stands for:
-    the hold limit, and a delay that still grows behind an open hold."""
+    the hold limit, and a delay that still grows behind an open hold (but not one that grows
+    while the cycle waits for its day-1 criteria)."""
     found: set[Listed] = set()
+    waiting = plan.waiting_for_criteria()
     for p in plan.proposals:
         if p.rule_id == "hold-limit":
             continue
         assert p.rule_id == "delay-limit", p
         number = int(p.reason.split()[1])
-        if not plan.cycles[number - 1].tentative:
+        if not plan.cycles[number - 1].tentative or (waiting and waiting.cycle == number):
             found.add((plan.subject, "proposal", None, None, None, None, p.action, "overdue"))
     return found
 
@@ -383,6 +402,7 @@ def test_random_histories_the_indexed_worklist_is_the_one_computed_from_every_pl
             )
     compared = 0
     kinds: set[str] = set()
+    waits: set[tuple[str, int]] = set()
     for offset in range(SIM_DAYS):
         day = SIM_START + timedelta(days=offset)
         _simulate_day(units, rnd, day)
@@ -390,6 +410,10 @@ def test_random_histories_the_indexed_worklist_is_the_one_computed_from_every_pl
             compared += _check_lists(units, day)
             with units("sim-reader", now=_noon_in_shanghai(day)) as unit:
                 kinds |= {i.kind for i in worklist(unit.session, unit.now, site_code="ZJU1")}
+                for state in _states(unit):
+                    wait = state.plan().waiting_for_criteria()
+                    waits |= {(state.subject.code, wait.cycle)} if wait else set()
     assert compared > 200
     assert {"visit_due", "visit_in_window", "visit_overdue", "missed_doses", "on_hold"} <= kinds
     assert {"day1_check", "proposal", "unrecorded_doses"} <= kinds
+    assert len(waits) >= 2, "too few cycles waited for their day-1 criteria"
