@@ -1,12 +1,16 @@
 """APScheduler 3.x wiring: the clock that drives the reminder outbox, and nothing more.
 
-No reminder lives only as an APScheduler job. The jobs here only poll (dispatch what the outbox
-says is due), build digests (idempotent rows) and re-derive plans that move with time. Jobs are
-kept in memory, never in a job store, so nothing is pickled or silently dropped; ``coalesce``
-and ``max_instances=1`` keep one run of each at a time per process; a generous misfire grace
-means a late run still runs, and whether a late *reminder* is still worth sending is decided by
-its row's ``expires_at``. Every process may start its own scheduler (each web worker and any
-number of ``dosing worker`` processes): claims and inserts are safe against one another.
+No reminder lives only as an APScheduler job. Three jobs per process, each an interval job run
+every poll, first at start-up: ``dispatch`` sends what the outbox says is due, ``digests``
+queues each site's digests once its local digest time has come (idempotent rows), ``refresh``
+re-derives the plans of a site once a new local day has begun there. None depends on sites
+known at start-up, so a site added later is served without a restart, and none is a one-off
+run that APScheduler could drop as misfired. Jobs are kept in memory, never in a job store, so
+nothing is pickled or silently dropped; ``coalesce`` and ``max_instances=1`` keep one run of
+each at a time per process; a generous misfire grace means a late run still runs, and whether
+a late *reminder* is still worth sending is decided by its row's ``expires_at``. Every process
+may start its own scheduler (each web worker and any number of ``dosing worker`` processes):
+claims and inserts are safe against one another.
 """
 
 from __future__ import annotations
@@ -15,14 +19,14 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import UTC, timedelta
+from datetime import UTC, date, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from scheduler.channels.registry import ChannelFactory, factories
 from scheduler.clock import Clock, SystemClock
@@ -37,39 +41,43 @@ from scheduler.settings import Settings
 log = logging.getLogger("scheduler.jobs")
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600}
+REFRESH_AT = time(0, 15)
+"""Local time after which a site's new day is re-derived: plans' "today" has moved there."""
 REFRESH_CHUNK = 200
 ACTOR = "reminder-jobs"
 
 
-def refresh_moving_plans(engine: Engine, clock: Clock, site_id: int | None = None) -> int:
+def refresh_moving_plans(
+    engine: Engine, settings: Settings, clock: Clock, site_id: int | None = None
+) -> int:
     """Re-derive the reminders of every opted-in subject (of one site): the horizon moves each
     day, and an open hold moves later cycles day by day. Returns how many subjects."""
     with Session(engine) as session:
         ids = subjects_to_refresh(session, site_id)
     for start in range(0, len(ids), REFRESH_CHUNK):
-        with unit_of_work(engine, ACTOR, clock) as unit:
+        with unit_of_work(engine, ACTOR, clock, settings) as unit:
             refresh_derived(unit, sorted(i for i in ids[start : start + REFRESH_CHUNK] if i))
     return len(ids)
 
 
-def build_digests(engine: Engine, settings: Settings, clock: Clock, site_code: str | None) -> int:
-    with unit_of_work(engine, ACTOR, clock) as unit:
-        return queue_digests(
-            unit.session,
-            settings,
-            unit.now,
-            site_codes=None if site_code is None else [site_code],
-        )
+def build_digests(engine: Engine, settings: Settings, clock: Clock) -> int:
+    """Queue the digests of every site whose digest time has come; returns how many rows were
+    new. Run every poll: most runs find nothing to do, and a new site needs no new job."""
+    with unit_of_work(engine, ACTOR, clock, settings) as unit:
+        return queue_digests(unit.session, settings, unit.now)
 
 
-def _logged(job: Callable[..., object]) -> Callable[..., None]:
-    def run(*args: object, **kwargs: object) -> None:
+def _named(name: str, job: Callable[[], object]) -> Callable[[], None]:
+    """The job under its own name in APScheduler's log lines and ours, and kept alive: a failed
+    run is logged and the next run tries again."""
+
+    def run() -> None:
         try:
-            job(*args, **kwargs)
-        except Exception:  # keep the scheduler alive; the next run tries again
-            log.exception("job %s failed", job.__name__)
+            job()
+        except Exception:
+            log.exception("job %s failed", name)
 
-    run.__name__ = job.__name__
+    run.__name__ = run.__qualname__ = name
     return run
 
 
@@ -90,47 +98,53 @@ class ReminderJobs:
         )
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
         self._stopping = threading.Event()
+        self._refreshed: dict[int, date] = {}
+        """The local day each site was last re-derived for, by this process."""
 
     def dispatch(self) -> None:
         """The polling job: send what is due; hands back unsent claims when stopping."""
         self.dispatcher.run_once(stop=self._stopping.is_set)
 
-    def start(self) -> None:
-        settings, engine, clock = self.settings, self.engine, self.clock
-        with Session(engine) as session:
-            sites = list(session.exec(select(Site)))
-        at = settings.digest_time
+    def digests(self) -> None:
+        build_digests(self.engine, self.settings, self.clock)
+
+    def refresh(self) -> None:
+        """Re-derive each site whose new local day has begun (every site on the first run:
+        the catch-up after downtime). Kept per process; re-deriving twice changes nothing."""
+        now = self.clock.now()
+        with Session(self.engine) as session:
+            sites = list(session.exec(select(Site).order_by(col(Site.code))))
         for site in sites:
-            self.scheduler.add_job(
-                _logged(build_digests),
-                CronTrigger(hour=at.hour, minute=at.minute, timezone=site.time_zone),
-                args=(engine, settings, clock, site.code),
-                id=f"digests-{site.code}",
-            )
-            self.scheduler.add_job(
-                _logged(refresh_moving_plans),
-                CronTrigger(hour=0, minute=15, timezone=site.time_zone),
-                args=(engine, clock, site.id),
-                id=f"refresh-{site.code}",
-            )
-        # After downtime: today's digests if still within their grace, reminders re-derived.
+            local = now.astimezone(ZoneInfo(site.time_zone))
+            last = self._refreshed.get(site.id or 0)
+            if last is not None and (local.date() <= last or local.time() < REFRESH_AT):
+                continue
+            refresh_moving_plans(self.engine, self.settings, self.clock, site.id)
+            self._refreshed[site.id or 0] = local.date()
+
+    def start(self) -> None:
         # APScheduler runs on the wall clock whatever clock the jobs are given (a test's fixed
         # clock must not make the first runs look months late).
         startup = SystemClock().now() + timedelta(seconds=1)
-        self.scheduler.add_job(
-            _logged(build_digests), args=(engine, settings, clock, None), next_run_time=startup
-        )
-        self.scheduler.add_job(
-            _logged(refresh_moving_plans), args=(engine, clock), next_run_time=startup
-        )
-        self.scheduler.add_job(
-            _logged(self.dispatch),
-            IntervalTrigger(seconds=settings.reminder_poll_seconds),
-            id="dispatch",
-            next_run_time=startup,
-        )
+        jobs: dict[str, Callable[[], None]] = {
+            "digests": self.digests,
+            "refresh": self.refresh,
+            "dispatch": self.dispatch,
+        }
+        for name, job in jobs.items():
+            self.scheduler.add_job(
+                _named(name, job),
+                IntervalTrigger(seconds=self.settings.reminder_poll_seconds),
+                id=name,
+                name=name,
+                next_run_time=startup,
+            )
         self.scheduler.start()
-        log.info("reminder jobs started (%s, %d sites)", self.dispatcher.worker, len(sites))
+        log.info(
+            "reminder jobs started (%s, every %g s)",
+            self.dispatcher.worker,
+            self.settings.reminder_poll_seconds,
+        )
 
     def stop(self) -> None:
         self._stopping.set()

@@ -36,7 +36,7 @@ from scheduler.services.pharmacy import preparation_list
 from scheduler.services.sites import get_site
 from scheduler.services.subjects import SubjectState, all_subjects, get_subject, states
 from scheduler.services.unit import Unit
-from scheduler.settings import Settings, get_settings
+from scheduler.settings import Settings
 
 PATIENT = "patient"
 SITE_VISITS = "site_visits"
@@ -173,7 +173,7 @@ def _mark_stale(session: Session, feeds: set[str]) -> None:
 def refresh_feeds(unit: Unit, fresh: Sequence[SubjectState]) -> None:
     """The derived-rows refresher: identities of the changed subjects' patient and site visit
     events move with the record that moved them, and their feeds' revisions are marked stale."""
-    settings = get_settings()
+    settings = unit.settings
     feeds: set[str] = set()
     for state in fresh:
         subject_id = state.subject.id or 0

@@ -67,67 +67,68 @@ def _addresses(settings: Settings, kind: str, site: Site) -> list[str]:
     return table.get(site.code, [])
 
 
-def queue_digests(
-    session: Session,
-    settings: Settings,
-    now: datetime,
-    *,
-    site_codes: list[str] | None = None,
-) -> int:
-    """Queue today's digests of each site whose digest time has come and whose grace has not
-    passed; returns how many rows were new. Safe to call any number of times, anywhere."""
-    query = select(Site).order_by(col(Site.code))
-    if site_codes is not None:
-        query = query.where(col(Site.code).in_(site_codes))
+def queue_digests(session: Session, settings: Settings, now: datetime) -> int:
+    """Queue the digests of each site whose local digest time has come and whose grace has not
+    passed (yesterday's too: a grace may run past local midnight); returns how many rows were
+    new. Safe to call any number of times, anywhere: it is called every poll."""
     grace = timedelta(hours=settings.digest_grace_hours)
     queued = 0
-    for site in session.exec(query):
-        day = local_today(now, site.time_zone)
-        due = local_instant(day, settings.digest_time, ZoneInfo(site.time_zone))
-        if not due <= now < due + grace:
+    for site in session.exec(select(Site).order_by(col(Site.code))):
+        today = local_today(now, site.time_zone)
+        for day in (today - timedelta(days=1), today):
+            due = local_instant(day, settings.digest_time, ZoneInfo(site.time_zone))
+            if due <= now < due + grace:
+                queued += _queue_site_day(session, settings, site, day, due, now)
+    return queued
+
+
+def _queue_site_day(
+    session: Session, settings: Settings, site: Site, day: date, due: datetime, now: datetime
+) -> int:
+    grace = timedelta(hours=settings.digest_grace_hours)
+    queued = 0
+    for kind in DIGEST_KINDS:
+        keys = {
+            idempotency_key(kind, site.code, "digest", due, settings.digest_channel, a): a
+            for a in _addresses(settings, kind, site)
+        }
+        known = set(
+            session.exec(
+                select(Reminder.idempotency_key).where(col(Reminder.idempotency_key).in_(keys))
+            )
+        )
+        missing = [k for k in keys if k not in known]
+        if not missing:
             continue
-        for kind in DIGEST_KINDS:
-            keys = {
-                idempotency_key(kind, site.code, "digest", due, settings.digest_channel, a): a
-                for a in _addresses(settings, kind, site)
-            }
-            known = set(
-                session.exec(
-                    select(Reminder.idempotency_key).where(col(Reminder.idempotency_key).in_(keys))
-                )
-            )
-            missing = [k for k in keys if k not in known]
-            if not missing:
-                continue
-            if kind == "nurse_digest":
-                body = nurse_digest(session, site, day, now)
-                title = f"Who is due at {site.code} on {day}"
-            else:
-                body = pharmacy_digest(session, site, day, now, settings)
-                title = f"To prepare at {site.code} on {day}"
-            insert_ignoring_duplicates(
-                session,
-                [
-                    {
-                        "kind": kind,
-                        "subject_id": None,
-                        "site_id": site.id,
-                        "item_key": site.code,
-                        "due_at": due,
-                        "expires_at": due + grace,
-                        "channel": settings.digest_channel,
-                        "address": keys[key],
-                        "idempotency_key": key,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": due,
-                        "title": title,
-                        "body": body,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for key in missing
-                ],
-            )
-            queued += len(missing)
+        if kind == "nurse_digest":
+            body = nurse_digest(session, site, day, now)
+            title = f"Who is due at {site.code} on {day}"
+        else:
+            body = pharmacy_digest(session, site, day, now, settings)
+            title = f"To prepare at {site.code} on {day}"
+        insert_ignoring_duplicates(
+            session,
+            [
+                {
+                    "kind": kind,
+                    "subject_id": None,
+                    "site_id": site.id,
+                    "item_key": site.code,
+                    "due_at": due,
+                    "expires_at": due + grace,
+                    "channel": settings.digest_channel,
+                    "address": keys[key],
+                    "idempotency_key": key,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": due,
+                    "title": title,
+                    "body": body,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for key in missing
+            ],
+        )
+        queued += len(missing)
     return queued

@@ -13,6 +13,12 @@ Wanted: a dose reminder at the dose time, in the subject's zone, for each dose s
 reminder at ``reminder_visit_time`` the day before each visit not yet done. Each is useless after
 its grace: a dose reminder after the protocol's ``late_dose_hours`` (a dose later than that
 counts as missed; settings may shorten it), a visit reminder after ``reminder_visit_grace_hours``.
+The settings are the unit's: those of the application or worker that runs the change.
+
+A body says the subject code, the date and what to do, built from numbers and fixed words only
+(never from record text): a lock screen or a shared inbox must not show a drug, a diagnosis or
+a reason. The dose strength is part of what to do (after a reduction old capsules may still be
+at home); of the protocol's free-text "bring" list only the phrases in ``BRING_PHRASES`` pass.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, case, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -36,7 +42,7 @@ from scheduler.models import Reminder, ReminderPreference, Subject
 from scheduler.models.reminder import CHANNELS, REMINDER_STATUSES
 from scheduler.services.subjects import SubjectState, get_subject
 from scheduler.services.unit import Unit
-from scheduler.settings import Settings, get_settings
+from scheduler.settings import Settings
 
 PATIENT_KINDS = ("dose", "visit")
 OPEN_STATUSES = ("pending", "claimed")
@@ -44,6 +50,20 @@ OPEN_STATUSES = ("pending", "claimed")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _LABEL = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
+BRING_PHRASES = frozenset(
+    {
+        "ID",
+        "medication list",
+        "dosing diary",
+        "blood pressure log",
+        "all capsules and empty bottles",
+        "all remaining capsules",
+        "remaining tablets",
+    }
+)
+"""What a visit reminder may ask a patient to bring: generic things, named by no drug and no
+condition (the shipped protocols' "surgery and pathology reports" stays in the handout and the
+calendar). Capsules and diaries are there because the pill count at the visit needs them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +125,6 @@ def wanted_reminders(plan: Plan, now: datetime, settings: Settings) -> list[Want
         due = local_instant(visit.target - timedelta(days=1), settings.reminder_visit_time, zone)
         if due > horizon or due + visit_grace <= now:
             continue
-        bring = f" Please bring: {visit.bring}." if visit.bring else ""
         wanted.append(
             Wanted(
                 kind="visit",
@@ -113,10 +132,15 @@ def wanted_reminders(plan: Plan, now: datetime, settings: Settings) -> list[Want
                 due_at=due,
                 expires_at=due + visit_grace,
                 title=f"Visit reminder {visit.target}",
-                body=f"{code}, {visit.target}: clinic visit tomorrow ({visit.code}).{bring}",
+                body=f"{code}, {visit.target}: clinic visit tomorrow.{_bring(visit.bring)}",
             )
         )
     return wanted
+
+
+def _bring(listed: str) -> str:
+    phrases = [p for p in (part.strip() for part in listed.split(",")) if p in BRING_PHRASES]
+    return f" Please bring: {', '.join(phrases)}." if phrases else ""
 
 
 def _preferences(session: Session, subject_ids: Iterable[int]) -> dict[int, ReminderPreference]:
@@ -138,8 +162,7 @@ def insert_ignoring_duplicates(session: Session, rows: Sequence[dict[str, Any]])
 
 def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
     """Bring the pending reminders of these subjects in line with their plans (see module)."""
-    settings = get_settings()
-    session, now = unit.session, unit.now
+    settings, session, now = unit.settings, unit.session, unit.now
     ids = [s.subject.id for s in fresh if s.subject.id is not None]
     if not ids:
         return
@@ -176,12 +199,16 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
     # between this read and the write, and a sent row keeps its record.
     unwanted = [row.id for key, row in by_key.items() if key not in wanted]
     if unwanted:
+        # A pending row past its grace is no longer wanted for that reason alone: it is
+        # expired, as the dispatcher would mark it, so a restart reads the same whichever of
+        # the refresh and the first poll runs first.
+        stale = and_(col(Reminder.status) == "pending", col(Reminder.expires_at) <= now)
         session.execute(
             update(Reminder)
             .where(col(Reminder.id).in_(unwanted), col(Reminder.status).in_(OPEN_STATUSES))
             # claimed_by stays: should its worker have been sending at this very moment, it
             # records that the message went out after all (see reminder_dispatch).
-            .values(status="cancelled", updated_at=now),
+            .values(status=case((stale, "expired"), else_="cancelled"), updated_at=now),
             execution_options={"synchronize_session": False},
         )
     for key, row in by_key.items():

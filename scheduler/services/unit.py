@@ -16,6 +16,7 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.db import transaction
 from scheduler.errors import InputError
 from scheduler.models import AuditEntry
+from scheduler.settings import Settings, get_settings
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Unit:
     now: datetime
     changed_subjects: set[int] = field(default_factory=set)
     """Subjects whose records this unit touched; their derived rows are refreshed at commit."""
+    settings: Settings = field(default_factory=get_settings)
+    """Those of the application or worker running the command: derived rows follow them."""
 
     def audit(
         self,
@@ -56,13 +59,15 @@ class Unit:
 
 
 @contextmanager
-def unit_of_work(engine: Engine, actor: str, clock: Clock | None = None) -> Iterator[Unit]:
+def unit_of_work(
+    engine: Engine, actor: str, clock: Clock | None = None, settings: Settings | None = None
+) -> Iterator[Unit]:
     actor = actor.strip()
     if not actor or len(actor) > 64:
         raise InputError("user", "a user name of 1 to 64 characters is required for the audit")
     now = (clock or SystemClock()).now()
     with transaction(engine) as session:
-        unit = Unit(session=session, actor=actor, now=now)
+        unit = Unit(session=session, actor=actor, now=now, settings=settings or get_settings())
         yield unit
         if unit.changed_subjects:
             # Imported here: refreshing needs subject states, and those need this module.

@@ -92,3 +92,19 @@ def reminder_settings(db_url, smtp_receiver, webhook_receiver) -> Settings:
         reminder_batch_size=20,
         reminder_backoff_seconds=60,
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show what the crash tests counted (duplicates, kills) even on a passing, quiet run: the
+    documented window's duplicates are a figure to watch, not only a bound to assert."""
+    lines = [
+        f"{report.nodeid}: {value}"
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.getreports(outcome)
+        for name, value in report.user_properties
+        if name == "reminder_report"
+    ]
+    if lines:
+        terminalreporter.section("reminder crash tests")
+        for line in lines:
+            terminalreporter.write_line(line)

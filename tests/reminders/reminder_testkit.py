@@ -1,6 +1,7 @@
 """Real receivers on loopback for the reminder tests and the benchmark: an SMTP server (aiosmtpd)
 and an HTTP webhook receiver that checks the HMAC signature. Both log each message's
-idempotency key, so a test can count deliveries per key. ``queue_rows`` fills the outbox."""
+idempotency key, so a test can count deliveries per key. ``queue_rows`` fills the outbox;
+``SteppedClock`` is the jobs' clock when a test moves time."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class SteppedClock:
+    """A clock the test moves (while a scheduler runs on the wall clock)."""
+
+    def __init__(self, instant: datetime) -> None:
+        self.instant = instant
+
+    def now(self) -> datetime:
+        return self.instant
 
 
 class Deliveries:

@@ -1,6 +1,7 @@
 """APScheduler drives the clock in `dosing serve` and in `dosing worker`, and every process may
 start its own scheduler: the outbox, not the schedulers, decides what is sent, once."""
 
+import logging
 import os
 import re
 import signal
@@ -13,17 +14,21 @@ from datetime import time as clock_time
 
 import pytest
 from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.triggers.interval import IntervalTrigger
 from fastapi.testclient import TestClient
-from reminder_testkit import SECRET, queue_rows
+from reminder_testkit import SECRET, SteppedClock, queue_rows
 from sqlmodel import func, select
 
 from scheduler.cli.app import main
 from scheduler.clock import FixedClock, SystemClock
 from scheduler.db import get_engine
-from scheduler.jobs import JOB_DEFAULTS, ReminderJobs, attach_to_app
-from scheduler.models import Reminder
+from scheduler.jobs import ReminderJobs, attach_to_app
+from scheduler.models import Reminder, Site
+from scheduler.services.reminders import set_preference
 from scheduler.services.sites import ensure_default_site
+from scheduler.services.subjects import enroll
 from scheduler.services.unit import unit_of_work
+from scheduler.settings import get_settings
 from scheduler.web.app import create_app
 
 NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -72,15 +77,136 @@ def job_settings(reminder_settings, site):
     )
 
 
-def test_the_defaults_of_apscheduler_decide_nothing(job_settings):
+def test_the_defaults_of_apscheduler_decide_nothing(job_settings, smtp_receiver):
+    """On the running scheduler: every job is kept in memory (nothing pickled, nothing dropped
+    when it cannot be restored), still runs hours late, one run at a time; and a reminder that
+    fell due three hours ago, while no scheduler ran (far beyond APScheduler's own 1-second
+    misfire grace), is sent by the first poll: its row decides, not the scheduler."""
+    [overdue] = queue_rows(
+        job_settings.database_url, 1, NOW, late=timedelta(hours=3), channels=("email",)
+    )
     jobs = ReminderJobs(get_engine(job_settings.database_url), job_settings, FixedClock(NOW))
+    jobs.start()
     try:
-        assert JOB_DEFAULTS["misfire_grace_time"] >= 3600  # not APScheduler's 1 second
-        assert JOB_DEFAULTS["coalesce"] and JOB_DEFAULTS["max_instances"] == 1
+        running = jobs.scheduler.get_jobs()
+        assert sorted(job.id for job in running) == ["digests", "dispatch", "refresh"]
+        for job in running:
+            assert job.misfire_grace_time == 6 * 3600, job.id
+            assert job.coalesce is True and job.max_instances == 1, job.id
+            assert isinstance(job.trigger, IntervalTrigger), job.id
+            assert job.trigger.interval == timedelta(seconds=0.2), job.id
         stores = jobs.scheduler._jobstores
-        assert all(isinstance(store, MemoryJobStore) for store in stores.values())
+        assert list(stores) == ["default"]
+        assert type(stores["default"]) is MemoryJobStore
+        assert _wait_for(lambda: overdue in smtp_receiver.deliveries.keys, 20)
     finally:
         jobs.stop()
+    assert smtp_receiver.deliveries.counts()[overdue] == 1
+    with unit_of_work(get_engine(job_settings.database_url), "tester") as unit:
+        row = unit.session.exec(select(Reminder).where(Reminder.idempotency_key == overdue)).one()
+    assert (row.status, row.sent_at) == ("sent", NOW)
+
+
+def test_each_job_runs_and_logs_under_its_own_name(job_settings, caplog, monkeypatch):
+    """APScheduler names a job after its function's qualified name: a wrapper would make every
+    line read "_logged.<locals>.run"."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("digest store unavailable")
+
+    monkeypatch.setattr("scheduler.jobs.queue_digests", broken)
+    caplog.set_level(logging.INFO, logger="apscheduler")
+    caplog.set_level(logging.INFO, logger="scheduler.jobs")
+    jobs = ReminderJobs(get_engine(job_settings.database_url), job_settings, FixedClock(NOW))
+    jobs.start()
+    try:
+        assert {(job.id, job.name) for job in jobs.scheduler.get_jobs()} == {
+            ("dispatch", "dispatch"),
+            ("digests", "digests"),
+            ("refresh", "refresh"),
+        }
+
+        def ran() -> set[str]:
+            found = re.findall(r'Running job "(\w+) \(trigger', caplog.text)
+            return set(found) & {"dispatch", "digests", "refresh"}
+
+        assert _wait_for(lambda: len(ran()) == 3, 20), caplog.text
+    finally:
+        jobs.stop()
+    assert "<locals>" not in caplog.text and "_named" not in caplog.text
+    failures = [r for r in caplog.records if r.name == "scheduler.jobs" and r.exc_info]
+    assert failures and {r.getMessage() for r in failures} == {"job digests failed"}
+
+
+def test_the_refresh_job_derives_with_the_settings_of_its_worker(job_settings, units, monkeypatch):
+    """The daily re-derivation runs with the worker's settings (here a 40-day horizon), not
+    the environment's (a 2-day one)."""
+    with units() as unit:
+        enroll(unit, "S-001", c1d1="2026-03-02", surgery="2026-02-01", site_code="ZJU1")
+        set_preference(unit, "S-001", opted_in=True, channel="email", address="p@example.org")
+    monkeypatch.setenv("DOSING_REMINDER_HORIZON_DAYS", "2")
+    get_settings.cache_clear()
+    settings = job_settings.model_copy(update={"reminder_horizon_days": 40})
+    jobs = ReminderJobs(get_engine(settings.database_url), settings, FixedClock(NOW))
+    try:
+        jobs.refresh()
+    finally:
+        jobs.stop()
+        get_settings.cache_clear()
+    with units() as unit:
+        pending = unit.session.exec(
+            select(Reminder.item_key).where(Reminder.status == "pending")
+        ).all()
+    assert "C2D14" in pending  # 5 April: within 40 days (not 28, not 2)
+    assert "C3D1" not in pending  # the dose on 13 April and the visit reminder on 12 April
+
+
+def test_the_refresh_job_rederives_each_site_once_its_new_local_day_has_begun(
+    job_settings, units, monkeypatch
+):
+    """ZJU1 is in Shanghai (UTC+8), NYC1, added after the first run, in New York (UTC-5 on
+    2 March 2026). Each is re-derived on the first run that sees it, then once a day after
+    00:15 local."""
+    refreshed = []
+    monkeypatch.setattr(
+        "scheduler.jobs.refresh_moving_plans",
+        lambda engine, settings, clock, site_id: refreshed.append(site_id),
+    )
+    clock = SteppedClock(NOW)
+    jobs = ReminderJobs(get_engine(job_settings.database_url), job_settings, clock)
+    seen = []
+    try:
+        for at, add_site in (
+            (NOW, False),  # 12:00 in Shanghai
+            (NOW + timedelta(minutes=1), True),  # NYC1 added: 23:01 on 1 March there
+            (datetime(2026, 3, 2, 5, 14, tzinfo=UTC), False),  # 00:14 on 2 March in New York
+            (datetime(2026, 3, 2, 5, 15, tzinfo=UTC), False),  # 00:15
+            (datetime(2026, 3, 2, 12, 0, tzinfo=UTC), False),
+            (datetime(2026, 3, 2, 16, 14, tzinfo=UTC), False),  # 00:14 on 3 March in Shanghai
+            (datetime(2026, 3, 2, 16, 15, tzinfo=UTC), False),  # 00:15
+            (datetime(2026, 3, 2, 23, 0, tzinfo=UTC), False),
+        ):
+            if add_site:
+                with units() as unit:
+                    ensure_default_site(
+                        unit,
+                        job_settings.model_copy(
+                            update={
+                                "default_site_code": "NYC1",
+                                "default_site_time_zone": "America/New_York",
+                            }
+                        ),
+                    )
+            clock.instant = at
+            refreshed.clear()
+            jobs.refresh()
+            seen.append(sorted(refreshed))
+    finally:
+        jobs.stop()
+    with units() as unit:
+        ids = dict(unit.session.exec(select(Site.code, Site.id)).all())
+    zju1, nyc1 = ids["ZJU1"], ids["NYC1"]
+    assert seen == [[zju1], [nyc1], [], [nyc1], [], [], [zju1], []]
 
 
 def test_two_schedulers_in_one_database_send_each_reminder_and_digest_once(
@@ -121,8 +247,6 @@ def test_dosing_serve_runs_the_reminder_jobs_for_as_long_as_it_serves(
         monkeypatch.setenv(name, value)
     served = []
     monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append(app))
-    from scheduler.settings import get_settings
-
     get_settings.cache_clear()
     try:
         with pytest.raises(SystemExit) as exit_info:
