@@ -27,7 +27,7 @@ from scheduler.services.fhir_export import subject_bundle_json
 from scheduler.services.pharmacy import PreparationList, PreparationRow, preparation_list
 from scheduler.services.sdtm import export_csv
 from scheduler.services.subjects import plan_for
-from scheduler.services.validation import parse_date
+from scheduler.services.validation import parse_optional_date
 from scheduler.settings import get_settings
 
 _HEADERS = [
@@ -97,8 +97,8 @@ def pharmacy(
     """Capsules to prepare before each cycle day 1, with prepare-by dates and flags."""
     if as_json and as_csv:
         raise InputError("--csv", "choose one of --json and --csv")
-    first = parse_date("from", start) if start else None
-    last = parse_date("to", end) if end else None
+    first = parse_optional_date("from", start)
+    last = parse_optional_date("to", end)
     with open_unit(db, user) as unit:
         result = preparation_list(
             unit.session,
@@ -131,13 +131,26 @@ def criteria(
         bool, typer.Option("--met/--not-met", help="Whether the day-1 criteria were met")
     ],
     reason: Reason = "",
+    on: Annotated[
+        str | None,
+        typer.Option("--on", help="Date assessed, YYYY-MM-DD (default: today at the site)"),
+    ] = None,
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
-    """Confirm (or not) the protocol's day-1 criteria before a cycle starts."""
+    """Confirm (or not) the protocol's day-1 criteria before a cycle starts: the cycle waits
+    for them."""
     with open_unit(db, user) as unit:
-        confirm_day1(unit, subject, cycle=cycle, met=met, reason=reason)
-    typer.echo(f"{subject} cycle {cycle} day-1 criteria {'met' if met else 'not met'}")
+        check = confirm_day1(unit, subject, cycle=cycle, met=met, reason=reason, on=on)
+        plan = plan_for(unit.session, subject, unit.now)
+    verdict = "met" if met else "not met"
+    typer.echo(f"{subject} cycle {cycle} day-1 criteria {verdict} on {check.assessed_on}")
+    waiting = plan.waiting_for_criteria()
+    planned = plan.cycles[cycle - 1]
+    if waiting is not None and waiting.cycle == cycle:
+        typer.echo(f"cycle {cycle} waits until they are met")
+    elif planned.delay_days and not planned.tentative:
+        typer.echo(f"cycle {cycle} starts on {planned.day1}, {planned.delay_days} days late")
 
 
 def prepare_command(

@@ -25,7 +25,7 @@ from scheduler.services.subjects import (
     subject_state,
 )
 from scheduler.services.unit import unit_of_work
-from scheduler.services.validation import parse_date
+from scheduler.services.validation import parse_optional_date
 from scheduler.settings import get_settings
 
 
@@ -89,7 +89,7 @@ def plan_command(
     """Print a subject's full plan: cycles, dosing days and visits."""
     with open_unit(db, user) as unit:
         state = subject_state(unit.session, subject, unit.now)
-    today = parse_date("date", as_of) if as_of else state.today
+    today = parse_optional_date("date", as_of) or state.today
     plan = core.build_plan(state.protocol, state.anchors, state.history, today)
     if as_json:
         typer.echo(core.plan_to_json(plan), nl=False)

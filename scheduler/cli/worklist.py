@@ -8,7 +8,7 @@ import typer
 
 from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
 from scheduler.cli.render import mg, print_json, table
-from scheduler.services.validation import parse_date
+from scheduler.services.validation import parse_optional_date
 from scheduler.services.worklist import Worklist, worklist_json, worklists
 
 
@@ -42,7 +42,7 @@ def _text(lists: list[Worklist]) -> str:
 def print_worklist(
     db: str | None, user: str | None, on: str | None, site: str | None, *, as_json: bool
 ) -> None:
-    day = parse_date("date", on) if on else None
+    day = parse_optional_date("date", on)
     with open_unit(db, user) as unit:
         lists = worklists(unit.session, unit.now, site_code=site, on=day)
     if as_json:

@@ -10,15 +10,38 @@ from scheduler.errors import InputError
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+"""The dates any record, query or plan may name. Wider than any trial needs, and far enough
+inside ``date.min``/``date.max`` that the plan, worklist and pharmacy arithmetic (years of
+follow-up, look-back and look-ahead days) cannot overflow."""
 
 
 def parse_date(field: str, value: str | date) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(field, f"{value!r} is not a real date (expected YYYY-MM-DD)") from None
+    """The one date rule of the CLI, the pages and the API: ISO ``YYYY-MM-DD`` only (Python's
+    ``date.fromisoformat`` also takes ``20260302`` and ``2026-W10-1``, which people do not mean
+    as dates), within ``EARLIEST``..``LATEST``."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not _ISO_DAY.fullmatch(text):
+            raise InputError(field, f"{value!r} is not a date (expected YYYY-MM-DD)")
+        try:
+            value = date.fromisoformat(text)
+        except ValueError:
+            raise InputError(field, f"{value!r} is not a real date (expected YYYY-MM-DD)") from None
+    if not EARLIEST <= value <= LATEST:
+        raise InputError(field, f"{value} is outside {EARLIEST.year}-{LATEST.year}")
+    return value
+
+
+def parse_optional_date(field: str, value: str | None) -> date | None:
+    """A date option or query parameter that may be left out: absent or blank means the
+    caller's default (usually today at the site), anything else must pass ``parse_date``."""
+    if value is None or not value.strip():
+        return None
+    return parse_date(field, value)
 
 
 def parse_time(field: str, value: str | time) -> time:

@@ -17,9 +17,8 @@ from scheduler.services.accounts import (
     issue_api_token,
     list_staff,
 )
-from scheduler.services.unit import unit_of_work
 from scheduler.web.app import TEMPLATES
-from scheduler.web.deps import AdminStaff
+from scheduler.web.deps import AdminStaff, request_unit
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
@@ -35,7 +34,7 @@ def _page(
     token: str = "",
     status: int = 200,
 ) -> Response:
-    with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
+    with request_unit(request, staff.name) as unit:
         accounts = list_staff(unit.session)
     context: dict[str, Any] = {
         "accounts": accounts,
@@ -59,7 +58,7 @@ def add_staff(
     request: Request, staff: AdminStaff, name: Text = "", role: Text = "", password: Text = ""
 ) -> Response:
     try:
-        with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
+        with request_unit(request, staff.name) as unit:
             created = create_staff(unit, name.strip(), role=role, password=password)
     except InputError as exc:
         values = {"name": name, "role": role}
@@ -72,7 +71,7 @@ def deactivate_staff(
     request: Request, staff: AdminStaff, name: Text = "", reason: Text = ""
 ) -> Response:
     try:
-        with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
+        with request_unit(request, staff.name) as unit:
             deactivate(unit, name, reason=reason)
     except InputError as exc:
         values = {"name": name, "reason": reason}
@@ -87,7 +86,7 @@ def token_for_staff(
     request: Request, staff: AdminStaff, name: Text = "", label: Text = ""
 ) -> Response:
     try:
-        with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
+        with request_unit(request, staff.name) as unit:
             token = issue_api_token(unit, name, label=label)
     except InputError as exc:
         values = {"name": name, "label": label}

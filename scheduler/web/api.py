@@ -7,7 +7,6 @@ Errors are ``{"error": {"field", "reason"}}`` with the status of the error class
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -23,6 +22,7 @@ from scheduler.services.subjects import subject_state
 from scheduler.services.treatment import discontinue, hold, resume
 from scheduler.services.visits import record_visit
 from scheduler.services.worklist import worklist_json, worklists
+from scheduler.web.api_types import ERRORS, ClockTime, Day, Reason
 from scheduler.web.deps import (
     ClockDep,
     EngineDep,
@@ -32,18 +32,7 @@ from scheduler.web.deps import (
     UnitDep,
 )
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No token, or an unknown or revoked one"},
-    403: {"description": "The token's role does not allow this"},
-    404: {"description": "No such subject (or visit, adverse event)"},
-    409: {"description": "Clashes with what is recorded, or breaks a protocol rule"},
-    422: {"description": "A value is malformed or impossible: the field and the reason"},
-}
-router = APIRouter(prefix="/api", responses=ERRORS)
-
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
-ClockTime = Annotated[str, Field(pattern=r"^\d{2}:\d{2}$", description="Local time, HH:MM")]
-Reason = Annotated[str, Field(max_length=500)]
+router = APIRouter(prefix="/api", responses=ERRORS, tags=["subjects"])
 
 
 class DoseIn(BaseModel):
@@ -180,17 +169,7 @@ def post_adverse_event(
         related=body.related,
         intolerable=body.intolerable,
     )
-    proposal = result.proposal
-    return {
-        "id": result.record.id,
-        "dose_mg": result.dose_mg,
-        "proposal": {
-            "action": proposal.action,
-            "rule": proposal.rule_id,
-            "reason": proposal.reason,
-            "resume_dose_mg": proposal.resume_dose_mg,
-        },
-    }
+    return result.as_json()
 
 
 @router.post("/subjects/{code}/holds", status_code=201)

@@ -1,17 +1,15 @@
-"""``create_app``: the web shell over the services. Errors render as JSON with the field and the
-reason, using the same hierarchy as the CLI."""
+"""``create_app``: the web shell over the services. Errors are the CLI's hierarchy, answered as
+JSON with the field and the reason by the API and as a page for people (``error_pages``)."""
 
 from __future__ import annotations
 
 import gc
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.templating import Jinja2Templates
 
 from scheduler.clock import Clock, SystemClock
-from scheduler.errors import InputError, ProtocolError
 from scheduler.migrate import require_current
 from scheduler.settings import Settings, get_settings
 
@@ -22,8 +20,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from scheduler.web import (
         admin_pages,
         api,
+        api_admin,
+        api_feeds,
         audit_pages,
         auth,
+        error_pages,
         feeds,
         overview,
         pages,
@@ -46,24 +47,20 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or SystemClock()
     app.state.engine = require_current(settings.database_url)
 
-    @app.exception_handler(InputError)
-    async def input_error(_request: Request, exc: InputError) -> JSONResponse:
-        return JSONResponse(
-            {"error": {"field": exc.field, "reason": exc.reason}}, status_code=exc.http_status
-        )
-
-    @app.exception_handler(ProtocolError)
-    async def protocol_error(_request: Request, exc: ProtocolError) -> JSONResponse:
-        return JSONResponse({"error": {"field": exc.key_path, "reason": str(exc)}}, 422)
-
-    app.include_router(api.router)
-    app.include_router(pages.router)
-    app.include_router(overview.router)
-    app.include_router(pharmacy.router)
-    app.include_router(subject_pages.router)
-    app.include_router(audit_pages.router)
-    app.include_router(admin_pages.router)
-    app.include_router(reminder_pages.router)
+    error_pages.install(app)
+    for api_router in (api.router, api_feeds.router, api_admin.router):
+        app.include_router(api_router)
+    # Pages are for people: /docs documents the JSON API only, whatever a page router says.
+    for page_router in (
+        pages.router,
+        overview.router,
+        pharmacy.router,
+        subject_pages.router,
+        audit_pages.router,
+        admin_pages.router,
+        reminder_pages.router,
+    ):
+        app.include_router(page_router, include_in_schema=False)
     auth.install(app)
     feeds.install(app)
     return app

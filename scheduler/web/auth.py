@@ -27,7 +27,6 @@ from scheduler.services.accounts import (
     start_session,
     verify_password,
 )
-from scheduler.services.unit import unit_of_work
 from scheduler.web.app import TEMPLATES
 from scheduler.web.deps import (
     CSRF_FIELD,
@@ -36,7 +35,8 @@ from scheduler.web.deps import (
     CurrentStaff,
     LoginRequired,
     RoleRefused,
-    is_api,
+    request_unit,
+    wants_json,
 )
 
 LOGIN_CSRF_COOKIE = "dosing_login_csrf"
@@ -100,8 +100,7 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
         return _login_page(request, next_url, "The form expired; please try again.", 403)
-    engine = request.app.state.engine
-    with unit_of_work(engine, "login", request.app.state.clock) as unit:
+    with request_unit(request, "login") as unit:
         staff = verify_password(unit.session, name.strip(), password)
         if staff is None:
             # Nothing is written for a failed attempt; the unit commits an empty transaction.
@@ -126,7 +125,7 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, staff: CurrentStaff) -> Response:
-    with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
+    with request_unit(request, staff.name) as unit:
         end_session(unit, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=_secure(request))
@@ -134,7 +133,7 @@ def logout(request: Request, staff: CurrentStaff) -> Response:
 
 
 def _refusal(request: Request, status: int, field: str, reason: str) -> Response:
-    if is_api(request) or "authorization" in request.headers:
+    if wants_json(request):
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(
             {"error": {"field": field, "reason": reason}}, status_code=status, headers=headers
@@ -180,7 +179,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
-        if is_api(request) or "authorization" in request.headers:
+        if wants_json(request):
             return _refusal(request, 401, "authorization", exc.reason)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method != "GET":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Annotated
 
@@ -23,11 +24,13 @@ from scheduler.clock import Clock
 from scheduler.db import transaction
 from scheduler.services.accounts import Staff, session_staff, token_staff
 from scheduler.services.unit import Unit, unit_of_work
+from scheduler.settings import Settings
 
 SESSION_COOKIE = "dosing_session"
 CSRF_FIELD = "csrf_token"
 
 NURSE_ACTIONS = ("nurse", "investigator")
+PHARMACY_ACTIONS = ("pharmacist",)
 """Record visits, doses, adverse events and holds."""
 INVESTIGATOR_ACTIONS = ("investigator",)
 """Resumptions (with or without a reduction) and discontinuations."""
@@ -67,6 +70,11 @@ def get_engine_dep(request: Request) -> Engine:
     return engine
 
 
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
@@ -74,6 +82,12 @@ def get_clock(request: Request) -> Clock:
 
 def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api")
+
+
+def wants_json(request: Request) -> bool:
+    """Whether a refusal goes back as JSON: anything under /api, and any request carrying a
+    bearer token (a program, not a person at a browser)."""
+    return is_api(request) or "authorization" in request.headers
 
 
 def _token_staff(engine: Engine, token: str) -> Staff | None:
@@ -135,13 +149,22 @@ def require_role(*roles: str) -> Callable[[Staff], Staff]:
 NurseStaff = Annotated[Staff, Depends(require_role(*NURSE_ACTIONS))]
 InvestigatorStaff = Annotated[Staff, Depends(require_role(*INVESTIGATOR_ACTIONS))]
 AdminStaff = Annotated[Staff, Depends(require_role("admin"))]
+PharmacistStaff = Annotated[Staff, Depends(require_role(*PHARMACY_ACTIONS))]
+
+
+def request_unit(request: Request, actor: str) -> AbstractContextManager[Unit]:
+    """The one way a page or API call opens a unit of work: the app's engine, clock and
+    settings (derived stores such as reminders follow the app's settings, not the process's)."""
+    state = request.app.state
+    return unit_of_work(state.engine, actor, state.clock, state.settings)
 
 
 def get_unit(request: Request, staff: CurrentStaff) -> Iterator[Unit]:
-    with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
+    with request_unit(request, staff.name) as unit:
         yield unit
 
 
 UnitDep = Annotated[Unit, Depends(get_unit)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 EngineDep = Annotated[Engine, Depends(get_engine_dep)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

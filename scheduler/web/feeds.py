@@ -51,11 +51,10 @@ from scheduler.services.feeds import (
     token_status,
 )
 from scheduler.services.subjects import subject_state
-from scheduler.services.unit import unit_of_work
 from scheduler.web.app import TEMPLATES
-from scheduler.web.deps import CurrentStaff, NurseStaff
+from scheduler.web.deps import CurrentStaff, NurseStaff, request_unit
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
@@ -267,8 +266,7 @@ def qr_svg(text: str) -> Markup:
 def _feed_page(
     request: Request, staff: CurrentStaff, code: str, issued: IssuedToken | None, status: int = 200
 ) -> Response:
-    engine = request.app.state.engine
-    with unit_of_work(engine, staff.name, request.app.state.clock) as unit:
+    with request_unit(request, staff.name) as unit:
         state = subject_state(unit.session, code, unit.now)
         link = token_status(unit.session, PATIENT, code)
     return TEMPLATES.TemplateResponse(
@@ -295,7 +293,7 @@ def feed_page(request: Request, code: str, staff: CurrentStaff) -> Response:
 def issue_feed_form(
     request: Request, code: str, staff: NurseStaff, reason: Annotated[str, Form()] = ""
 ) -> Response:
-    with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
+    with request_unit(request, staff.name) as unit:
         issued = issue_feed(unit, request.app.state.settings, PATIENT, code, reason=reason)
     response = _feed_page(request, staff, code, issued)
     response.headers["Cache-Control"] = "no-store"
@@ -307,7 +305,7 @@ def issue_feed_form(
 def revoke_feed_form(
     request: Request, code: str, staff: NurseStaff, reason: Annotated[str, Form()] = ""
 ) -> Response:
-    with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
+    with request_unit(request, staff.name) as unit:
         revoke_feed(unit, PATIENT, code, reason=reason)
     return _feed_page(request, staff, code, None)
 
@@ -325,7 +323,7 @@ def _next_cycle(plan: Plan) -> CyclePlan | None:
 
 def _handout(request: Request, staff: CurrentStaff, code: str, url: str | None) -> Response:
     settings = request.app.state.settings
-    with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
+    with request_unit(request, staff.name) as unit:
         state = subject_state(unit.session, code, unit.now)
     plan = state.plan()
     cycle = _next_cycle(plan)
@@ -367,7 +365,7 @@ def handout_with_link(
     """The handout with the feed's QR code: the link just shown on the feed page (its token is
     posted back and checked against the stored hash), or else a newly issued one."""
     settings = request.app.state.settings
-    with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
+    with request_unit(request, staff.name) as unit:
         if token and live_patient_token(unit.session, code, token):
             url = feed_urls(settings, token)[1]
         else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Query, Request
@@ -19,13 +18,14 @@ from markupsafe import Markup
 from scheduler import core
 from scheduler.core.inputs import DISCONTINUATION_REASONS
 from scheduler.errors import InputError, NotFound
+from scheduler.protocols.schema import DoseLevel
 from scheduler.services.accounts import Staff
 from scheduler.services.adverse_events import record_adverse_event
 from scheduler.services.doses import record_dose
 from scheduler.services.previews import Preview, preview_hold, preview_resume
 from scheduler.services.subjects import SubjectState, subject_state
 from scheduler.services.treatment import discontinue, hold, resume
-from scheduler.services.unit import Unit, unit_of_work
+from scheduler.services.unit import Unit
 from scheduler.services.validation import parse_date
 from scheduler.services.visits import record_visit
 from scheduler.web.app import TEMPLATES
@@ -36,7 +36,9 @@ from scheduler.web.deps import (
     InvestigatorStaff,
     NurseStaff,
     SubjectCode,
+    request_unit,
 )
+from scheduler.web.error_pages import problem_page
 from scheduler.web.timeline_svg import timeline_svg
 
 router = APIRouter(include_in_schema=False)
@@ -93,32 +95,20 @@ def ctcae_terms(state: SubjectState) -> list[str]:
     return sorted(named | set(protocol.ae_terms) | set(protocol.lab_terms))
 
 
+def level_caption(level: DoseLevel) -> str:
+    """``dose level -1``, and the protocol's label after it when the label adds something:
+    protocols often label a reduced level by its number, which would then be printed twice."""
+    caption = f"dose level {level.level}"
+    if level.label and level.label.strip().lower() != caption:
+        caption += f", {level.label}"
+    return caption
+
+
 def _cycle_day(plan: core.Plan) -> tuple[int, int] | None:
     for cycle in plan.cycles:
         if cycle.day1 <= plan.today <= cycle.end:
             return cycle.number, (plan.today - cycle.day1).days + 1
     return None
-
-
-def problem_page(request: Request, title: str, reason: str, status: int) -> Response:
-    """A page that says what went wrong, for a person in a browser (the API answers JSON)."""
-    return TEMPLATES.TemplateResponse(
-        request, "refused.html", {"title": title, "reason": reason}, status_code=status
-    )
-
-
-EARLIEST = date(1900, 1, 1)
-LATEST = date(2199, 12, 31)
-
-
-def _day(field: str, value: str) -> date:
-    """A date a person typed, within the years a trial record can have. The core cannot lay
-    out a plan at the end of the calendar (date arithmetic would overflow), so absurd years are
-    refused here with the field named."""
-    day = parse_date(field, value)
-    if not EARLIEST <= day <= LATEST:
-        raise InputError(field, f"{day} is outside {EARLIEST.year}-{LATEST.year}")
-    return day
 
 
 def _int(field: str, value: str) -> int:
@@ -155,9 +145,8 @@ def _render(
 ) -> Response:
     """The subject page; with ``refused``, the page again with the reason next to the field of
     ``form`` and the values as typed (nothing was stored)."""
-    engine = request.app.state.engine
     try:
-        with unit_of_work(engine, staff.name, request.app.state.clock) as unit:
+        with request_unit(request, staff.name) as unit:
             state = subject_state(unit.session, code, unit.now)
     except NotFound as exc:
         if exc.field != "subject":
@@ -176,7 +165,7 @@ def _render(
         "state": state,
         "plan": plan,
         "site": state.site,
-        "level": level,
+        "level": level_caption(level) if level else "",
         "cycle_day": _cycle_day(plan),
         "timeline": Markup(timeline_svg(plan, plan.today)),
         "open_visits": open_visits,
@@ -197,7 +186,7 @@ def _render(
 
 def _attempt(request: Request, staff: Staff, change: Callable[[Unit], T]) -> T:
     """Run one change as one unit of work: all of it is stored, or (on any error) none."""
-    with unit_of_work(request.app.state.engine, staff.name, request.app.state.clock) as unit:
+    with request_unit(request, staff.name) as unit:
         return change(unit)
 
 
@@ -238,7 +227,7 @@ def record_visit_form(
         code,
         "visit",
         values,
-        lambda unit: record_visit(unit, code, visit_code, on=_day("on", on), reason=reason),
+        lambda unit: record_visit(unit, code, visit_code, on=parse_date("on", on), reason=reason),
         "done=visit",
     )
 
@@ -262,7 +251,7 @@ def record_dose_form(
         return record_dose(
             unit,
             code,
-            on=_day("date", on),
+            on=parse_date("date", on),
             taken=outcome == "taken",
             at=at or None,
             slot=_int("slot", slot),
@@ -299,7 +288,7 @@ def record_adverse_event_form(
                 code,
                 term=term,
                 grade=_int("grade", grade),
-                onset=_day("onset", onset),
+                onset=parse_date("onset", onset),
                 related=bool(related),
                 intolerable=bool(intolerable),
             ),
@@ -349,7 +338,7 @@ def hold_preview(
             staff.name,
             request.app.state.clock.now(),
             code,
-            start=_day("from", start),
+            start=parse_date("from", start),
             reason=reason,
             adverse_event_id=_optional_int("ae", ae),
         ),
@@ -375,7 +364,7 @@ def start_hold_form(
         lambda unit: hold(
             unit,
             code,
-            start=_day("from", start),
+            start=parse_date("from", start),
             reason=reason,
             adverse_event_id=_optional_int("ae", ae),
         ),
@@ -404,7 +393,7 @@ def resume_preview(
             staff.name,
             request.app.state.clock.now(),
             code,
-            on=_day("on", on),
+            on=parse_date("on", on),
             dose_mg=_optional_mg("dose_mg", dose_mg),
             reason=reason,
         ),
@@ -428,7 +417,11 @@ def resume_form(
         "resume",
         values,
         lambda unit: resume(
-            unit, code, on=_day("on", on), dose_mg=_optional_mg("dose_mg", dose_mg), reason=reason
+            unit,
+            code,
+            on=parse_date("on", on),
+            dose_mg=_optional_mg("dose_mg", dose_mg),
+            reason=reason,
         ),
         "done=resume",
     )
@@ -450,6 +443,6 @@ def discontinue_form(
         code,
         "discontinue",
         values,
-        lambda unit: discontinue(unit, code, on=_day("on", on), reason=reason, note=note),
+        lambda unit: discontinue(unit, code, on=parse_date("on", on), reason=reason, note=note),
         "done=discontinue",
     )

@@ -67,6 +67,11 @@ def test_plan_json_is_byte_identical_between_runs(capsys, db):
         (["enroll", "S-001", "--c1d1", "2026-01-05", "--surgery", "2025-12-01"], "subject"),
         (["discontinue", "S-001", "--on", "2026-01-08", "--reason", "bored"], "reason"),
         (["dose", "S-001", "--date", "2026-01-06", "--taken", "--missed"], "taken"),
+        (["dose", "S-001", "--date", "20260106", "--taken"], "date"),
+        (["ae", "S-001", "--term", "rash", "--grade", "2", "--onset", "2026-W02-1"], "onset"),
+        (["hold", "S-001", "--from", "9999-12-31", "--reason", "typo"], "from"),
+        (["plan", "S-001", "--date", "9999-12-31"], "date"),
+        (["enroll", "S-002", "--c1d1", "0001-01-01", "--surgery", "2025-12-01"], "c1d1"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_naming_the_field(capsys, db, argv, field):

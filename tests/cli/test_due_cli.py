@@ -69,3 +69,12 @@ def test_bad_input_exits_2_naming_the_field(capsys, db, argv, field):
     code, out, err = run(capsys, "due", "--db", db, *argv)
     assert code == 2 and out == ""
     assert err.startswith(f"error: {field}:")
+
+
+@pytest.mark.parametrize("value", ["20260302", "2026-W10-1", "9999-12-31", "0001-01-01"])
+def test_a_date_that_is_not_yyyy_mm_dd_in_range_exits_2_with_one_line(capsys, db, value):
+    """Python 3.11 reads the first two as dates, and the last two made the worklist's date
+    arithmetic overflow (exit 1, "unexpected OverflowError")."""
+    code, out, err = run(capsys, "due", "--date", value, "--db", db)
+    assert (code, out) == (2, "")
+    assert err.startswith("error: date: ") and value in err and err.count("\n") == 1

@@ -61,6 +61,15 @@ def test_a_bad_date_names_the_option(capsys, db):
     assert code == 2 and "from" in err
 
 
+@pytest.mark.parametrize("option", ["--from", "--to"])
+@pytest.mark.parametrize("value", ["20260302", "2026-W10-1", "9999-12-31", "0001-01-01"])
+def test_a_date_that_is_not_yyyy_mm_dd_in_range_exits_2_with_one_line(capsys, db, option, value):
+    """``--from 9999-12-31`` used to overflow the prepare-by arithmetic (exit 1)."""
+    code, out, err = run(capsys, "pharmacy", option, value, "--db", db)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: {option[2:]}: ") and value in err and err.count("\n") == 1
+
+
 @pytest.fixture
 def started(tmp_path, capsys):
     """A subject whose cycle 1 is in the past whatever the wall clock reads."""

@@ -1,5 +1,6 @@
 """The study overview page: the demo site's swimmer plot and its subjects."""
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -31,6 +32,14 @@ def test_the_overview_draws_every_demo_subject(investigator):
     assert 'href="/subjects/DEMO-005"' in page.text and "relapse" in page.text
 
 
-def test_an_unknown_site_is_refused_naming_the_field(investigator):
-    response = investigator.get("/overview", params={"site": "NOPE"})
-    assert response.status_code == 404 and "site" in response.text
+@pytest.mark.parametrize(
+    ("site", "status", "reason"),
+    [("NOPE", 404, "no site &#39;NOPE&#39;"), ("<b>", 422, "is not a valid code")],
+)
+def test_an_unknown_site_is_said_next_to_the_site_picker(investigator, site, status, reason):
+    response = investigator.get("/overview", params={"site": site})
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    found = re.search(r'id="overview-site-error" role="alert">([^<]*)<', response.text)
+    assert found and reason in found.group(1)
+    assert "<svg" not in response.text and 'value="ZJU1"' in response.text  # pick another

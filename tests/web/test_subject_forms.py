@@ -35,6 +35,23 @@ def test_the_header_says_status_dose_level_and_cycle_day_today(staff_client):
     assert "<svg" in page and 'href="/subjects/DEMO-002/feed"' in page
 
 
+def _header(page: str) -> str:
+    found = re.search(r'<p class="header">(.*?)</p>', page, re.S)
+    assert found, "no header"
+    return " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
+
+
+def test_the_header_names_a_reduced_dose_level_once(staff_client):
+    """The protocol labels level -1 "dose level -1": the header says it once, and still adds
+    a label that says more ("starting dose")."""
+    nurse = staff_client("nurse")
+    reduced = _header(nurse.get("/subjects/DEMO-003").text)
+    assert "anlotinib 10 mg (dose level -1) &middot;" in reduced
+    assert reduced.count("dose level -1") == 1
+    starting = _header(nurse.get("/subjects/DEMO-002").text)
+    assert "anlotinib 12 mg (dose level 0, starting dose) &middot;" in starting
+
+
 def test_a_nurse_records_the_screening_visit_done_and_the_audit_names_her(staff_client, units):
     nurse = staff_client("nurse")
     response = nurse.form(
@@ -245,8 +262,12 @@ def test_a_failed_confirmation_stores_neither_the_hold_nor_its_audit_entry(staff
 
 
 def test_a_later_resumption_preview_shows_where_cycle_day_1s_and_visits_move(staff_client):
+    params = {"on": "2026-03-20", "dose_mg": "10"}
+    refused = staff_client("investigator").get("/subjects/DEMO-004/resume-preview", params=params)
+    assert refused.status_code == 422  # 21 days on hold: beyond the limit, the PI says why
+    assert "21 days, 7 over the 14-day limit" in _error_next_to(refused.text, "resume", "reason")
     preview = staff_client("investigator").get(
-        "/subjects/DEMO-004/resume-preview", params={"on": "2026-03-20", "dose_mg": "10"}
+        "/subjects/DEMO-004/resume-preview", params={**params, "reason": "PI: continue"}
     )
     assert preview.status_code == 200
     text = preview.text

@@ -48,10 +48,44 @@ def test_the_date_picker_shows_another_day(nurse):
     assert 'value="2026-03-30"' in page.text and "Monday 30 March 2026" in page.text
 
 
-def test_a_bad_date_is_refused_naming_the_field(nurse):
-    response = nurse.get("/", params={"date": "2026-13-01"})
+def _error_next_to(page: str, field: str) -> str:
+    found = re.search(rf'id="worklist-{field}-error" role="alert">([^<]*)<', page)
+    assert found, f"no error shown next to the {field} picker"
+    return found.group(1)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("2026-13-01", "is not a real date"),
+        ("bad", "is not a date"),
+        ("20260302", "is not a date"),
+        ("2026-W10-1", "is not a date"),
+        ("9999-12-31", "is outside 1900-2199"),  # was a 500: the date arithmetic overflowed
+        ("0001-01-01", "is outside 1900-2199"),
+    ],
+)
+def test_a_bad_date_is_said_next_to_the_date_picker_on_the_page(nurse, value, reason):
+    response = nurse.get("/", params={"date": value, "site": "ZJU1"})
     assert response.status_code == 422
-    assert "date" in response.text and "2026-13-01" in response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert reason in _error_next_to(response.text, "date")
+    assert f'name="date" value="{value}"' in response.text  # as typed, to correct it
+    assert 'value="ZJU1" selected' in response.text and "data-kind" not in response.text
+
+
+def test_an_unknown_site_is_said_next_to_the_site_picker(nurse):
+    response = nurse.get("/", params={"site": "NOPE"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert _error_next_to(response.text, "site") == "no site &#39;NOPE&#39;"
+
+
+def test_the_api_worklist_answers_a_bad_date_as_json_naming_the_field(nurse):
+    for value in ("2026-13-01", "20260302", "9999-12-31", "0001-01-01"):
+        response = nurse.get("/api/worklist", params={"date": value})
+        assert response.status_code == 422, value
+        assert response.json()["error"]["field"] == "date", value
 
 
 class _WorklistRows(HTMLParser):

@@ -1,0 +1,67 @@
+"""How refused input looks: the JSON API answers ``{"error": {"field", "reason"}}``, a person in a
+browser gets a page saying what went wrong. Pages that can show the error next to the field
+they asked for (the worklist's pickers, the subject forms) catch ``InputError`` themselves;
+these handlers are for everything else, so no page ever answers a person with raw JSON."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from scheduler.errors import InputError, ProtocolError
+from scheduler.web.app import TEMPLATES
+from scheduler.web.deps import wants_json
+
+TITLES = {404: "Not found", 409: "Not possible", 422: "Not a valid request"}
+
+
+def problem_page(request: Request, title: str, reason: str, status: int) -> Response:
+    """A page that says what went wrong, for a person in a browser."""
+    return TEMPLATES.TemplateResponse(
+        request, "refused.html", {"title": title, "reason": reason}, status_code=status
+    )
+
+
+def refusal(request: Request, field: str, reason: str, status: int) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": {"field": field, "reason": reason}}, status_code=status)
+    title = TITLES.get(status, "Not a valid request")
+    return problem_page(request, title, f"{field}: {reason}", status)
+
+
+def _first_problem(exc: RequestValidationError) -> tuple[str, str]:
+    """The field and reason of the first value FastAPI refused. The field is the last name in
+    its location (``("body", "onset")`` is ``onset``), the name the caller used."""
+    errors = exc.errors()
+    if not errors:
+        return "request", "is not valid"
+    first = errors[0]
+    names = [part for part in first.get("loc", ()) if isinstance(part, str)]
+    return (names[-1] if names else "request"), str(first.get("msg", "is not valid"))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError) -> Response:
+        return refusal(request, exc.field, exc.reason, exc.http_status)
+
+    @app.exception_handler(ProtocolError)
+    async def protocol_error(request: Request, exc: ProtocolError) -> Response:
+        return refusal(request, exc.key_path, str(exc), 422)
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, exc: RequestValidationError) -> Response:
+        field, reason = _first_problem(exc)
+        return refusal(request, field, reason, 422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if wants_json(request) or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        title = TITLES.get(exc.status_code, "Error")
+        page = problem_page(request, title, str(exc.detail), exc.status_code)
+        page.headers.update(exc.headers or {})
+        return page
