@@ -326,11 +326,18 @@ def dispense(
 ) -> Dispensing:
     state = subject_state(unit.session, code, unit.now)
     plan = state.plan()
-    _cycle(plan, cycle)
+    planned = _cycle(plan, cycle)
     day = not_in_future("date", parse_date("date", on), state.today)
     expires = parse_date("expiry", expiry)
     if expires < day:
         raise InputError("expiry", f"lot expired on {expires}, before the dispensing date {day}")
+    last_dose = max((slot.date for slot in planned.doses), default=day)
+    if expires < last_dose:
+        # The subject takes these capsules at home until the cycle's last dosing day.
+        raise InputError(
+            "expiry",
+            f"lot expires on {expires}, before cycle {cycle}'s last dosing day {last_dose}",
+        )
     strength = _strength(state.protocol, strength)
     count = _count("count", count, minimum=1)
     lot = check_text("lot", lot, required=True, limit=64)

@@ -128,6 +128,7 @@ def test_a_review_needs_a_discrepancy(units, subject):
     [
         ({"strength": 5}, "strength", "not a capsule strength"),
         ({"expiry": "2026-01-31"}, "expiry", "lot expired"),
+        ({"expiry": "2026-03-07"}, "expiry", "before cycle 2's last dosing day 2026-03-08"),
         ({"on": "2026-03-03"}, "date", "in the future"),
         ({"count": 0}, "count", "not between"),
         ({"lot": " "}, "lot", "must not be empty"),
