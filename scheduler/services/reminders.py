@@ -47,7 +47,8 @@ from scheduler.settings import Settings
 PATIENT_KINDS = ("dose", "visit")
 OPEN_STATUSES = ("pending", "claimed")
 """Not yet sent and not given up: what a change of plan can still cancel."""
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
+"""No control characters: PostgreSQL refuses NUL in text, and none belongs in an address."""
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _LABEL = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
 BRING_PHRASES = frozenset(
@@ -344,6 +345,49 @@ def set_preference(
         new=_choice(preference),
     )
     return preference
+
+
+@dataclass(frozen=True, slots=True)
+class PreferenceSummary:
+    """What the subject page and the API show of a patient's choice. ``channel`` and
+    ``address`` stay after an opt-out: they say where reminders went, and opting in again
+    starts from them."""
+
+    opted_in: bool
+    channel: str | None
+    address: str | None
+    pending: int
+    """Reminders queued and not yet sent (pending, or claimed by a worker sending them)."""
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+def preference_summary(session: Session, code: str) -> PreferenceSummary:
+    """The subject's reminder choice and how many of their reminders are still to be sent;
+    one indexed count (``ix_reminder_subject_id_status``), cheap enough for every page view."""
+    subject = get_subject(session, code)
+    preference = session.exec(
+        select(ReminderPreference).where(ReminderPreference.subject_id == subject.id)
+    ).first()
+    pending = session.exec(
+        select(func.count())
+        .select_from(Reminder)
+        .where(
+            Reminder.subject_id == subject.id,
+            col(Reminder.kind).in_(PATIENT_KINDS),
+            col(Reminder.status).in_(OPEN_STATUSES),
+        )
+    ).one()
+    if preference is None:
+        return PreferenceSummary(False, None, None, pending, None, None)
+    return PreferenceSummary(
+        opted_in=preference.opted_in,
+        channel=preference.channel,
+        address=preference.address,
+        pending=pending,
+        updated_at=preference.updated_at,
+        updated_by=preference.updated_by,
+    )
 
 
 @dataclass(frozen=True)

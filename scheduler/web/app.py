@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         api,
         api_admin,
         api_feeds,
+        api_reminders,
         audit_pages,
         auth,
         error_pages,
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.engine = require_current(settings.database_url)
 
     error_pages.install(app)
-    for api_router in (api.router, api_feeds.router, api_admin.router):
+    for api_router in (api.router, api_feeds.router, api_reminders.router, api_admin.router):
         app.include_router(api_router)
     # Pages are for people: /docs documents the JSON API only, whatever a page router says.
     for page_router in (

@@ -18,11 +18,13 @@ from markupsafe import Markup
 from scheduler import core
 from scheduler.core.inputs import DISCONTINUATION_REASONS
 from scheduler.errors import InputError, NotFound
+from scheduler.models.reminder import CHANNELS
 from scheduler.protocols.schema import DoseLevel
 from scheduler.services.accounts import Staff
 from scheduler.services.adverse_events import record_adverse_event
 from scheduler.services.doses import record_dose
 from scheduler.services.previews import Preview, preview_hold, preview_resume
+from scheduler.services.reminders import preference_summary, set_preference
 from scheduler.services.subjects import SubjectState, subject_state
 from scheduler.services.treatment import discontinue, hold, resume
 from scheduler.services.unit import Unit
@@ -52,13 +54,23 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "hold": ("from", "reason", "ae"),
     "resume": ("on", "dose_mg", "reason"),
     "discontinue": ("on", "reason", "note"),
+    "reminders": ("channel", "address"),
 }
+CHANNEL_LABELS = {
+    "email": "email",
+    "webhook": "text message (SMS gateway)",
+    "console": "console (demo)",
+}
+"""What a nurse reads in the channel list: "webhook" is how the gateway is reached, not what
+the patient gets."""
 NOTICES = {
     "visit": "Visit recorded.",
     "dose": "Dose recorded.",
     "hold": "Hold started: every dose from its first day is held until a resumption.",
     "resume": "Resumption recorded.",
     "discontinue": "Discontinuation recorded.",
+    "reminders-on": "Reminders on: the subject's reminders are queued from the plan.",
+    "reminders-off": "Reminders off: the pending reminders were cancelled.",
 }
 
 
@@ -148,6 +160,7 @@ def _render(
     try:
         with request_unit(request, staff.name) as unit:
             state = subject_state(unit.session, code, unit.now)
+            reminders = preference_summary(unit.session, code)
     except NotFound as exc:
         if exc.field != "subject":
             raise
@@ -173,6 +186,8 @@ def _render(
         "terms": ctcae_terms(state),
         "lower_levels": [lvl for lvl in state.protocol.dose_levels if lvl.dose_mg < plan.dose_mg],
         "reasons": DISCONTINUATION_REASONS,
+        "reminders": reminders,
+        "channels": {c: CHANNEL_LABELS.get(c, c) for c in CHANNELS},
         "slots": range(1, slots_per_day + 1),
         "can_record": staff.role in NURSE_ACTIONS,
         "can_decide": staff.role in INVESTIGATOR_ACTIONS,
@@ -446,3 +461,25 @@ def discontinue_form(
         lambda unit: discontinue(unit, code, on=parse_date("on", on), reason=reason, note=note),
         "done=discontinue",
     )
+
+
+@router.post("/subjects/{code}/reminders")
+def reminder_preference_form(
+    request: Request,
+    code: SubjectCode,
+    staff: NurseStaff,
+    opted_in: Text = "",
+    channel: Text = "",
+    address: Text = "",
+) -> Response:
+    values = {"opted_in": opted_in, "channel": channel, "address": address}
+
+    def change(unit: Unit) -> object:
+        if opted_in not in ("yes", "no"):
+            raise InputError("opted_in", "choose opt in or opt out")
+        if opted_in == "no":
+            return set_preference(unit, code, opted_in=False)
+        return set_preference(unit, code, opted_in=True, channel=channel, address=address)
+
+    done = "done=reminders-on" if opted_in == "yes" else "done=reminders-off"
+    return _submit(request, staff, code, "reminders", values, change, done)

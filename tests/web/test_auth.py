@@ -203,6 +203,7 @@ def test_every_form_post_without_the_csrf_token_is_refused_and_writes_nothing(
         "/logout",
         "/subjects/DEMO-002/visits",
         "/subjects/DEMO-002/holds",
+        "/subjects/DEMO-002/reminders",
         "/admin/staff",
     } <= set(posts)
     investigator = staff_client("investigator")

@@ -21,6 +21,8 @@ API_OPERATIONS = {
     ("GET", "/api/subjects/{code}/feed"),
     ("POST", "/api/subjects/{code}/feed"),
     ("POST", "/api/subjects/{code}/feed/revoke"),
+    ("GET", "/api/subjects/{code}/reminders"),
+    ("PUT", "/api/subjects/{code}/reminders"),
     ("GET", "/api/staff"),
     ("POST", "/api/staff"),
     ("POST", "/api/staff/{name}/deactivate"),
