@@ -3,16 +3,7 @@ started in January 2026, so every date used here is in the past whatever the wal
 (cycle 2 was due 2026-01-26)."""
 
 import pytest
-
-from scheduler.cli.app import main
-
-
-def run(capsys, *argv):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code or 0, captured.out, captured.err
+from cli_runner import run
 
 
 @pytest.fixture

@@ -6,20 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cli_runner import run
 from fastapi.testclient import TestClient
 from icalendar import Calendar
 
-from scheduler.cli.app import main
 from scheduler.settings import Settings
 from scheduler.web.app import create_app
-
-
-def run(capsys, *argv):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code or 0, captured.out, captured.err
 
 
 @pytest.fixture

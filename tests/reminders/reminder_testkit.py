@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections import Counter
 from datetime import datetime, timedelta
@@ -22,6 +25,27 @@ from scheduler.services.reminders import idempotency_key, insert_ignoring_duplic
 from scheduler.services.unit import unit_of_work
 
 SECRET = "reminder-test-secret-0123456789"
+
+
+def start_worker(
+    db_url: str, smtp_port: int, webhook_url: str, *args: str, **settings: str
+) -> subprocess.Popen[bytes]:
+    """``dosing worker *args`` in its own process, sending to the test receivers; ``settings``
+    are extra ``DOSING_*`` variables (``REMINDER_SENDERS="1"`` and so on)."""
+    env = dict(
+        os.environ,
+        DOSING_DATABASE_URL=db_url,
+        DOSING_SMTP_PORT=str(smtp_port),
+        DOSING_WEBHOOK_URL=webhook_url,
+        DOSING_WEBHOOK_SECRET=SECRET,
+        **{f"DOSING_{name}": value for name, value in settings.items()},
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "scheduler", "worker", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def free_port() -> int:

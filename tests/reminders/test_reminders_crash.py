@@ -18,12 +18,10 @@ import os
 import random
 import signal
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
-from reminder_testkit import SECRET, queue_rows
+from reminder_testkit import queue_rows, start_worker
 from sqlalchemy import text
 from sqlmodel import func, select
 
@@ -40,22 +38,15 @@ KINDS = ("starting", "claimed", "sending")
 
 
 def _worker(db_url, smtp_receiver, webhook_receiver):
-    env = dict(
-        os.environ,
-        DOSING_DATABASE_URL=db_url,
-        DOSING_SMTP_PORT=str(smtp_receiver.port),
-        DOSING_WEBHOOK_URL=webhook_receiver.url,
-        DOSING_WEBHOOK_SECRET=SECRET,
-        DOSING_REMINDER_LEASE_SECONDS=str(LEASE_SECONDS),
-        DOSING_SMTP_TIMEOUT_SECONDS="0.5",
-        DOSING_REMINDER_BATCH_SIZE="10",
-        DOSING_REMINDER_SENDERS="1",
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "scheduler", "worker", "--once"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    return start_worker(
+        db_url,
+        smtp_receiver.port,
+        webhook_receiver.url,
+        "--once",
+        REMINDER_LEASE_SECONDS=str(LEASE_SECONDS),
+        SMTP_TIMEOUT_SECONDS="0.5",
+        REMINDER_BATCH_SIZE="10",
+        REMINDER_SENDERS="1",
     )
 
 

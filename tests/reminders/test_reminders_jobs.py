@@ -16,7 +16,7 @@ import pytest
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.triggers.interval import IntervalTrigger
 from fastapi.testclient import TestClient
-from reminder_testkit import SECRET, SteppedClock, queue_rows
+from reminder_testkit import SECRET, SteppedClock, queue_rows, start_worker
 from sqlmodel import func, select
 
 from scheduler.cli.app import main
@@ -278,30 +278,21 @@ def test_a_web_app_without_the_scheduler_sends_nothing(job_settings, smtp_receiv
         assert _wait_for(lambda: set(keys) <= set(smtp_receiver.deliveries.keys))
 
 
-def _worker_process(db_url, smtp_receiver, webhook_receiver):
-    env = dict(
-        os.environ,
-        DOSING_DATABASE_URL=db_url,
-        DOSING_SMTP_PORT=str(smtp_receiver.port),
-        DOSING_WEBHOOK_URL=webhook_receiver.url,
-        DOSING_WEBHOOK_SECRET=SECRET,
-        DOSING_REMINDER_POLL_SECONDS="0.2",
-        DOSING_REMINDER_BATCH_SIZE="10",
-        DOSING_REMINDER_SENDERS="2",
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "scheduler", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
 @pytest.mark.slow
 def test_two_worker_processes_each_with_its_own_scheduler_send_each_reminder_once(
     db_url, site, smtp_receiver, webhook_receiver
 ):
-    workers = [_worker_process(db_url, smtp_receiver, webhook_receiver) for _ in range(2)]
+    workers = [
+        start_worker(
+            db_url,
+            smtp_receiver.port,
+            webhook_receiver.url,
+            REMINDER_POLL_SECONDS="0.2",
+            REMINDER_BATCH_SIZE="10",
+            REMINDER_SENDERS="2",
+        )
+        for _ in range(2)
+    ]
     try:
         time.sleep(1.0)  # both schedulers up before the batch appears
         keys = queue_rows(db_url, 300, SystemClock().now() + timedelta(seconds=1))

@@ -5,6 +5,7 @@ import re
 from conftest import PASSWORD, StaffClient, csrf_of, log_in
 from fastapi.testclient import TestClient
 from sqlmodel import select
+from web_routes import post_paths
 
 from scheduler.models import AuditEntry, VisitRecord
 from scheduler.services.accounts import verify_password
@@ -182,15 +183,7 @@ def test_an_admin_issues_a_token_shown_once_that_works_on_the_api(web_app, staff
 
 def _form_posts(app) -> list[str]:
     """Every POST route of the pages (not the API), DEMO-002 put in for the subject."""
-
-    def walk(routes, prefix=""):
-        for route in routes:
-            if hasattr(route, "original_router"):  # an included router (FastAPI >= 0.120)
-                yield from walk(route.original_router.routes, prefix + route.include_context.prefix)
-            elif "POST" in getattr(route, "methods", ()):
-                yield prefix + route.path
-
-    paths = sorted({p.replace("{code}", "DEMO-002") for p in walk(app.router.routes)})
+    paths = sorted({p.replace("{code}", "DEMO-002") for p in post_paths(app)})
     return [p for p in paths if not p.startswith("/api/")]
 
 

@@ -4,6 +4,7 @@ read the list and a subject's accountability without forms, and the server refus
 none of these refusals stores anything."""
 
 from sqlmodel import select
+from web_routes import post_paths
 
 from scheduler.models import AuditEntry
 
@@ -30,14 +31,7 @@ FORMS = {
 
 
 def _pharmacy_posts(app) -> set[str]:
-    def walk(routes, prefix=""):
-        for route in routes:
-            if hasattr(route, "original_router"):  # an included router (FastAPI >= 0.120)
-                yield from walk(route.original_router.routes, prefix + route.include_context.prefix)
-            elif "POST" in getattr(route, "methods", ()):
-                yield prefix + route.path
-
-    return {p for p in walk(app.router.routes) if p.startswith("/pharmacy")}
+    return {p for p in post_paths(app) if p.startswith("/pharmacy")}
 
 
 def _entries(units) -> int:
