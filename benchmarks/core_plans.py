@@ -23,13 +23,13 @@ from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 from scheduler.core import (
-    AdverseEvent,
     Anchors,
-    Discontinuation,
-    DoseRecord,
+    DoseOutcome,
     History,
+    HoldEnd,
     HoldStart,
-    Resumption,
+    ToxicityReport,
+    TreatmentStop,
     build_plan,
 )
 from scheduler.errors import InputError
@@ -45,7 +45,7 @@ def _holds(rnd: random.Random, protocol: Protocol, c1d1: date, today: date) -> H
     levels = [level.dose_mg for level in protocol.dose_levels]
     level = 0
     holds: list[HoldStart] = []
-    resumptions: list[Resumption] = []
+    resumptions: list[HoldEnd] = []
     start = c1d1 + timedelta(days=rnd.randrange(3, 60))
     for n in range(1, rnd.choice((0, 0, 0, 1, 1, 2)) + 1):
         if start >= today:
@@ -58,7 +58,7 @@ def _holds(rnd: random.Random, protocol: Protocol, c1d1: date, today: date) -> H
         if rnd.random() < 0.35 and level + 1 < len(levels):
             level += 1
             dose = levels[level]
-        resumptions.append(Resumption(id=n, on=end, dose_mg=dose))
+        resumptions.append(HoldEnd(id=n, on=end, dose_mg=dose))
         start = end + timedelta(days=rnd.randrange(5, 50))
     return History(holds=tuple(holds), resumptions=tuple(resumptions))
 
@@ -82,23 +82,23 @@ def _subject(rnd: random.Random, protocols: list[Protocol], n: int):
             history = replace(
                 history,
                 resumptions=tuple(r for r in history.resumptions if r.on <= stop),
-                discontinuation=Discontinuation(id=1, on=stop, reason=rnd.choice(REASONS)),
+                discontinuation=TreatmentStop(id=1, on=stop, reason=rnd.choice(REASONS)),
             )
     plan = build_plan(protocol, anchors, history, today)
-    doses: list[DoseRecord] = []
+    doses: list[DoseOutcome] = []
     for slot in plan.doses():
         if slot.status != "planned" or slot.date > today or rnd.random() < 0.03:
             continue
         if rnd.random() < 0.07:
-            doses.append(DoseRecord(id=len(doses) + 1, on=slot.date, taken=False, slot=slot.slot))
+            doses.append(DoseOutcome(id=len(doses) + 1, on=slot.date, taken=False, slot=slot.slot))
             continue
         late = rnd.choice((0, 0, 0, 0, 0, 0, 1, 2, 3, 13))
         at = clock_time(min(23, slot.time.hour + late), rnd.randrange(60))
         doses.append(
-            DoseRecord(id=len(doses) + 1, on=slot.date, taken=True, slot=slot.slot, taken_at=at)
+            DoseOutcome(id=len(doses) + 1, on=slot.date, taken=True, slot=slot.slot, taken_at=at)
         )
     events = tuple(
-        AdverseEvent(
+        ToxicityReport(
             id=k,
             term=rnd.choice(TERMS),
             grade=rnd.choice((1, 1, 2, 2, 3, 4)),

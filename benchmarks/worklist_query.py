@@ -107,9 +107,9 @@ def _history(rnd: random.Random, plan: core.Plan) -> core.History:
     for i, slot in enumerate(plan.doses()):
         if slot.date >= entered_until:
             break
-        doses.append(core.DoseRecord(id=i + 1, on=slot.date, taken=rnd.random() > 0.03))
+        doses.append(core.DoseOutcome(id=i + 1, on=slot.date, taken=rnd.random() > 0.03))
     visits = [
-        core.VisitRecord(id=i + 1, code=v.code, on=v.target)
+        core.VisitDone(id=i + 1, code=v.code, on=v.target)
         for i, v in enumerate(plan.visits)
         if v.target < TODAY and rnd.random() > 0.02
     ]

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 from scheduler.core import (
     Anchors,
-    Discontinuation,
-    DoseRecord,
+    DoseOutcome,
     History,
+    HoldEnd,
     HoldStart,
     Plan,
-    Resumption,
+    TreatmentStop,
     build_plan,
 )
 from scheduler.errors import InputError
@@ -50,17 +50,17 @@ def planned_histories(draw: st.DrawFn, protocol: Protocol = ANLOTINIB) -> tuple[
             )
         elif kind == "resume":
             last = max((h.on for h in history.holds), default=c1d1)
-            resumed = Resumption(
+            resumed = HoldEnd(
                 id=n,
                 on=last + timedelta(days=draw(st.integers(1, 30))),
                 dose_mg=draw(st.sampled_from(levels)),
             )
             candidate = replace(history, resumptions=(*history.resumptions, resumed))
         elif kind == "dose":
-            record = DoseRecord(id=n, on=on, taken=draw(st.booleans()))
+            record = DoseOutcome(id=n, on=on, taken=draw(st.booleans()))
             candidate = replace(history, doses=(*history.doses, record))
         else:
-            stop = Discontinuation(id=n, on=on, reason=draw(st.sampled_from(["relapse", "death"])))
+            stop = TreatmentStop(id=n, on=on, reason=draw(st.sampled_from(["relapse", "death"])))
             candidate = replace(history, discontinuation=stop)
         try:
             plan = build_plan(protocol, anchors, candidate, today)

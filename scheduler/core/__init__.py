@@ -4,31 +4,31 @@ No I/O, no clock reads, no framework imports; an import-linter contract keeps it
 """
 
 from scheduler.core.inputs import (
-    AdverseEvent,
     Anchors,
     Day1Assessment,
-    Discontinuation,
-    DoseRecord,
+    DoseOutcome,
     History,
+    HoldEnd,
     HoldStart,
-    Resumption,
-    VisitRecord,
+    ToxicityReport,
+    TreatmentStop,
+    VisitDone,
 )
 from scheduler.core.plan import Plan, build_plan, plan_to_dict, plan_to_json
 from scheduler.core.toxicity import Proposal, propose_action
 
 __all__ = [
-    "AdverseEvent",
     "Anchors",
     "Day1Assessment",
-    "Discontinuation",
-    "DoseRecord",
+    "DoseOutcome",
     "History",
+    "HoldEnd",
     "HoldStart",
     "Plan",
     "Proposal",
-    "Resumption",
-    "VisitRecord",
+    "ToxicityReport",
+    "TreatmentStop",
+    "VisitDone",
     "build_plan",
     "plan_to_dict",
     "plan_to_json",

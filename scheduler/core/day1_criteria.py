@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from scheduler.core.inputs import Day1Assessment, Discontinuation
+from scheduler.core.inputs import Day1Assessment, TreatmentStop
 from scheduler.errors import InputError
 
 _DAY = timedelta(days=1)
@@ -48,7 +48,7 @@ class CriteriaDelay:
 def criteria_delays(
     assessments: tuple[Day1Assessment, ...],
     cycles: int,
-    stop: Discontinuation | None,
+    stop: TreatmentStop | None,
     today: date,
 ) -> tuple[CriteriaDelay, ...]:
     """The delay each cycle's assessments impose, by cycle; cycles never found unmet have none."""

@@ -19,7 +19,7 @@ from typing import Literal, TypeAlias
 
 from scheduler.core.dose_levels import DoseTimeline
 from scheduler.core.holds import HoldPeriod
-from scheduler.core.inputs import Anchors, DoseRecord
+from scheduler.core.inputs import Anchors, DoseOutcome
 from scheduler.core.layout import ProtocolLayout, SlotPattern, SlotRow
 from scheduler.core.times import (
     microseconds_of_day,
@@ -167,7 +167,7 @@ class SlotBuilder:
         layout: ProtocolLayout,
         anchors: Anchors,
         *,
-        doses: tuple[DoseRecord, ...],
+        doses: tuple[DoseOutcome, ...],
         timeline: DoseTimeline,
         periods: tuple[HoldPeriod, ...],
         stop: date | None,
@@ -400,7 +400,7 @@ class SlotBuilder:
         return slots
 
     def _judge(
-        self, on: date, index: int, at: time, record: DoseRecord
+        self, on: date, index: int, at: time, record: DoseOutcome
     ) -> tuple[DoseStatus, int | None]:
         """Status and minutes late (None when unknown) that ``record`` gives its slot."""
         taken_at = record.taken_at
@@ -438,15 +438,15 @@ class SlotBuilder:
 
 
 def _latest_by_administration(
-    doses: tuple[DoseRecord, ...], administrations: int
-) -> tuple[list[dict[date, DoseRecord]], bool]:
+    doses: tuple[DoseOutcome, ...], administrations: int
+) -> tuple[list[dict[date, DoseOutcome]], bool]:
     """Records by administration (slot - 1) and date, the latest of a slot winning; and
     whether any record names an administration the protocol does not have.
 
     (Comprehensions, not ``dict(zip(map(attrgetter(...))))``: on CPython 3.11 the specialised
     attribute reads of a comprehension beat ``attrgetter``'s generic lookup.)
     """
-    by_administration: list[dict[date, DoseRecord]] = [{} for _ in range(administrations)]
+    by_administration: list[dict[date, DoseOutcome]] = [{} for _ in range(administrations)]
     if not doses:
         return by_administration, False
     present = {record.slot for record in doses}

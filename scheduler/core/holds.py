@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from scheduler.core.inputs import Discontinuation, HoldStart, Resumption
+from scheduler.core.inputs import HoldEnd, HoldStart, TreatmentStop
 from scheduler.errors import RuleViolation
 
 _DAY = timedelta(days=1)
@@ -51,13 +51,13 @@ class HoldPeriod:
 
 def hold_periods(
     holds: tuple[HoldStart, ...],
-    resumptions: tuple[Resumption, ...],
-    discontinuation: Discontinuation | None,
+    resumptions: tuple[HoldEnd, ...],
+    discontinuation: TreatmentStop | None,
     c1d1: date,
     today: date,
 ) -> tuple[HoldPeriod, ...]:
     """Pair starts and resumptions in date order, refusing histories that cannot have happened."""
-    timeline: list[tuple[date, int, HoldStart | Resumption]] = [(h.on, 1, h) for h in holds] + [
+    timeline: list[tuple[date, int, HoldStart | HoldEnd]] = [(h.on, 1, h) for h in holds] + [
         (r.on, 0, r) for r in resumptions
     ]
     timeline.sort(key=lambda item: (item[0], item[1]))

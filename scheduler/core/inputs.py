@@ -37,7 +37,7 @@ class Anchors:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DoseRecord:
+class DoseOutcome:
     """A dose slot recorded as taken (optionally with the local time) or missed."""
 
     id: int
@@ -55,7 +55,7 @@ class HoldStart:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Resumption:
+class HoldEnd:
     """Dosing restarts on ``on``; ``dose_mg`` None keeps the level in effect before the hold."""
 
     id: int
@@ -64,14 +64,14 @@ class Resumption:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Discontinuation:
+class TreatmentStop:
     id: int
     on: date
     reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AdverseEvent:
+class ToxicityReport:
     id: int
     term: str
     grade: int
@@ -81,7 +81,7 @@ class AdverseEvent:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class VisitRecord:
+class VisitDone:
     id: int
     code: str
     on: date
@@ -103,10 +103,10 @@ class Day1Assessment:
 class History:
     """Everything recorded about one subject, voided records already left out."""
 
-    doses: tuple[DoseRecord, ...] = ()
+    doses: tuple[DoseOutcome, ...] = ()
     holds: tuple[HoldStart, ...] = ()
-    resumptions: tuple[Resumption, ...] = ()
-    discontinuation: Discontinuation | None = None
-    adverse_events: tuple[AdverseEvent, ...] = ()
-    visits: tuple[VisitRecord, ...] = field(default=())
+    resumptions: tuple[HoldEnd, ...] = ()
+    discontinuation: TreatmentStop | None = None
+    adverse_events: tuple[ToxicityReport, ...] = ()
+    visits: tuple[VisitDone, ...] = field(default=())
     day1_assessments: tuple[Day1Assessment, ...] = ()

@@ -21,11 +21,11 @@ from scheduler.core.dose_levels import DoseTimeline, dose_timeline, format_mg
 from scheduler.core.dosing_days import DoseSlot, SlotBuilder
 from scheduler.core.holds import HoldPeriod, hold_covering, hold_periods
 from scheduler.core.inputs import (
-    AdverseEvent,
     Anchors,
-    Discontinuation,
-    DoseRecord,
+    DoseOutcome,
     History,
+    ToxicityReport,
+    TreatmentStop,
 )
 from scheduler.core.layout import CycleDates, ProtocolLayout, layout_for
 from scheduler.core.toxicity import Proposal, propose_action
@@ -40,7 +40,7 @@ _DAY = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AssessedEvent:
-    event: AdverseEvent
+    event: ToxicityReport
     dose_mg: float
     proposal: Proposal
 
@@ -58,7 +58,7 @@ class Plan:
     criteria_delays: tuple[CriteriaDelay, ...]
     adverse_events: tuple[AssessedEvent, ...]
     proposals: tuple[Proposal, ...]
-    discontinuation: Discontinuation | None
+    discontinuation: TreatmentStop | None
     last_dose_taken: date | None
 
     @property
@@ -96,8 +96,8 @@ _new_plan = frozen_constructor(Plan)
 _new_assessed = frozen_constructor(AssessedEvent)
 
 
-def _latest_records(doses: tuple[DoseRecord, ...]) -> dict[tuple[date, int], DoseRecord]:
-    latest: dict[tuple[date, int], DoseRecord] = {}
+def _latest_records(doses: tuple[DoseOutcome, ...]) -> dict[tuple[date, int], DoseOutcome]:
+    latest: dict[tuple[date, int], DoseOutcome] = {}
     for record in doses:
         latest[(record.on, record.slot)] = record
     return latest
@@ -118,10 +118,10 @@ def describe_day(protocol: Protocol, cycles: tuple[CyclePlan, ...], day: date) -
 
 def _check_records(
     protocol: Protocol,
-    records: dict[tuple[date, int], DoseRecord],
+    records: dict[tuple[date, int], DoseOutcome],
     cycles: tuple[CyclePlan, ...],
     periods: tuple[HoldPeriod, ...],
-    stop: Discontinuation | None,
+    stop: TreatmentStop | None,
     waiting: CriteriaDelay | None,
 ) -> None:
     used = {(s.date, s.slot) for c in cycles for s in c.doses if s.record_id is not None}
@@ -247,7 +247,7 @@ def _build_cycles(
 def _treatment_status(
     cycles: tuple[CyclePlan, ...],
     periods: tuple[HoldPeriod, ...],
-    stop: Discontinuation | None,
+    stop: TreatmentStop | None,
     today: date,
 ) -> TreatmentStatus:
     if stop is not None and stop.on <= today:

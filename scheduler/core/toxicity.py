@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from scheduler.core.dose_levels import format_mg, next_lower_dose
-from scheduler.core.inputs import AdverseEvent
+from scheduler.core.inputs import ToxicityReport
 from scheduler.core.layout import ProtocolLayout, layout_for
 from scheduler.protocols.schema import Protocol
 
@@ -28,7 +28,7 @@ class Proposal:
 _MAX_PROPOSALS = 4096
 
 
-def propose_action(protocol: Protocol, event: AdverseEvent, current_dose_mg: float) -> Proposal:
+def propose_action(protocol: Protocol, event: ToxicityReport, current_dose_mg: float) -> Proposal:
     """The first rule of the protocol's table that matches the event, as a proposal.
 
     The answer depends on the event's term, grade, relatedness and tolerability and on the
@@ -55,7 +55,7 @@ def propose_action(protocol: Protocol, event: AdverseEvent, current_dose_mg: flo
 
 
 def _propose(
-    layout: ProtocolLayout, term: str, event: AdverseEvent, current_dose_mg: float
+    layout: ProtocolLayout, term: str, event: ToxicityReport, current_dose_mg: float
 ) -> Proposal:
     protocol = layout.protocol
     is_lab = term in layout.lab_terms

@@ -16,7 +16,7 @@ from typing import Literal
 
 from scheduler.core.construct import frozen_constructor
 from scheduler.core.cycles import CyclePlan
-from scheduler.core.inputs import Discontinuation, VisitRecord
+from scheduler.core.inputs import TreatmentStop, VisitDone
 from scheduler.core.layout import Placement, VisitTemplate, layout_for
 from scheduler.protocols.schema import Protocol
 
@@ -71,7 +71,7 @@ def _placement(template: VisitTemplate, anchor: date) -> Placement:
     return placement
 
 
-def _done(template: VisitTemplate, placement: Placement, record: VisitRecord) -> PlacedVisit:
+def _done(template: VisitTemplate, placement: Placement, record: VisitDone) -> PlacedVisit:
     visit = _new_visit(
         template.code,
         template.name,
@@ -131,8 +131,8 @@ def build_visits(
     cycles: tuple[CyclePlan, ...],
     last_dose: date,
     last_dose_projected: bool,
-    discontinuation: Discontinuation | None,
-    records: dict[str, VisitRecord],
+    discontinuation: TreatmentStop | None,
+    records: dict[str, VisitDone],
     today: date,
 ) -> tuple[VisitPlan, ...]:
     """Every visit of the plan, by target date (then code).

@@ -55,7 +55,7 @@ def record_adverse_event(
     if intolerable and grade != 2:
         raise InputError("intolerable", "only a grade 2 event is judged tolerable or not")
     day = not_in_future("onset", parse_date("onset", onset), state.today)
-    candidate = core.AdverseEvent(
+    candidate = core.ToxicityReport(
         id=-1, term=term, grade=grade, onset=day, related=related, intolerable=intolerable
     )
     plan = state.with_history(adverse_events=(*state.history.adverse_events, candidate))

@@ -44,7 +44,7 @@ def record_dose(
         raise Conflict(
             "date", f"a dose is already recorded for {day} ({was}); give --reason to correct it"
         )
-    candidate = core.DoseRecord(id=-1, on=day, taken=taken, slot=slot, taken_at=taken_at)
+    candidate = core.DoseOutcome(id=-1, on=day, taken=taken, slot=slot, taken_at=taken_at)
     plan = state.with_history(doses=(*state.history.doses, candidate))
     row = DoseRecord(
         subject_id=state.subject.id or 0,

@@ -34,12 +34,12 @@ def load_histories(session: Session, subject_ids: Iterable[int]) -> dict[int, co
             select(Void.record_kind, Void.record_id).where(col(Void.subject_id).in_(ids))
         ).all()
     }
-    doses: dict[int, list[core.DoseRecord]] = defaultdict(list)
+    doses: dict[int, list[core.DoseOutcome]] = defaultdict(list)
     holds: dict[int, list[core.HoldStart]] = defaultdict(list)
-    resumptions: dict[int, list[core.Resumption]] = defaultdict(list)
-    stops: dict[int, core.Discontinuation] = {}
-    events: dict[int, list[core.AdverseEvent]] = defaultdict(list)
-    visits: dict[int, list[core.VisitRecord]] = defaultdict(list)
+    resumptions: dict[int, list[core.HoldEnd]] = defaultdict(list)
+    stops: dict[int, core.TreatmentStop] = {}
+    events: dict[int, list[core.ToxicityReport]] = defaultdict(list)
+    visits: dict[int, list[core.VisitDone]] = defaultdict(list)
     checks: dict[int, list[core.Day1Assessment]] = defaultdict(list)
 
     for d in session.exec(
@@ -47,7 +47,7 @@ def load_histories(session: Session, subject_ids: Iterable[int]) -> dict[int, co
     ):
         if ("dose", d.id) not in voided:
             doses[d.subject_id].append(
-                core.DoseRecord(
+                core.DoseOutcome(
                     id=d.id or 0, on=d.dose_date, taken=d.taken, slot=d.slot, taken_at=d.taken_at
                 )
             )
@@ -61,7 +61,7 @@ def load_histories(session: Session, subject_ids: Iterable[int]) -> dict[int, co
     ):
         if ("resumption", r.id) not in voided:
             resumptions[r.subject_id].append(
-                core.Resumption(id=r.id or 0, on=r.resume_date, dose_mg=r.dose_mg)
+                core.HoldEnd(id=r.id or 0, on=r.resume_date, dose_mg=r.dose_mg)
             )
     for s in session.exec(
         select(Discontinuation)
@@ -69,7 +69,7 @@ def load_histories(session: Session, subject_ids: Iterable[int]) -> dict[int, co
         .order_by(col(Discontinuation.id))
     ):
         if ("discontinuation", s.id) not in voided:
-            stops[s.subject_id] = core.Discontinuation(id=s.id or 0, on=s.on_date, reason=s.reason)
+            stops[s.subject_id] = core.TreatmentStop(id=s.id or 0, on=s.on_date, reason=s.reason)
     for a in session.exec(
         select(AdverseEvent)
         .where(col(AdverseEvent.subject_id).in_(ids))
@@ -77,7 +77,7 @@ def load_histories(session: Session, subject_ids: Iterable[int]) -> dict[int, co
     ):
         if ("adverse_event", a.id) not in voided:
             events[a.subject_id].append(
-                core.AdverseEvent(
+                core.ToxicityReport(
                     id=a.id or 0,
                     term=a.term,
                     grade=a.grade,
@@ -93,7 +93,7 @@ def load_histories(session: Session, subject_ids: Iterable[int]) -> dict[int, co
     ):
         if ("visit", v.id) not in voided:
             visits[v.subject_id].append(
-                core.VisitRecord(id=v.id or 0, code=v.code, on=v.actual_date, deviation=v.deviation)
+                core.VisitDone(id=v.id or 0, code=v.code, on=v.actual_date, deviation=v.deviation)
             )
     for c in session.exec(
         select(Day1Check).where(col(Day1Check.subject_id).in_(ids)).order_by(col(Day1Check.id))

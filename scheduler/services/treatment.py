@@ -87,7 +87,7 @@ def resume(
         )
     before = state.plan()
     plan = state.with_history(
-        resumptions=(*state.history.resumptions, core.Resumption(id=-1, on=day, dose_mg=dose_mg))
+        resumptions=(*state.history.resumptions, core.HoldEnd(id=-1, on=day, dose_mg=dose_mg))
     )
     passed = limits_passed(before, plan)
     require_reason(passed, reason)
@@ -133,7 +133,7 @@ def discontinue(unit: Unit, code: str, *, on: str | date, reason: str, note: str
     if after:
         listed = ", ".join(str(d) for d in after[:5])
         raise Conflict("on", f"doses are recorded after {day} ({listed}); correct those first")
-    plan = state.with_history(discontinuation=core.Discontinuation(id=-1, on=day, reason=reason))
+    plan = state.with_history(discontinuation=core.TreatmentStop(id=-1, on=day, reason=reason))
     row = Discontinuation(
         subject_id=state.subject.id or 0,
         on_date=day,

@@ -38,7 +38,7 @@ def record_visit(
             f"{visit_code}. Got {day}. Give --reason to record it as a deviation.",
         )
     deviation = reason if not visit.in_window(day) else ""
-    candidate = core.VisitRecord(id=-1, code=visit_code, on=day, deviation=deviation)
+    candidate = core.VisitDone(id=-1, code=visit_code, on=day, deviation=deviation)
     after = state.with_history(visits=(*state.history.visits, candidate))
     row = VisitRecord(
         subject_id=state.subject.id or 0,

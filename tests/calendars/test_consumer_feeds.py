@@ -31,12 +31,12 @@ from ical_consumers import (
 import calendars
 from scheduler.core import (
     Anchors,
-    Discontinuation,
-    DoseRecord,
+    DoseOutcome,
     History,
+    HoldEnd,
     HoldStart,
     Plan,
-    Resumption,
+    TreatmentStop,
     build_plan,
 )
 from scheduler.protocols import Protocol
@@ -54,9 +54,9 @@ class Scenario:
     history: History = field(default_factory=History)
 
 
-def _taken(first_id: int, days: list[date], at: time) -> tuple[DoseRecord, ...]:
+def _taken(first_id: int, days: list[date], at: time) -> tuple[DoseOutcome, ...]:
     return tuple(
-        DoseRecord(id=first_id + n, on=day, taken=True, taken_at=at) for n, day in enumerate(days)
+        DoseOutcome(id=first_id + n, on=day, taken=True, taken_at=at) for n, day in enumerate(days)
     )
 
 
@@ -71,10 +71,10 @@ SCENARIOS = {
         History(
             doses=(
                 *_taken(1, [date(2026, 3, 2) + timedelta(days=n) for n in range(5)], time(8, 10)),
-                DoseRecord(id=9, on=date(2026, 3, 7), taken=False),
+                DoseOutcome(id=9, on=date(2026, 3, 7), taken=False),
             ),
             holds=(HoldStart(id=20, on=date(2026, 4, 8), reason="grade 3 hypertension"),),
-            resumptions=(Resumption(id=21, on=date(2026, 4, 20), dose_mg=10),),
+            resumptions=(HoldEnd(id=21, on=date(2026, 4, 20), dose_mg=10),),
         ),
     ),
     # 02:30 does not exist on 2026-03-08 (C1 D7); an open hold from C2 D3 makes later
@@ -99,7 +99,7 @@ SCENARIOS = {
         date(2026, 3, 23),
         time(2, 30),
         date(2026, 4, 30),
-        History(discontinuation=Discontinuation(id=1, on=date(2026, 4, 22), reason="toxicity")),
+        History(discontinuation=TreatmentStop(id=1, on=date(2026, 4, 22), reason="toxicity")),
     ),
     # 02:30 happens twice on 2026-10-25 (C1 D7).
     "berlin_fold": Scenario(
@@ -114,7 +114,7 @@ SCENARIOS = {
         date(2026, 11, 30),
         History(
             holds=(HoldStart(id=1, on=date(2026, 10, 14), reason="proteinuria"),),
-            resumptions=(Resumption(id=2, on=date(2026, 10, 21), dose_mg=10),),
+            resumptions=(HoldEnd(id=2, on=date(2026, 10, 21), dose_mg=10),),
         ),
     ),
     # 02:30 happens twice on 2026-04-05 (C1 D7), the end of Sydney's summer time.
@@ -128,7 +128,7 @@ SCENARIOS = {
         date(2026, 3, 16),
         time(8, 0),
         date(2026, 8, 1),
-        History(discontinuation=Discontinuation(id=1, on=date(2026, 6, 30), reason="relapse")),
+        History(discontinuation=TreatmentStop(id=1, on=date(2026, 6, 30), reason="relapse")),
     ),
 }
 FOLDS = {"new_york_fold", "berlin_fold", "sydney_fold"}

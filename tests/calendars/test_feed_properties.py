@@ -27,12 +27,12 @@ import calendars
 from calendars import render
 from scheduler.core import (
     Anchors,
-    Discontinuation,
-    DoseRecord,
+    DoseOutcome,
     History,
+    HoldEnd,
     HoldStart,
     Plan,
-    Resumption,
+    TreatmentStop,
     build_plan,
 )
 from scheduler.errors import InputError
@@ -91,18 +91,18 @@ def _apply(event: tuple, plan: Plan, history: History, n: int) -> History:
         return replace(history, holds=(*history.holds, HoldStart(id=n, on=on, reason="tox")))
     if kind == "resume":
         last = max((h.on for h in history.holds), default=c1d1)
-        resumption = Resumption(id=n, on=last + timedelta(days=event[1]), dose_mg=event[2])
+        resumption = HoldEnd(id=n, on=last + timedelta(days=event[1]), dose_mg=event[2])
         return replace(history, resumptions=(*history.resumptions, resumption))
     if kind == "record_due":
         rnd = event[1]
         due = [s for s in plan.doses() if s.status == "planned" and s.date <= plan.today]
         records = [
-            DoseRecord(id=n * 1000 + i, on=s.date, taken=rnd.random() > 0.15, slot=s.slot)
+            DoseOutcome(id=n * 1000 + i, on=s.date, taken=rnd.random() > 0.15, slot=s.slot)
             for i, s in enumerate(due)
             if rnd.random() < 0.8
         ]
         return replace(history, doses=(*history.doses, *records))
-    stop = Discontinuation(id=n, on=c1d1 + timedelta(days=event[1]), reason=event[2])
+    stop = TreatmentStop(id=n, on=c1d1 + timedelta(days=event[1]), reason=event[2])
     return replace(history, discontinuation=stop)
 
 

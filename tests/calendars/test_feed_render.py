@@ -48,11 +48,11 @@ def anchors(zone=ZONE, dose_time=time(8, 0)) -> core.Anchors:
 
 
 TAKEN = tuple(
-    core.DoseRecord(id=i, on=date(2026, 3, 2) + timedelta(days=i - 1), taken=True)
+    core.DoseOutcome(id=i, on=date(2026, 3, 2) + timedelta(days=i - 1), taken=True)
     for i in range(1, 9)
 )
 HOLD = core.HoldStart(id=1, on=date(2026, 3, 10), reason="grade 3 hypertension")
-RESUME = core.Resumption(id=1, on=date(2026, 3, 25), dose_mg=10)
+RESUME = core.HoldEnd(id=1, on=date(2026, 3, 25), dose_mg=10)
 
 
 def golden_scenario(protocol):
@@ -194,7 +194,7 @@ def test_cancelled_events_drop_out_30_days_after_they_were_cancelled(anlotinib):
 
 
 def test_discontinued_subjects_visits_are_cancelled_then_drop_out(anlotinib):
-    stop = core.Discontinuation(id=1, on=date(2026, 3, 20), reason="relapse")
+    stop = core.TreatmentStop(id=1, on=date(2026, 3, 20), reason="relapse")
     history = core.History(doses=TAKEN, holds=(HOLD,), discontinuation=stop)
     plan = core.build_plan(anlotinib, anchors(), history, date(2026, 3, 20))
     items = calendars.patient_items(plan, OPTIONS)

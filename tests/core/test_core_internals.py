@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.core import Anchors, History, VisitRecord, build_plan
+from scheduler.core import Anchors, History, VisitDone, build_plan
 from scheduler.core.construct import frozen_constructor
 from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.layout import layout_for
@@ -122,7 +122,7 @@ def test_visits_are_shared_between_plans_but_a_done_visit_is_the_subjects_own():
         for name in ("SHARE-1", "SHARE-2")
     )
     today = date(2026, 3, 23)
-    done = History(visits=(VisitRecord(id=7, code="C2D1", on=date(2026, 3, 23)),))
+    done = History(visits=(VisitDone(id=7, code="C2D1", on=date(2026, 3, 23)),))
 
     plain = build_plan(protocol, first, History(), today)
     recorded = build_plan(protocol, second, done, today)

@@ -23,12 +23,12 @@ import pytest
 
 from scheduler.core import (
     Anchors,
-    Discontinuation,
-    DoseRecord,
+    DoseOutcome,
     History,
+    HoldEnd,
     HoldStart,
     Plan,
-    Resumption,
+    TreatmentStop,
     build_plan,
 )
 from scheduler.core.dosing_days import DoseSlot, DoseStatus, slot_times
@@ -66,7 +66,7 @@ def _dose_on(plan: Plan, day: date) -> float:
     return dose
 
 
-def _judged(plan: Plan, on: date, at: time, record: DoseRecord) -> tuple[DoseStatus, int | None]:
+def _judged(plan: Plan, on: date, at: time, record: DoseOutcome) -> tuple[DoseStatus, int | None]:
     if not record.taken:
         return "missed", None
     if record.taken_at is None:
@@ -126,7 +126,7 @@ def reference_slots(plan: Plan, history: History) -> list[DoseSlot]:
     return slots
 
 
-def _records(rnd: random.Random, plan: Plan, n: int) -> tuple[DoseRecord, ...]:
+def _records(rnd: random.Random, plan: Plan, n: int) -> tuple[DoseOutcome, ...]:
     """Records for most slots due by today: on time, late, far too late, untimed or missed."""
     records = []
     for index, slot in enumerate(plan.doses()):
@@ -134,7 +134,7 @@ def _records(rnd: random.Random, plan: Plan, n: int) -> tuple[DoseRecord, ...]:
             continue
         record_id = n * 1000 + index
         if rnd.random() < 0.1:
-            records.append(DoseRecord(id=record_id, on=slot.date, taken=False, slot=slot.slot))
+            records.append(DoseOutcome(id=record_id, on=slot.date, taken=False, slot=slot.slot))
             continue
         taken_at: time | None = None
         if rnd.random() < 0.9:
@@ -142,7 +142,7 @@ def _records(rnd: random.Random, plan: Plan, n: int) -> tuple[DoseRecord, ...]:
             # Few distinct times, so that memoised verdicts meet records on DST days.
             taken_at = time(hour, rnd.choice((0, 30, 30, 45)), rnd.choice((0, 0, 0, 30)))
         records.append(
-            DoseRecord(id=record_id, on=slot.date, taken=True, slot=slot.slot, taken_at=taken_at)
+            DoseOutcome(id=record_id, on=slot.date, taken=True, slot=slot.slot, taken_at=taken_at)
         )
     if records and rnd.random() < 0.3:  # a correction: the latest record of a slot counts
         corrected = rnd.choice(records)
@@ -179,14 +179,14 @@ def _subject(rnd: random.Random, number: int) -> tuple[Protocol, Anchors, Histor
             )
         elif kind < 0.5:
             last = max((hold.on for hold in history.holds), default=c1d1)
-            resumption = Resumption(
+            resumption = HoldEnd(
                 id=n, on=last + timedelta(days=rnd.randrange(1, 30)), dose_mg=rnd.choice(levels)
             )
             candidate = replace(history, resumptions=(*history.resumptions, resumption))
         elif kind < 0.6:
             stop = c1d1 + timedelta(days=rnd.randrange(span))
             reason = rnd.choice(("relapse", "toxicity", "death"))
-            stopped = Discontinuation(id=n, on=stop, reason=reason)
+            stopped = TreatmentStop(id=n, on=stop, reason=reason)
             candidate = replace(history, discontinuation=stopped)
         else:
             plan = build_plan(protocol, anchors, history, today)

@@ -18,15 +18,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scheduler.core import (
-    AdverseEvent,
     Anchors,
     Day1Assessment,
-    Discontinuation,
-    DoseRecord,
+    DoseOutcome,
     History,
+    HoldEnd,
     HoldStart,
     Plan,
-    Resumption,
+    ToxicityReport,
+    TreatmentStop,
     build_plan,
     plan_to_json,
 )
@@ -82,7 +82,7 @@ def _apply(event: tuple, plan: Plan, history: History, n: int) -> History:
         return replace(history, holds=(*history.holds, HoldStart(id=n, on=on, reason="tox")))
     if kind == "resume":
         last = max((h.on for h in history.holds), default=c1d1)
-        resumption = Resumption(id=n, on=last + timedelta(days=event[1]), dose_mg=event[2])
+        resumption = HoldEnd(id=n, on=last + timedelta(days=event[1]), dose_mg=event[2])
         return replace(history, resumptions=(*history.resumptions, resumption))
     if kind == "record_due":
         rnd = event[1]
@@ -91,17 +91,21 @@ def _apply(event: tuple, plan: Plan, history: History, n: int) -> History:
         records = []
         for index, s in enumerate(chosen):
             if rnd.random() < 0.15:
-                records.append(DoseRecord(id=n * 1000 + index, on=s.date, taken=False, slot=s.slot))
+                records.append(
+                    DoseOutcome(id=n * 1000 + index, on=s.date, taken=False, slot=s.slot)
+                )
             else:
                 hour = min(23, s.time.hour + rnd.choice([0, 0, 0, 1, 3, 13]))
                 at = time(hour, rnd.randrange(60))
                 records.append(
-                    DoseRecord(id=n * 1000 + index, on=s.date, taken=True, slot=s.slot, taken_at=at)
+                    DoseOutcome(
+                        id=n * 1000 + index, on=s.date, taken=True, slot=s.slot, taken_at=at
+                    )
                 )
         return replace(history, doses=(*history.doses, *records))
     if kind == "dose":
         on = c1d1 + timedelta(days=event[1])
-        record = DoseRecord(id=n, on=on, taken=event[2], taken_at=event[3], slot=event[4])
+        record = DoseOutcome(id=n, on=on, taken=event[2], taken_at=event[3], slot=event[4])
         return replace(history, doses=(*history.doses, record))
     if kind == "day1":
         _, number, offset, met = event
@@ -113,10 +117,10 @@ def _apply(event: tuple, plan: Plan, history: History, n: int) -> History:
         check = Day1Assessment(id=n, cycle=number, on=on, met=met)
         return replace(history, day1_assessments=(*history.day1_assessments, check))
     if kind == "discontinue":
-        stop = Discontinuation(id=n, on=c1d1 + timedelta(days=event[1]), reason=event[2])
+        stop = TreatmentStop(id=n, on=c1d1 + timedelta(days=event[1]), reason=event[2])
         return replace(history, discontinuation=stop)
     _, offset, term, grade, related, intolerable = event
-    ae = AdverseEvent(
+    ae = ToxicityReport(
         id=n,
         term=term,
         grade=grade,

@@ -91,27 +91,27 @@ def plans(draw: st.DrawFn, protocol: Protocol) -> core.Plan:
                 candidate = history
             if kind == "resume" or draw(st.booleans()):
                 last = max((h.on for h in candidate.holds), default=c1d1)
-                resumed = core.Resumption(
+                resumed = core.HoldEnd(
                     id=n,
                     on=last + timedelta(days=draw(st.integers(1, 20))),
                     dose_mg=draw(st.sampled_from(levels)),
                 )
                 candidate = replace(candidate, resumptions=(*candidate.resumptions, resumed))
         elif kind == "dose":
-            dose = core.DoseRecord(id=n, on=on, taken=draw(st.booleans()))
+            dose = core.DoseOutcome(id=n, on=on, taken=draw(st.booleans()))
             candidate = replace(history, doses=(*history.doses, dose))
         elif kind == "stop":
             reason = draw(st.sampled_from(DISCONTINUATION_REASONS))
             candidate = replace(
-                history, discontinuation=core.Discontinuation(id=n, on=on, reason=reason)
+                history, discontinuation=core.TreatmentStop(id=n, on=on, reason=reason)
             )
         elif kind == "ae":
-            event = core.AdverseEvent(
+            event = core.ToxicityReport(
                 id=n, term=draw(texts), grade=draw(st.integers(1, 5)), onset=on
             )
             candidate = replace(history, adverse_events=(*history.adverse_events, event))
         else:
-            visit = core.VisitRecord(
+            visit = core.VisitDone(
                 id=n, code=draw(st.sampled_from(visit_codes)), on=on, deviation=draw(texts)
             )
             candidate = replace(history, visits=(*history.visits, visit))

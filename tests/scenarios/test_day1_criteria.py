@@ -10,11 +10,11 @@ import pytest
 
 from scheduler.core import (
     Day1Assessment,
-    Discontinuation,
-    DoseRecord,
+    DoseOutcome,
     History,
+    HoldEnd,
     HoldStart,
-    Resumption,
+    TreatmentStop,
     build_plan,
 )
 from scheduler.errors import InputError, RuleViolation
@@ -176,8 +176,8 @@ def test_the_delay_counts_from_a_day_1_already_moved_by_a_hold_and_a_hold_after_
             HoldStart(id=2, on=date(2026, 4, 19), reason="toxicity"),
         ),
         resumptions=(
-            Resumption(id=1, on=date(2026, 4, 16)),
-            Resumption(id=2, on=date(2026, 4, 23)),
+            HoldEnd(id=1, on=date(2026, 4, 16)),
+            HoldEnd(id=2, on=date(2026, 4, 23)),
         ),
         day1_assessments=(
             check(date(2026, 4, 16), met=False),
@@ -192,7 +192,7 @@ def test_the_delay_counts_from_a_day_1_already_moved_by_a_hold_and_a_hold_after_
 def test_a_dose_recorded_in_a_cycle_waiting_for_its_criteria_is_refused(plan):
     history = History(
         day1_assessments=(check(C3D1, met=False),),
-        doses=(DoseRecord(id=1, on=date(2026, 4, 22), taken=True),),
+        doses=(DoseOutcome(id=1, on=date(2026, 4, 22), taken=True),),
     )
 
     with pytest.raises(RuleViolation) as refused:
@@ -207,7 +207,7 @@ def test_a_dose_recorded_in_a_cycle_waiting_for_its_criteria_is_refused(plan):
 def test_a_dose_recorded_in_the_days_waited_is_refused_as_not_a_dosing_day(plan):
     history = History(
         day1_assessments=(check(C3D1, met=False), check(C3D1 + WEEK, met=True, id=2)),
-        doses=(DoseRecord(id=1, on=C3D1 + timedelta(days=2), taken=True),),
+        doses=(DoseOutcome(id=1, on=C3D1 + timedelta(days=2), taken=True),),
     )
 
     with pytest.raises(InputError, match="in the delay before cycle 3, not a dosing day"):
@@ -215,7 +215,7 @@ def test_a_dose_recorded_in_the_days_waited_is_refused_as_not_a_dosing_day(plan)
 
 
 def test_a_discontinuation_while_waiting_ends_the_wait_the_cycle_never_started(plan):
-    stop = Discontinuation(id=1, on=date(2026, 4, 17), reason="investigator")
+    stop = TreatmentStop(id=1, on=date(2026, 4, 17), reason="investigator")
     history = History(day1_assessments=(check(C3D1, met=False),), discontinuation=stop)
     result = plan(date(2026, 4, 20), history)
 

@@ -6,7 +6,7 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from scheduler.core import Discontinuation, DoseRecord, History, HoldStart
+from scheduler.core import DoseOutcome, History, HoldStart, TreatmentStop
 from scheduler.errors import RuleViolation
 
 
@@ -18,7 +18,7 @@ def taken_every_day(day, until, *, skip=()):
         for n in range(1, last + 1):
             if (cycle, n) not in skip:
                 records.append(
-                    DoseRecord(id=len(records) + 1, on=day(cycle, n), taken=True, taken_at=time(8))
+                    DoseOutcome(id=len(records) + 1, on=day(cycle, n), taken=True, taken_at=time(8))
                 )
     return tuple(records)
 
@@ -27,9 +27,9 @@ def test_discontinuation_cancels_remaining_doses_and_eot_is_28_days_after_the_la
     plan, day
 ):
     # Taken through C2D6 (2026-03-28), C2D7 missed, discontinued for relapse on C2D8 (03-30).
-    doses = (*taken_every_day(day, (2, 6)), DoseRecord(id=99, on=day(2, 7), taken=False))
+    doses = (*taken_every_day(day, (2, 6)), DoseOutcome(id=99, on=day(2, 7), taken=False))
     history = History(
-        doses=doses, discontinuation=Discontinuation(id=1, on=day(2, 8), reason="relapse")
+        doses=doses, discontinuation=TreatmentStop(id=1, on=day(2, 8), reason="relapse")
     )
     result = plan(date(2026, 4, 2), history)
 
@@ -56,7 +56,7 @@ def test_discontinuation_cancels_remaining_doses_and_eot_is_28_days_after_the_la
 def test_a_dose_taken_on_the_day_of_discontinuation_counts_as_the_last_dose(plan, day):
     history = History(
         doses=taken_every_day(day, (2, 8)),
-        discontinuation=Discontinuation(id=1, on=day(2, 8), reason="withdrawal"),
+        discontinuation=TreatmentStop(id=1, on=day(2, 8), reason="withdrawal"),
     )
     result = plan(date(2026, 4, 2), history)
 
@@ -67,7 +67,7 @@ def test_a_dose_taken_on_the_day_of_discontinuation_counts_as_the_last_dose(plan
 
 
 def test_without_any_dose_recorded_eot_falls_back_to_the_discontinuation_date(plan, day):
-    history = History(discontinuation=Discontinuation(id=1, on=day(1, 5), reason="withdrawal"))
+    history = History(discontinuation=TreatmentStop(id=1, on=day(1, 5), reason="withdrawal"))
     result = plan(day(1, 6), history)
 
     assert result.last_dose_taken is None
@@ -78,7 +78,7 @@ def test_without_any_dose_recorded_eot_falls_back_to_the_discontinuation_date(pl
 def test_death_cancels_every_visit_after_it_including_follow_ups(plan, day):
     history = History(
         doses=taken_every_day(day, (2, 3)),
-        discontinuation=Discontinuation(id=1, on=day(2, 4), reason="death"),
+        discontinuation=TreatmentStop(id=1, on=day(2, 4), reason="death"),
     )
     result = plan(day(2, 10), history)
 
@@ -93,7 +93,7 @@ def test_discontinued_while_on_hold_the_delayed_cycle_never_starts(plan, day):
     history = History(
         doses=taken_every_day(day, (2, 9)),
         holds=(HoldStart(id=1, on=day(2, 10), reason="hypertension grade 3"),),
-        discontinuation=Discontinuation(id=1, on=date(2026, 4, 20), reason="toxicity"),
+        discontinuation=TreatmentStop(id=1, on=date(2026, 4, 20), reason="toxicity"),
     )
     result = plan(date(2026, 4, 21), history)
 
@@ -108,8 +108,8 @@ def test_discontinued_while_on_hold_the_delayed_cycle_never_starts(plan, day):
 def test_a_dose_on_the_discontinuation_day_of_a_hold_never_resumed_is_rejected(plan, day):
     history = History(
         holds=(HoldStart(id=1, on=day(2, 10), reason="toxicity"),),
-        discontinuation=Discontinuation(id=1, on=day(2, 13), reason="toxicity"),
-        doses=(DoseRecord(id=1, on=day(2, 13), taken=True),),
+        discontinuation=TreatmentStop(id=1, on=day(2, 13), reason="toxicity"),
+        doses=(DoseOutcome(id=1, on=day(2, 13), taken=True),),
     )
 
     with pytest.raises(RuleViolation, match="not resumed before discontinuation on 2026-04-04"):
@@ -137,7 +137,7 @@ def test_when_the_last_planned_dose_is_missed_eot_counts_from_the_last_dose_take
     history = History(
         doses=(
             *taken_every_day(day, (8, 14), skip={(8, 14)}),
-            DoseRecord(id=500, on=day(8, 14), taken=False),
+            DoseOutcome(id=500, on=day(8, 14), taken=False),
         )
     )
     result = plan(day(8, 20), history)

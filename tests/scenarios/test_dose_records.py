@@ -9,22 +9,22 @@ import pytest
 
 from scheduler.core import (
     Anchors,
-    Discontinuation,
-    DoseRecord,
+    DoseOutcome,
     History,
+    HoldEnd,
     HoldStart,
-    Resumption,
+    TreatmentStop,
     build_plan,
 )
 from scheduler.errors import InputError, RuleViolation
 
 
 def taken(on, at=None, id=1, slot=1):
-    return DoseRecord(id=id, on=on, taken=True, taken_at=at, slot=slot)
+    return DoseOutcome(id=id, on=on, taken=True, taken_at=at, slot=slot)
 
 
 def missed(on, id=1):
-    return DoseRecord(id=id, on=on, taken=False)
+    return DoseOutcome(id=id, on=on, taken=False)
 
 
 def slot_for(result, on, slot=1):
@@ -156,7 +156,7 @@ def test_a_dose_recorded_after_the_last_cycle_is_rejected(plan):
 def test_a_dose_recorded_during_a_hold_is_rejected_naming_the_hold(plan, day):
     history = History(
         holds=(HoldStart(id=1, on=day(2, 5), reason="toxicity"),),
-        resumptions=(Resumption(id=1, on=day(2, 9)),),
+        resumptions=(HoldEnd(id=1, on=day(2, 9)),),
         doses=(taken(day(2, 6)),),
     )
 
@@ -179,7 +179,7 @@ def test_a_dose_recorded_during_an_open_hold_is_rejected(plan, day):
 def test_a_dose_recorded_in_the_delay_before_a_cycle_is_rejected(plan, day):
     history = History(
         holds=(HoldStart(id=1, on=day(2, 16), reason="toxicity"),),
-        resumptions=(Resumption(id=1, on=date(2026, 4, 20)),),
+        resumptions=(HoldEnd(id=1, on=date(2026, 4, 20)),),
         doses=(taken(date(2026, 4, 14)),),
     )
 
@@ -189,7 +189,7 @@ def test_a_dose_recorded_in_the_delay_before_a_cycle_is_rejected(plan, day):
 
 def test_a_dose_recorded_after_discontinuation_is_rejected(plan, day):
     history = History(
-        discontinuation=Discontinuation(id=1, on=day(2, 3), reason="relapse"),
+        discontinuation=TreatmentStop(id=1, on=day(2, 3), reason="relapse"),
         doses=(taken(day(2, 4)),),
     )
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from scheduler.core import AdverseEvent, History, HoldStart, Resumption
+from scheduler.core import History, HoldEnd, HoldStart, ToxicityReport
 from scheduler.errors import InputError, RuleViolation
 
 
@@ -15,7 +15,7 @@ def hold(on, reason="toxicity", id=1):
 
 
 def resume(on, dose_mg=None, id=1):
-    return Resumption(id=id, on=on, dose_mg=dose_mg)
+    return HoldEnd(id=id, on=on, dose_mg=dose_mg)
 
 
 def statuses(cycle):
@@ -25,7 +25,7 @@ def statuses(cycle):
 def test_a_grade_3_hypertension_on_cycle_2_day_9_holds_dosing_and_the_next_cycle_starts_at_10_mg(
     plan, day
 ):
-    hypertension = AdverseEvent(id=1, term="Hypertension", grade=3, onset=day(2, 9))
+    hypertension = ToxicityReport(id=1, term="Hypertension", grade=3, onset=day(2, 9))
     proposed = plan(day(2, 9), History(adverse_events=(hypertension,)))
     assert proposed.adverse_events[0].proposal.action == "hold_then_reduce"
     assert proposed.adverse_events[0].proposal.resume_dose_mg == 10

@@ -97,12 +97,12 @@ def test_treatment_status_is_screening_before_c1d1_then_on_treatment(plan):
 
 
 def test_the_same_inputs_give_byte_identical_json(anlotinib, subject, day):
-    from scheduler.core import DoseRecord, HoldStart, Resumption
+    from scheduler.core import DoseOutcome, HoldEnd, HoldStart
 
     history = History(
-        doses=(DoseRecord(id=1, on=day(1, 1), taken=True, taken_at=time(9, 30)),),
+        doses=(DoseOutcome(id=1, on=day(1, 1), taken=True, taken_at=time(9, 30)),),
         holds=(HoldStart(id=1, on=day(2, 5), reason="hypertension grade 3"),),
-        resumptions=(Resumption(id=1, on=day(2, 12), dose_mg=10),),
+        resumptions=(HoldEnd(id=1, on=day(2, 12), dose_mg=10),),
     )
     first = plan_to_json(build_plan(anlotinib, subject, history, date(2026, 4, 1)))
     second = plan_to_json(build_plan(anlotinib, subject, history, date(2026, 4, 1)))
@@ -115,7 +115,7 @@ _PLAN_SCRIPT = """
 from datetime import date, time
 from zoneinfo import ZoneInfo
 from scheduler.core import (
-    AdverseEvent, Anchors, DoseRecord, History, HoldStart, Resumption, build_plan, plan_to_json,
+    Anchors, DoseOutcome, History, HoldEnd, HoldStart, ToxicityReport, build_plan, plan_to_json,
 )
 from scheduler.protocols import load_protocol, shipped_protocol_files
 
@@ -123,10 +123,10 @@ protocol = load_protocol(next(p for p in shipped_protocol_files() if p.name == "
 anchors = Anchors(subject="ZJU1-001", c1d1=date(2026, 3, 2), surgery=date(2026, 1, 20),
                   time_zone=ZoneInfo("Asia/Shanghai"))
 history = History(
-    doses=(DoseRecord(id=1, on=date(2026, 3, 2), taken=True, taken_at=time(9, 30)),),
+    doses=(DoseOutcome(id=1, on=date(2026, 3, 2), taken=True, taken_at=time(9, 30)),),
     holds=(HoldStart(id=1, on=date(2026, 4, 3), reason="hypertension grade 3"),),
-    resumptions=(Resumption(id=1, on=date(2026, 4, 20), dose_mg=10),),
-    adverse_events=(AdverseEvent(id=1, term="Hypertension", grade=3, onset=date(2026, 4, 3)),),
+    resumptions=(HoldEnd(id=1, on=date(2026, 4, 20), dose_mg=10),),
+    adverse_events=(ToxicityReport(id=1, term="Hypertension", grade=3, onset=date(2026, 4, 3)),),
 )
 print(plan_to_json(build_plan(protocol, anchors, history, date(2026, 4, 21))), end="")
 """

@@ -6,7 +6,7 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from scheduler.core import Anchors, DoseRecord, History, HoldStart, Resumption, build_plan
+from scheduler.core import Anchors, DoseOutcome, History, HoldEnd, HoldStart, build_plan
 from scheduler.errors import InputError
 
 
@@ -46,9 +46,9 @@ def test_each_administration_of_the_day_is_recorded_and_judged_on_its_own(
 ):
     history = History(
         doses=(
-            DoseRecord(id=1, on=date(2026, 3, 2), taken=True, slot=1, taken_at=time(8, 10)),
-            DoseRecord(id=2, on=date(2026, 3, 2), taken=True, slot=2, taken_at=time(23, 0)),
-            DoseRecord(id=3, on=date(2026, 3, 3), taken=False, slot=2),
+            DoseOutcome(id=1, on=date(2026, 3, 2), taken=True, slot=1, taken_at=time(8, 10)),
+            DoseOutcome(id=2, on=date(2026, 3, 2), taken=True, slot=2, taken_at=time(23, 0)),
+            DoseOutcome(id=3, on=date(2026, 3, 3), taken=False, slot=2),
         )
     )
     result = build_plan(capecitabine, cape_subject, history, date(2026, 3, 4))
@@ -65,7 +65,7 @@ def test_each_administration_of_the_day_is_recorded_and_judged_on_its_own(
 def test_the_second_regimen_has_its_own_limits_and_dose_levels(capecitabine, cape_subject):
     history = History(
         holds=(HoldStart(id=1, on=date(2026, 3, 10), reason="hand-foot syndrome"),),
-        resumptions=(Resumption(id=1, on=date(2026, 3, 14), dose_mg=1150),),
+        resumptions=(HoldEnd(id=1, on=date(2026, 3, 14), dose_mg=1150),),
     )
     result = build_plan(capecitabine, cape_subject, history, date(2026, 3, 14))
 

@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from scheduler.core import AdverseEvent, History, HoldStart, Resumption, propose_action
+from scheduler.core import History, HoldEnd, HoldStart, ToxicityReport, propose_action
 
 
 def event(term, grade, *, related=True, intolerable=False):
-    return AdverseEvent(
+    return ToxicityReport(
         id=1,
         term=term,
         grade=grade,
@@ -107,10 +107,10 @@ def test_a_reduction_needed_below_8_mg_proposes_discontinuation(anlotinib):
 def test_an_adverse_event_in_the_plan_is_judged_at_the_dose_in_effect_at_its_onset(plan, day):
     history = History(
         holds=(HoldStart(id=1, on=day(2, 9), reason="hypertension"),),
-        resumptions=(Resumption(id=1, on=day(2, 12), dose_mg=10),),
+        resumptions=(HoldEnd(id=1, on=day(2, 12), dose_mg=10),),
         adverse_events=(
-            AdverseEvent(id=1, term="hypertension", grade=3, onset=day(2, 9)),
-            AdverseEvent(id=2, term="hypertension", grade=3, onset=day(3, 4)),
+            ToxicityReport(id=1, term="hypertension", grade=3, onset=day(2, 9)),
+            ToxicityReport(id=2, term="hypertension", grade=3, onset=day(3, 4)),
         ),
     )
     assessed = plan(day(3, 4), history).adverse_events

@@ -30,9 +30,9 @@ def histories(draw: st.DrawFn) -> tuple[core.History, date]:
         if draw(st.booleans()):
             back = start + timedelta(days=draw(st.integers(1, 14)))
             dose = draw(st.sampled_from([None, 10.0, 8.0]))
-            resumptions.append(core.Resumption(id=1, on=back, dose_mg=dose))
+            resumptions.append(core.HoldEnd(id=1, on=back, dose_mg=dose))
     if draw(st.booleans()):
-        stop = core.Discontinuation(
+        stop = core.TreatmentStop(
             id=1, on=C1D1 + timedelta(days=draw(st.integers(0, 160))), reason="withdrawal"
         )
     history = core.History(holds=tuple(holds), resumptions=tuple(resumptions), discontinuation=stop)
@@ -68,7 +68,7 @@ def test_dispensed_minus_returned_equals_doses_taken_when_records_agree(anlotini
     for cycle, days in enumerate(taken):
         day1 = C1D1 + timedelta(days=21 * cycle)
         doses += [
-            core.DoseRecord(id=len(doses) + i, on=day1 + timedelta(days=i), taken=took)
+            core.DoseOutcome(id=len(doses) + i, on=day1 + timedelta(days=i), taken=took)
             for i, took in enumerate(days)
         ]
     today = C1D1 + timedelta(days=21 * len(taken))

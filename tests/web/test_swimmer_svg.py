@@ -13,11 +13,11 @@ from random_plans import planned_histories
 
 from scheduler.core import (
     Anchors,
-    Discontinuation,
     History,
+    HoldEnd,
     HoldStart,
     Plan,
-    Resumption,
+    TreatmentStop,
     build_plan,
 )
 from scheduler.protocols import Protocol, load_protocol, shipped_protocol_files
@@ -56,14 +56,14 @@ def _reduced(protocol: Protocol) -> Plan:
         c1d1,
         History(
             holds=(HoldStart(id=1, on=c1d1 + timedelta(days=29), reason="grade 3 hypertension"),),
-            resumptions=(Resumption(id=1, on=c1d1 + timedelta(days=40), dose_mg=10),),
+            resumptions=(HoldEnd(id=1, on=c1d1 + timedelta(days=40), dose_mg=10),),
         ),
     )
 
 
 def _stopped(protocol: Protocol) -> Plan:
     c1d1 = date(2026, 4, 1)
-    stop = Discontinuation(id=1, on=date(2026, 5, 1), reason="relapse")
+    stop = TreatmentStop(id=1, on=date(2026, 5, 1), reason="relapse")
     return _plan(protocol, "S-STOP", c1d1, History(discontinuation=stop))
 
 

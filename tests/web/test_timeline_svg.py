@@ -12,12 +12,12 @@ from random_plans import planned_histories
 
 from scheduler.core import (
     Anchors,
-    Discontinuation,
-    DoseRecord,
+    DoseOutcome,
     History,
+    HoldEnd,
     HoldStart,
     Plan,
-    Resumption,
+    TreatmentStop,
     build_plan,
 )
 from scheduler.protocols import Protocol, load_protocol, shipped_protocol_files
@@ -53,9 +53,11 @@ def _cycle_groups(root: ET.Element) -> dict[int, ET.Element]:
 def _held_and_resumed_at_10_mg() -> History:
     """Grade 3 hypertension on C1D10: held until day 26 (covers C2D1), resumed at 10 mg."""
     return History(
-        doses=tuple(DoseRecord(id=i, on=C1D1 + timedelta(days=i), taken=True) for i in range(0, 9)),
+        doses=tuple(
+            DoseOutcome(id=i, on=C1D1 + timedelta(days=i), taken=True) for i in range(0, 9)
+        ),
         holds=(HoldStart(id=1, on=C1D1 + timedelta(days=9), reason="grade 3 hypertension"),),
-        resumptions=(Resumption(id=1, on=C1D1 + timedelta(days=25), dose_mg=10),),
+        resumptions=(HoldEnd(id=1, on=C1D1 + timedelta(days=25), dose_mg=10),),
     )
 
 
@@ -71,9 +73,9 @@ def test_one_row_per_cycle_with_every_dosing_day_as_a_cell(anlotinib: Protocol) 
 def test_taken_and_missed_doses_have_their_colours(anlotinib: Protocol) -> None:
     history = History(
         doses=(
-            DoseRecord(id=1, on=C1D1, taken=True, taken_at=time(8, 10)),
-            DoseRecord(id=2, on=C1D1 + timedelta(days=1), taken=False),
-            DoseRecord(id=3, on=C1D1 + timedelta(days=2), taken=True, taken_at=time(15, 0)),
+            DoseOutcome(id=1, on=C1D1, taken=True, taken_at=time(8, 10)),
+            DoseOutcome(id=2, on=C1D1 + timedelta(days=1), taken=False),
+            DoseOutcome(id=3, on=C1D1 + timedelta(days=2), taken=True, taken_at=time(15, 0)),
         )
     )
     cells = _cells(_svg(build_plan(anlotinib, _anchors(), history, C1D1 + timedelta(3)), C1D1))
@@ -129,7 +131,7 @@ def test_visits_are_markers_with_their_windows(anlotinib: Protocol) -> None:
 
 def test_after_discontinuation_remaining_doses_are_cancelled(anlotinib: Protocol) -> None:
     stop = C1D1 + timedelta(days=5)
-    history = History(discontinuation=Discontinuation(id=1, on=stop, reason="relapse"))
+    history = History(discontinuation=TreatmentStop(id=1, on=stop, reason="relapse"))
     cells = _cells(_svg(build_plan(anlotinib, _anchors(), history, stop), stop))
     assert cells["C2D1"].get("fill") == DOSE_COLOURS["cancelled"]
 
