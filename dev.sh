@@ -87,7 +87,9 @@ case "${1:-}" in
         .venv/bin/ruff format --check .
         .venv/bin/lint-imports
         .venv/bin/mypy scheduler calendars
-        DOSING_REQUIRE_POSTGRES=1 exec .venv/bin/pytest -q
+        # Two workers (xdist): each migrates its own template databases once; the browser tests
+        # share one worker, and so one server and one Chromium (tests/browser/conftest.py).
+        DOSING_REQUIRE_POSTGRES=1 exec .venv/bin/pytest -q -n 2 --dist loadgroup
         ;;
     *)
         echo "usage: ./dev.sh demo | ./dev.sh test" >&2

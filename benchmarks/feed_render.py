@@ -42,17 +42,20 @@ from sqlmodel import Session
 
 import calendars
 import calendars.render
+from scheduler.app.demo import seed_demo
 from scheduler.clock import FixedClock, SystemClock
 from scheduler.db import get_engine
+from scheduler.feeds.identities import feed_options
+from scheduler.feeds.serving import fetch_feed
+from scheduler.feeds.tokens import PATIENT, issue_feed
+from scheduler.kernel.protocol_versions import load_shipped_protocols
+from scheduler.kernel.sites import ensure_default_site, get_site
+from scheduler.kernel.subject_state import plan_for
+from scheduler.kernel.unit import unit_of_work
 from scheduler.migrate import upgrade
 from scheduler.models import FeedRevision
-from scheduler.services.demo import seed_demo
-from scheduler.services.feeds import PATIENT, feed_options, fetch_feed, issue_feed
-from scheduler.services.protocols import load_shipped_protocols
-from scheduler.services.sites import ensure_default_site, get_site
-from scheduler.services.subjects import enroll, plan_for
-from scheduler.services.unit import unit_of_work
 from scheduler.settings import Settings
+from scheduler.subjects.enrolment import enroll
 
 HOST = "127.0.0.1"
 BENCH_CODE = "BENCH-001"
@@ -138,8 +141,8 @@ def _serve_feeds(port: int) -> None:
     """Child process: the real app, as ``dosing serve`` runs it."""
     import uvicorn
 
+    from scheduler.app.web import create_app
     from scheduler.settings import get_settings
-    from scheduler.web.app import create_app
 
     uvicorn.run(create_app(get_settings()), host=HOST, port=port, log_level="info")
 

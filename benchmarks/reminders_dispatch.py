@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reminder
 
 from reminder_testkit import SECRET, SmtpReceiver, WebhookReceiver, queue_rows
 
-from scheduler.channels.registry import factories
-from scheduler.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from scheduler.clock import SystemClock
 from scheduler.db import get_engine
 from scheduler.migrate import upgrade
-from scheduler.services.reminder_dispatch import Dispatcher
+from scheduler.reminders.channels.registry import factories
+from scheduler.reminders.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from scheduler.reminders.dispatch import Dispatcher
 from scheduler.settings import Settings
 
 

@@ -20,12 +20,13 @@ from sqlalchemy.engine import make_url
 
 from scheduler.clock import SystemClock
 from scheduler.db import get_engine, normalise_url
+from scheduler.kernel.protocol_versions import load_shipped_protocols
+from scheduler.kernel.sites import ensure_default_site
+from scheduler.kernel.subject_state import plan_for
+from scheduler.kernel.unit import unit_of_work
 from scheduler.migrate import upgrade
-from scheduler.services.protocols import load_shipped_protocols
-from scheduler.services.sites import ensure_default_site
-from scheduler.services.subjects import enroll, plan_for
-from scheduler.services.unit import unit_of_work
 from scheduler.settings import Settings
+from scheduler.subjects.enrolment import enroll
 
 
 def measure(url: str, count: int) -> float:

@@ -45,18 +45,18 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
 from scheduler import core
+from scheduler.app.web import freeze_startup_heap
 from scheduler.clock import FixedClock
 from scheduler.db import get_engine, normalise_url
+from scheduler.kernel.protocol_versions import load_shipped_protocols, protocol_of
+from scheduler.kernel.sites import ensure_default_site
+from scheduler.kernel.unit import unit_of_work
 from scheduler.migrate import upgrade
 from scheduler.models import Day1Check, ProtocolVersion, Site, Subject
-from scheduler.services.accountability import Records
-from scheduler.services.protocols import load_shipped_protocols, protocol_of
-from scheduler.services.sites import ensure_default_site
-from scheduler.services.unit import unit_of_work
-from scheduler.services.worklist import site_worklist, worklists
-from scheduler.services.worklist_rows import Rows, insert_rows, rows_for
+from scheduler.pharmacy.accountability import Records
 from scheduler.settings import Settings
-from scheduler.web.app import freeze_startup_heap
+from scheduler.worklist.items import site_worklist, worklists
+from scheduler.worklist.rows import Rows, insert_rows, rows_for
 
 NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 TODAY = date(2026, 3, 2)

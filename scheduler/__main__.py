@@ -1,3 +1,3 @@
-from scheduler.cli.app import main
+from scheduler.app.cli import main
 
 main()

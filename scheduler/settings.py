@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 from datetime import date, time
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -83,6 +84,10 @@ class Settings(BaseSettings):
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    password_hash_cost: Literal["default", "minimal"] = "default"
+    """argon2 cost of new staff password hashes: "default" (RFC 9106 low-memory profile) in any
+    real installation; "minimal" (1 pass over 8 KiB) only for the test suite, where hashing is
+    not what is under test. Existing hashes verify whatever this says."""
 
 
 @lru_cache(maxsize=1)

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine
 
+from scheduler.kernel.unit import Unit, unit_of_work
 from scheduler.migrate import require_current
-from scheduler.services.unit import Unit, unit_of_work
 from scheduler.settings import get_settings
 
 DbOption = Annotated[

@@ -4,15 +4,13 @@ it to the day they are met (``day1_criteria``); every later cycle follows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
 
 from scheduler.core.day1_criteria import CriteriaDelay
-from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.holds import HoldPeriod, hold_covering
-
-CycleStatus = Literal["planned", "in_progress", "completed", "stopped", "cancelled"]
+from scheduler.core.outputs import CyclePlan as CyclePlan
+from scheduler.core.outputs import CycleStatus
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,20 +23,6 @@ class CycleFrame:
     @property
     def delay_days(self) -> int:
         return (self.day1 - self.nominal_day1).days
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CyclePlan:
-    number: int
-    day1: date
-    end: date
-    """Last day of the cycle: the day before the next day 1 (so a delay lengthens the rest)."""
-    nominal_day1: date
-    delay_days: int
-    dose_mg: float
-    status: CycleStatus
-    tentative: bool
-    doses: tuple[DoseSlot, ...] = field(default=())
 
 
 def cycle_starts(

@@ -8,6 +8,7 @@ from datetime import date
 from functools import lru_cache
 
 from scheduler.core.holds import HoldPeriod
+from scheduler.core.limits import no_re_escalation
 from scheduler.errors import InputError, RuleViolation
 from scheduler.protocols.schema import Protocol
 
@@ -47,7 +48,7 @@ def dose_timeline(protocol: Protocol, c1d1: date, periods: tuple[HoldPeriod, ...
                 "dose_mg",
                 f"{format_mg(wanted)} is not a dose level of {protocol.id} (levels: {allowed})",
             )
-        if wanted > doses[-1] + 1e-9:
+        if not no_re_escalation(doses[-1], wanted):
             raise RuleViolation(
                 "dose_mg",
                 f"{format_mg(wanted)} would re-escalate from {format_mg(doses[-1])}; "

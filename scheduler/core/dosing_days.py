@@ -5,7 +5,8 @@ record. Lateness is measured in real elapsed time in the subject's zone, so a DS
 turn a dose 11.5 hours late into one 12.5 hours late.
 
 Slots are most of a plan (112 for the default protocol, 168 for a twice-daily one), so
-``SlotBuilder`` does the per-plan work once and keeps the per-slot work to a few operations.
+``SlotBuilder`` does the per-plan and per-cycle work once and keeps the per-slot work to a few
+operations.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from collections.abc import Set
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import repeat
-from typing import Literal, TypeAlias
 
 from scheduler.core.dose_levels import DoseTimeline
 from scheduler.core.holds import HoldPeriod
 from scheduler.core.inputs import Anchors, DoseOutcome
-from scheduler.core.layout import ProtocolLayout, SlotPattern, SlotRow
+from scheduler.core.layout import ProtocolLayout, SlotPattern
+from scheduler.core.limits import lateness
+from scheduler.core.outputs import DoseSlot as DoseSlot
+from scheduler.core.outputs import DoseStatus as DoseStatus
 from scheduler.core.times import (
     microseconds_of_day,
     minutes_between,
@@ -29,28 +32,6 @@ from scheduler.core.times import (
 )
 from scheduler.errors import InputError
 from scheduler.protocols.schema import Protocol
-
-_Time: TypeAlias = time
-"""``time`` under another name, for fields declared after DoseSlot's own ``time`` field."""
-
-DoseStatus = Literal["planned", "taken", "late", "missed", "held", "cancelled"]
-
-
-@dataclass(slots=True, kw_only=True)
-class DoseSlot:
-    key: str
-    """Stable identity within the subject: cycle, day and administration ("C2D5", "C2D5S2")."""
-    cycle: int
-    day: int
-    slot: int
-    date: date
-    time: time
-    dose_mg: float
-    status: DoseStatus
-    tentative: bool
-    taken_at: _Time | None = None
-    record_id: int | None = None
-    late_minutes: int | None = None
 
 
 def slot_times(protocol: Protocol, dose_time: time) -> tuple[time, ...]:
@@ -114,13 +95,54 @@ _new_object = object.__new__
 
 
 def _blank_slots(count: int) -> tuple[DoseSlot, ...]:
-    """``count`` new slots with no field set yet, for the caller to fill in place.
+    """``count`` new slots with no field set yet, for ``SlotBuilder.cycle`` to fill in place.
 
-    Allocating them all in one C-level loop, straight into the tuple the cycle keeps, spares
-    the per-slot allocation call, the list appends and the list-to-tuple copy of building
-    them one at a time. Every slot is filled before anyone else sees it.
+    This is the core's one shortcut past a dataclass constructor. Building a slot through
+    ``DoseSlot(...)`` (twelve keywords) costs about four times what filling it does, and a plan
+    is about 120 slots: most of what a plan costs. Allocating them all in one C-level loop,
+    straight into the tuple the cycle keeps, also spares the list appends and the copy. Every
+    field of every slot is set before anyone else sees it, and
+    ``tests/core/test_core_output_stability.py`` checks that each slot equals the one the
+    plain constructor gives.
     """
     return tuple(map(_new_object, repeat(DoseSlot, count)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InTheWay:
+    """What keeps a cycle's doses from being taken: holds, a wait for day-1 criteria, a
+    discontinuation. Only cycles with one of these in them have one."""
+
+    spans: tuple[tuple[date, date], ...]
+    """Each hold (and wait for day-1 criteria) as [first day held, first day free); an open
+    hold is never free, nor is an open wait, whose doses are held as an open hold's are."""
+    stop: date | None
+    """The discontinuation date, when it falls on or before the cycle's last dosing day."""
+    stopped_on_hold: bool
+    """The subject was on hold when discontinued: not even the stop day allows a dose."""
+
+    @property
+    def first_day(self) -> date:
+        """Before this day nothing stands in the way."""
+        firsts = [start for start, _ in self.spans]
+        if self.stop is not None:
+            firsts.append(self.stop)
+        return min(firsts)
+
+    def status(self, on: date, record: DoseOutcome | None) -> DoseStatus | None:
+        """ "cancelled" from the discontinuation on (a dose recorded on the stop day itself
+        still counts, unless the subject was on hold), "held" within a span, else None."""
+        stop = self.stop
+        if (
+            stop is not None
+            and on >= stop
+            and (record is None or on > stop or self.stopped_on_hold)
+        ):
+            return "cancelled"
+        for start, free in self.spans:
+            if start <= on < free:
+                return "held"
+        return None
 
 
 class SlotBuilder:
@@ -129,23 +151,15 @@ class SlotBuilder:
     Cycles are built in order. ``consumed`` counts the records that landed on a slot: once all
     have, later cycles cannot have any. When it falls short at the end, some record is on a day
     the plan has no dose for, and the caller reports which.
-
-    Each cycle takes the cheapest of three loops that can build it (a plan is about 120 slots,
-    so what a slot costs is most of what a plan costs):
-
-    - nothing recorded and nothing in the way (no hold, discontinuation, level change or wait
-      for day-1 criteria within the cycle): every slot planned, built in one tight loop;
-    - records but nothing in the way and no DST change within the cycle (most past cycles):
-      each slot is planned or judged from its record, with no hold or stop checks;
-    - anything else: ``_cycle_in_full``, which applies every rule slot by slot.
     """
 
     __slots__ = (
         "_dst_days",
         "_judged",
-        "_late_minutes",
+        "_late_dose_hours",
         "_layout",
         "_lookups",
+        "_may_block",
         "_offset_changes",
         "_on_time_minutes",
         "_pattern",
@@ -185,9 +199,10 @@ class SlotBuilder:
         self._stopped_on_hold = stopped_on_hold
         # Day 1 of a cycle waiting for its day-1 criteria: no dose from then on is to take.
         self._waiting_from = waiting_from
+        self._may_block = bool(periods) or stop is not None or waiting_from is not None
         self._zone: tzinfo = anchors.time_zone
-        self._on_time_minutes = layout.on_time_minutes
-        self._late_minutes = layout.late_minutes
+        self._on_time_minutes = layout.protocol.limits.on_time_minutes
+        self._late_dose_hours = layout.protocol.limits.late_dose_hours
         self.consumed = 0
         self.last_taken: date | None = None
         by_administration, self.stray = _latest_by_administration(doses, layout.administrations)
@@ -210,7 +225,14 @@ class SlotBuilder:
                     self._dst_days = tuple(day for day in changes if first <= day <= last)
 
     def cycle(self, number: int, day1: date, tentative: bool) -> tuple[DoseSlot, ...]:
-        """The slots of cycle ``number`` starting ``day1``, statuses from holds, stop, records."""
+        """The slots of cycle ``number`` starting ``day1``, statuses from holds, stop, records.
+
+        What is the same for every slot of the cycle (the dose level unless it changes within
+        the cycle, whether anything stands in the way, whether any record is left, the DST days
+        in it) is settled first, so that a slot with nothing on it costs a few assignments.
+        A record taken at a time judged before (for this scheduled time, on a day without a DST
+        change) is judged from the memo in line; every other record goes through ``_judge``.
+        """
         rows = self._pattern.rows[number - 1]
         dates = self._layout.slot_dates.get(day1)
         if dates is None:
@@ -225,93 +247,75 @@ class SlotBuilder:
             constant_mg = timeline.doses[level]
             if level + 1 < len(starts) and starts[level + 1] <= last:
                 constant_mg = None  # the level changes within this cycle
-        holds = None
-        if self._periods:
-            holds = [
-                period
-                for period in self._periods
-                if period.start <= last and (period.end is None or period.end > first)
-            ]
-        stop = self._stop if self._stop is not None and self._stop <= last else None
-        waiting = self._waiting_from is not None and self._waiting_from <= last
+        blocked = None
+        blocked_from = date.max
+        if self._may_block:
+            in_the_way = self._in_the_way(first, last)
+            if in_the_way is not None:
+                blocked = in_the_way.status
+                blocked_from = in_the_way.first_day
         with_records = self.consumed < self.records
         dst_days: tuple[date, ...] = ()
         if with_records and self._dst_days:
             dst_days = tuple(day for day in self._dst_days if first <= day <= last)
-        if constant_mg is None or holds or stop is not None or dst_days or waiting:
-            return self._cycle_in_full(
-                number, dates, tentative, rows, constant_mg, holds, stop, with_records, dst_days
-            )
-        if with_records:
-            return self._cycle_with_records(number, dates, tentative, rows, constant_mg)
-        # Nothing recorded and nothing in the way: every slot is planned at one level.
         slots = _blank_slots(len(rows))
-        for (key, day, slot, at, _), on, dose in zip(rows, dates, slots, strict=True):
-            # Filled in line: a function call per slot (let alone the class's keyword
-            # __init__) costs more than the rest of the slot's work.
-            dose.key = key
-            dose.cycle = number
-            dose.day = day
-            dose.slot = slot
-            dose.date = on
-            dose.time = at
-            dose.dose_mg = constant_mg
-            dose.status = "planned"
-            dose.tentative = tentative
-            dose.taken_at = None
-            dose.record_id = None
-            dose.late_minutes = None
-        return slots
-
-    def _cycle_with_records(
-        self,
-        number: int,
-        dates: tuple[date, ...],
-        tentative: bool,
-        rows: tuple[SlotRow, ...],
-        dose_mg: float,
-    ) -> tuple[DoseSlot, ...]:
-        """A cycle with records in it, but no hold, stop, level or UTC offset change.
-
-        Every slot is then planned unless it has a record, and a record taken at a time judged
-        before (for this scheduled time) is judged from the memo in line. The result is the
-        one ``_cycle_in_full`` would give; this loop only skips the checks that cannot apply.
-        """
+        if not with_records and blocked is None and constant_mg is not None:
+            # The fast path: nothing recorded and nothing in the way (every cycle ahead of a
+            # plain plan), so every slot is planned at one level.
+            for (key, day, slot, at, _), on, dose in zip(rows, dates, slots, strict=True):
+                dose.key = key
+                dose.cycle = number
+                dose.day = day
+                dose.slot = slot
+                dose.date = on
+                dose.time = at
+                dose.dose_mg = constant_mg
+                dose.status = "planned"
+                dose.tentative = tentative
+                dose.taken_at = dose.record_id = dose.late_minutes = None
+            return slots
+        dose_on = self._timeline.dose_on
         lookups = self._lookups
         judged = self._judged
         judge = self._judge
         consumed = 0
-        slots = _blank_slots(len(rows))
         for (key, day, slot, at, index), on, dose in zip(rows, dates, slots, strict=True):
-            record = lookups[index](on)
+            # Filled in line: a call per slot would cost more than the rest of its work.
+            record = lookups[index](on) if with_records else None
             dose.key = key
             dose.cycle = number
             dose.day = day
             dose.slot = slot
             dose.date = on
             dose.time = at
-            dose.dose_mg = dose_mg
+            dose.dose_mg = constant_mg if constant_mg is not None else dose_on(on)
             dose.tentative = tentative
+            if blocked is not None and on >= blocked_from:
+                status = blocked(on, record)
+                if status is not None:
+                    dose.status = status
+                    dose.taken_at = dose.record_id = dose.late_minutes = None
+                    continue
             if record is None:
                 dose.status = "planned"
-                dose.taken_at = None
-                dose.record_id = None
-                dose.late_minutes = None
+                dose.taken_at = dose.record_id = dose.late_minutes = None
+                continue
+            verdict: tuple[DoseStatus, int | None]
+            if not record.taken:
+                verdict = _MISSED
+            elif dst_days and on in dst_days:
+                verdict = judge(on, index, at, record)
             else:
                 # A record without a time is never in the memo: _judge says "taken".
-                verdict: tuple[DoseStatus, int | None] | None = (
-                    judged[index].get(record.taken_at)  # type: ignore[arg-type]
-                    if record.taken
-                    else _MISSED
-                )
-                if verdict is None:
-                    verdict = judge(on, index, at, record)
-                dose.status, dose.late_minutes = verdict
-                dose.taken_at = record.taken_at
-                dose.record_id = record.id
-                consumed += 1
-        self.consumed += consumed
-        self._note_last_taken(slots)
+                memo = judged[index].get(record.taken_at)  # type: ignore[arg-type]
+                verdict = memo if memo is not None else judge(on, index, at, record)
+            dose.status, dose.late_minutes = verdict
+            dose.taken_at = record.taken_at
+            dose.record_id = record.id
+            consumed += 1
+        if consumed:
+            self.consumed += consumed
+            self._note_last_taken(slots)
         return slots
 
     def _note_last_taken(self, slots: tuple[DoseSlot, ...]) -> None:
@@ -323,81 +327,19 @@ class SlotBuilder:
                     self.last_taken = dose.date
                 return
 
-    def _cycle_in_full(
-        self,
-        number: int,
-        dates: tuple[date, ...],
-        tentative: bool,
-        rows: tuple[SlotRow, ...],
-        constant_mg: float | None,
-        holds: list[HoldPeriod] | None,
-        stop: date | None,
-        with_records: bool,
-        dst_days: tuple[date, ...],
-    ) -> tuple[DoseSlot, ...]:
-        """A cycle with a hold, a discontinuation, a level change, a DST change or a wait for
-        day-1 criteria in it.
-
-        The usual record, taken at a time seen before on a day without a DST change, is judged
-        here in line; every other record goes through ``_judge``.
-        """
-        dose_on = self._timeline.dose_on
-        lookups = self._lookups
-        judged = self._judged
-        stopped_on_hold = self._stopped_on_hold
-        # Each hold as [first day held, first day free); an open hold is never free, nor is an
-        # open wait for day-1 criteria, whose doses are held as an open hold's are.
-        spans = [(p.start, date.max if p.end is None else p.end) for p in holds or ()]
-        if self._waiting_from is not None:
+    def _in_the_way(self, first: date, last: date) -> InTheWay | None:
+        """What stands in the way of doses from ``first`` to ``last``, if anything."""
+        spans = [
+            (period.start, date.max if period.end is None else period.end)
+            for period in self._periods
+            if period.start <= last and (period.end is None or period.end > first)
+        ]
+        if self._waiting_from is not None and self._waiting_from <= last:
             spans.append((self._waiting_from, date.max))
-        consumed = 0
-        last_taken = None
-        slots = _blank_slots(len(rows))
-        for (key, day, slot, at, index), on, dose in zip(rows, dates, slots, strict=True):
-            dose_mg = constant_mg if constant_mg is not None else dose_on(on)
-            record = lookups[index](on) if with_records else None
-            status: DoseStatus = "planned"
-            taken_at: time | None = None
-            record_id: int | None = None
-            late: int | None = None
-            held = False
-            for start, free in spans:
-                if start <= on < free:
-                    held = True
-                    break
-            if stop is not None and on >= stop and (record is None or on > stop or stopped_on_hold):
-                status = "cancelled"
-            elif held:
-                status = "held"
-            elif record is not None:
-                taken_at = record.taken_at
-                verdict: tuple[DoseStatus, int | None] | None = None
-                if record.taken and not (dst_days and on in dst_days):
-                    verdict = judged[index].get(taken_at)  # type: ignore[arg-type]
-                if verdict is None:
-                    verdict = self._judge(on, index, at, record)
-                consumed += 1
-                status, late = verdict
-                record_id = record.id
-                if status != "missed":
-                    last_taken = on
-            # Filled in line, as in cycle().
-            dose.key = key
-            dose.cycle = number
-            dose.day = day
-            dose.slot = slot
-            dose.date = on
-            dose.time = at
-            dose.dose_mg = dose_mg
-            dose.status = status
-            dose.tentative = tentative
-            dose.taken_at = taken_at
-            dose.record_id = record_id
-            dose.late_minutes = late
-        self.consumed += consumed
-        if last_taken is not None and (self.last_taken is None or last_taken > self.last_taken):
-            self.last_taken = last_taken
-        return slots
+        stop = self._stop if self._stop is not None and self._stop <= last else None
+        if not spans and stop is None:
+            return None
+        return InTheWay(spans=tuple(spans), stop=stop, stopped_on_hold=self._stopped_on_hold)
 
     def _judge(
         self, on: date, index: int, at: time, record: DoseOutcome
@@ -430,11 +372,10 @@ class SlotBuilder:
         return verdict
 
     def _classify(self, late: int) -> tuple[DoseStatus, int]:
-        if late <= self._on_time_minutes:
-            return "taken", max(late, 0)
-        if late <= self._late_minutes:
-            return "late", late
-        return "missed", late
+        status = lateness(
+            late, on_time_minutes=self._on_time_minutes, late_dose_hours=self._late_dose_hours
+        )
+        return status, max(late, 0) if status == "taken" else late
 
 
 def _latest_by_administration(

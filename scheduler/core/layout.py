@@ -11,15 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from typing import TYPE_CHECKING
 
+from scheduler.core.outputs import DoseStatus, Proposal, VisitPlan
 from scheduler.protocols.schema import Protocol, ToxicityRule
 from scheduler.protocols.schema import Visit as VisitDefinition
-
-if TYPE_CHECKING:
-    from scheduler.core.dosing_days import DoseStatus
-    from scheduler.core.toxicity import Proposal
-    from scheduler.core.visits import VisitPlan
 
 
 @dataclass(slots=True)
@@ -93,8 +88,6 @@ class ProtocolLayout:
     administrations: int
     slot_keys: tuple[tuple[str, ...], ...]
     """``slot_keys[cycle - 1]``: the keys of that cycle's slots, in plan order."""
-    on_time_minutes: int
-    late_minutes: int
     visit_templates: tuple[VisitTemplate, ...]
     """Every visit of the plan, cycle visits expanded (one per cycle), in protocol order."""
     lab_terms: frozenset[str]
@@ -177,8 +170,6 @@ def _build(protocol: Protocol) -> ProtocolLayout:
             _keys(cycle, schedule.dosing_days, schedule.administrations_per_day)
             for cycle in range(1, schedule.cycles + 1)
         ),
-        on_time_minutes=protocol.limits.on_time_minutes,
-        late_minutes=protocol.limits.late_dose_hours * 60,
         visit_templates=tuple(templates),
         lab_terms=frozenset(term.casefold() for term in protocol.lab_terms),
         rules=tuple(

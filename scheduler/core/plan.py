@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Any, Literal
 
-from scheduler.core.construct import frozen_constructor
-from scheduler.core.cycles import CyclePlan, cycle_starts, cycle_status
+from scheduler.core.cycles import cycle_starts, cycle_status
 from scheduler.core.day1_criteria import CriteriaDelay, criteria_delays
 from scheduler.core.dose_levels import DoseTimeline, dose_timeline, format_mg
-from scheduler.core.dosing_days import DoseSlot, SlotBuilder
+from scheduler.core.dosing_days import SlotBuilder
 from scheduler.core.holds import HoldPeriod, hold_covering, hold_periods
 from scheduler.core.inputs import (
     Anchors,
@@ -28,8 +27,10 @@ from scheduler.core.inputs import (
     TreatmentStop,
 )
 from scheduler.core.layout import CycleDates, ProtocolLayout, layout_for
-from scheduler.core.toxicity import Proposal, propose_action
-from scheduler.core.visits import VisitPlan, build_visits
+from scheduler.core.limits import delay_limit_passed, hold_limit_passed
+from scheduler.core.outputs import CyclePlan, DoseSlot, Proposal, VisitPlan, cycle_plan
+from scheduler.core.toxicity import propose_action
+from scheduler.core.visits import build_visits
 from scheduler.errors import InputError, RuleViolation
 from scheduler.protocols.schema import Protocol
 
@@ -92,10 +93,6 @@ class Plan:
         return None
 
 
-_new_plan = frozen_constructor(Plan)
-_new_assessed = frozen_constructor(AssessedEvent)
-
-
 def _latest_records(doses: tuple[DoseOutcome, ...]) -> dict[tuple[date, int], DoseOutcome]:
     latest: dict[tuple[date, int], DoseOutcome] = {}
     for record in doses:
@@ -156,7 +153,6 @@ def _check_records(
         raise InputError("date", f"{describe_day(protocol, cycles, on)}: no dose is planned")
 
 
-_new_cycle = frozen_constructor(CyclePlan)
 _MAX_PLAIN = 8192  # distinct cycle 1 day 1 dates kept: over 20 years of enrolment days
 
 
@@ -223,16 +219,16 @@ def _build_cycles(
         zip(starts, ends, strict=True), start=1
     ):
         cycles.append(
-            _new_cycle(
-                number,
-                day1,
-                end,
-                nominal,
-                0 if day1 is nominal else (day1 - nominal).days,
-                single_level if single_level is not None else timeline.dose_on(day1),
-                cycle_status(day1, end, stop_day, today, stopped_on_hold=stopped_on_hold),
-                tentative,
-                builder.cycle(number, day1, tentative),
+            cycle_plan(
+                number=number,
+                day1=day1,
+                end=end,
+                nominal_day1=nominal,
+                delay_days=0 if day1 is nominal else (day1 - nominal).days,
+                dose_mg=single_level if single_level is not None else timeline.dose_on(day1),
+                status=cycle_status(day1, end, stop_day, today, stopped_on_hold=stopped_on_hold),
+                tentative=tentative,
+                doses=builder.cycle(number, day1, tentative),
             )
         )
     plan_cycles = tuple(cycles)
@@ -274,7 +270,9 @@ def _limit_proposals(
     limits = protocol.limits
     proposals: list[Proposal] = []
     hold = hold_covering(periods, today)
-    if hold is not None and hold.length_days(today) > limits.max_hold_days:
+    if hold is not None and hold_limit_passed(
+        hold.length_days(today), max_hold_days=limits.max_hold_days
+    ):
         proposals.append(
             Proposal(
                 action="discontinue",
@@ -286,7 +284,9 @@ def _limit_proposals(
             )
         )
     for cycle in cycles:
-        if cycle.status in ("planned", "in_progress") and cycle.delay_days > limits.max_delay_days:
+        if cycle.status in ("planned", "in_progress") and delay_limit_passed(
+            cycle.delay_days, max_delay_days=limits.max_delay_days
+        ):
             reason = (
                 f"cycle {cycle.number} is delayed {cycle.delay_days} days, "
                 f"beyond the {limits.max_delay_days}-day limit"
@@ -339,21 +339,25 @@ def build_plan(protocol: Protocol, anchors: Anchors, history: History, today: da
     assessed: list[AssessedEvent] = []
     for event in history.adverse_events:
         dose_mg = timeline.dose_on(event.onset)
-        assessed.append(_new_assessed(event, dose_mg, propose_action(protocol, event, dose_mg)))
-    return _new_plan(
-        protocol,
-        anchors,
-        today,
-        status,
-        timeline.dose_on(today),
-        cycles,
-        visits,
-        periods,
-        delays,
-        tuple(assessed),
-        tuple(_limit_proposals(protocol, cycles, periods, delays, status, today)),
-        stop,
-        last_taken,
+        assessed.append(
+            AssessedEvent(
+                event=event, dose_mg=dose_mg, proposal=propose_action(protocol, event, dose_mg)
+            )
+        )
+    return Plan(
+        protocol=protocol,
+        anchors=anchors,
+        today=today,
+        status=status,
+        dose_mg=timeline.dose_on(today),
+        cycles=cycles,
+        visits=visits,
+        holds=periods,
+        criteria_delays=delays,
+        adverse_events=tuple(assessed),
+        proposals=tuple(_limit_proposals(protocol, cycles, periods, delays, status, today)),
+        discontinuation=stop,
+        last_dose_taken=last_taken,
     )
 
 
@@ -409,7 +413,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "reason": h.reason,
                 "days": h.length_days(plan.today),
                 "resume_dose_mg": mg_number(h.resume_dose_mg),
-                "exceeds_limit": h.length_days(plan.today) > plan.protocol.limits.max_hold_days,
+                "exceeds_limit": hold_limit_passed(
+                    h.length_days(plan.today), max_hold_days=plan.protocol.limits.max_hold_days
+                ),
             }
             for h in plan.holds
         ],

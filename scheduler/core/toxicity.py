@@ -6,24 +6,12 @@ a resumption or a discontinuation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 from scheduler.core.dose_levels import format_mg, next_lower_dose
 from scheduler.core.inputs import ToxicityReport
 from scheduler.core.layout import ProtocolLayout, layout_for
+from scheduler.core.outputs import Proposal as Proposal
+from scheduler.core.outputs import ProposedAction as ProposedAction
 from scheduler.protocols.schema import Protocol
-
-ProposedAction = Literal["continue", "continue_may_hold", "hold", "hold_then_reduce", "discontinue"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Proposal:
-    action: ProposedAction
-    rule_id: str | None
-    reason: str
-    resume_dose_mg: float | None = None
-
 
 _MAX_PROPOSALS = 4096
 

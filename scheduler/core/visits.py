@@ -8,44 +8,16 @@ and projected from the last planned dose before that.
 from __future__ import annotations
 
 from calendar import monthrange
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from operator import itemgetter
-from typing import Literal
 
-from scheduler.core.construct import frozen_constructor
-from scheduler.core.cycles import CyclePlan
 from scheduler.core.inputs import TreatmentStop, VisitDone
 from scheduler.core.layout import Placement, VisitTemplate, layout_for
+from scheduler.core.outputs import CyclePlan, VisitStatus
+from scheduler.core.outputs import VisitPlan as VisitPlan
 from scheduler.protocols.schema import Protocol
 
-VisitStatus = Literal["planned", "due", "overdue", "done", "cancelled"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VisitPlan:
-    code: str
-    name: str
-    anchor: str
-    cycle: int | None
-    target: date
-    window_start: date
-    window_end: date
-    status: VisitStatus
-    tentative: bool
-    dispense: bool
-    procedures: tuple[str, ...]
-    bring: str
-    actual: date | None = None
-    record_id: int | None = None
-    deviation: str = ""
-
-    def in_window(self, day: date) -> bool:
-        return self.window_start <= day <= self.window_end
-
-
-_new_visit = frozen_constructor(VisitPlan)
 _visit_of = itemgetter(2)
 _STATUS_ORDER: tuple[VisitStatus, ...] = ("planned", "due", "overdue", "cancelled")
 _MAX_PLACEMENTS = 8192  # anchor dates kept per visit template: over 20 years of days
@@ -72,44 +44,41 @@ def _placement(template: VisitTemplate, anchor: date) -> Placement:
 
 
 def _done(template: VisitTemplate, placement: Placement, record: VisitDone) -> PlacedVisit:
-    visit = _new_visit(
-        template.code,
-        template.name,
-        template.anchor,
-        template.cycle,
-        placement.target,
-        placement.start,
-        placement.end,
-        "done",
-        False,
-        template.dispense,
-        template.procedures,
-        template.bring,
-        record.on,
-        record.id,
-        record.deviation,
+    visit = VisitPlan(
+        code=template.code,
+        name=template.name,
+        anchor=template.anchor,
+        cycle=template.cycle,
+        target=placement.target,
+        window_start=placement.start,
+        window_end=placement.end,
+        status="done",
+        tentative=False,
+        dispense=template.dispense,
+        procedures=template.procedures,
+        bring=template.bring,
+        actual=record.on,
+        record_id=record.id,
+        deviation=record.deviation,
     )
     return (placement.target, template.code, visit)
 
 
 def _not_done(template: VisitTemplate, placement: Placement, index: int) -> PlacedVisit:
     """The visit of ``placement.entries[index]``, made and kept there on first use."""
-    visit = _new_visit(
-        template.code,
-        template.name,
-        template.anchor,
-        template.cycle,
-        placement.target,
-        placement.start,
-        placement.end,
-        _STATUS_ORDER[index // 2],
-        bool(index % 2),
-        template.dispense,
-        template.procedures,
-        template.bring,
-        None,
-        None,
-        "",
+    visit = VisitPlan(
+        code=template.code,
+        name=template.name,
+        anchor=template.anchor,
+        cycle=template.cycle,
+        target=placement.target,
+        window_start=placement.start,
+        window_end=placement.end,
+        status=_STATUS_ORDER[index // 2],
+        tentative=bool(index % 2),
+        dispense=template.dispense,
+        procedures=template.procedures,
+        bring=template.bring,
     )
     entry = placement.entries[index] = (placement.target, template.code, visit)
     return entry

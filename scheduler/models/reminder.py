@@ -18,7 +18,6 @@ from scheduler.models.columns import UtcDateTime
 
 ReminderKind = Literal["dose", "visit", "nurse_digest", "pharmacy_digest"]
 ReminderStatus = Literal["pending", "claimed", "sent", "failed", "cancelled", "expired"]
-ChannelName = Literal["email", "webhook", "console"]
 REMINDER_KINDS: tuple[str, ...] = ("dose", "visit", "nurse_digest", "pharmacy_digest")
 REMINDER_STATUSES: tuple[str, ...] = (
     "pending",
@@ -28,7 +27,6 @@ REMINDER_STATUSES: tuple[str, ...] = (
     "cancelled",
     "expired",
 )
-CHANNELS: tuple[str, ...] = ("email", "webhook", "console")
 
 
 class Reminder(SQLModel, table=True):

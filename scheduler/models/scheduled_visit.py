@@ -1,6 +1,6 @@
 """Visits as the plans place them, stored so the worklist is an indexed query.
 
-Derived rows, never edited by hand: ``scheduler.services.worklist_rows`` rewrites a subject's
+Derived rows, never edited by hand: ``scheduler.worklist.rows`` rewrites a subject's
 rows in the transaction that changed the subject's records (and the daily job rewrites those
 whose dates move with time). Cancelled visits have no row.
 """

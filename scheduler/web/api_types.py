@@ -11,7 +11,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from scheduler.errors import InputError
-from scheduler.services.validation import EARLIEST, LATEST, parse_date
+from scheduler.kernel.validation import EARLIEST, LATEST, parse_date
 
 
 class ErrorDetail(BaseModel):

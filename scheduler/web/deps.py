@@ -22,9 +22,9 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler.clock import Clock
 from scheduler.db import transaction
-from scheduler.services.accounts import Staff, session_staff, token_staff
-from scheduler.services.unit import Unit, unit_of_work
+from scheduler.kernel.unit import Unit, unit_of_work
 from scheduler.settings import Settings
+from scheduler.staff.accounts import Staff, session_staff, token_staff
 
 SESSION_COOKIE = "dosing_session"
 CSRF_FIELD = "csrf_token"

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from scheduler.errors import InputError, ProtocolError
-from scheduler.web.app import TEMPLATES
 from scheduler.web.deps import wants_json
+from scheduler.web.rendering import TEMPLATES
 
 TITLES = {404: "Not found", 409: "Not possible", 422: "Not a valid request"}
 

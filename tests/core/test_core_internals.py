@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import pytest
 from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.core import Anchors, History, VisitDone, build_plan
-from scheduler.core.construct import frozen_constructor
-from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.layout import layout_for
 from scheduler.core.times import (
     microseconds_of_day,
@@ -64,41 +60,6 @@ def test_every_day_with_an_offset_change_is_found():
         offsets = {zone.utcoffset(datetime.combine(day, time(h))) for h in range(24)}
         assert (len(offsets) > 1) == (day in changes), day
         day += timedelta(days=1)
-
-
-def test_a_frozen_constructor_makes_ordinary_frozen_instances():
-    make = frozen_constructor(VisitPlan)
-    d = date(2026, 3, 2)
-    fast = make(
-        "C1D1", "Cycle 1", "cycle", 1, d, d, d, "planned", False, True, (), "", None, None, ""
-    )
-    plain = VisitPlan(
-        code="C1D1",
-        name="Cycle 1",
-        anchor="cycle",
-        cycle=1,
-        target=d,
-        window_start=d,
-        window_end=d,
-        status="planned",
-        tentative=False,
-        dispense=True,
-        procedures=(),
-        bring="",
-    )
-
-    assert type(fast) is VisitPlan
-    assert fast == plain
-    assert hash(fast) == hash(plain)
-    assert repr(fast) == repr(plain)
-    assert dataclasses.asdict(fast) == dataclasses.asdict(plain)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        fast.code = "X"  # type: ignore[misc]
-
-
-def test_a_frozen_constructor_refuses_other_classes():
-    with pytest.raises(TypeError):
-        frozen_constructor(DoseSlot)
 
 
 def test_the_layout_is_kept_per_protocol_object():

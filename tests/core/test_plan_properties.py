@@ -1,160 +1,32 @@
-"""Invariants of ``build_plan`` over random event histories.
-
-Histories are built one event at a time: an event the core refuses (InputError) is discarded, as
-the service layer would refuse to store it, so every history here is one that could have been
-recorded. Events are biased towards ones that make sense (a resumption some days after the last
-hold, doses recorded on slots the plan shows as due, day-1 checks around a cycle's day 1) so that
-most of them are kept and bite.
+"""Invariants of ``build_plan`` over random event histories (tests/random_plans.py: events the
+core refuses are discarded, so every history is one that could have been recorded).
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import date, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from random_plans import random_histories
 
 from scheduler.core import (
     Anchors,
-    Day1Assessment,
-    DoseOutcome,
     History,
-    HoldEnd,
-    HoldStart,
-    Plan,
-    ToxicityReport,
-    TreatmentStop,
     build_plan,
     plan_to_json,
 )
 from scheduler.core.holds import hold_covering
-from scheduler.errors import InputError
-from scheduler.protocols import Protocol, load_protocol, shipped_protocol_files
+from scheduler.protocols import Protocol
 
-PROTOCOLS = tuple(load_protocol(path) for path in shipped_protocol_files())
-ZONES = tuple(ZoneInfo(key) for key in ("Asia/Shanghai", "Europe/Berlin", "America/New_York"))
-TERMS = ("hypertension", "hemorrhage", "neutrophil count decreased", "fatigue", "proteinuria")
-REASONS = ("relapse", "toxicity", "withdrawal", "death", "investigator", "other")
 ACTIVE = ("planned", "taken", "late")
 
 
-def _events(protocol: Protocol, horizon: int) -> st.SearchStrategy[tuple]:
-    levels = [None, *(level.dose_mg for level in protocol.dose_levels)]
-    offset = st.integers(-5, horizon)
-    return st.one_of(
-        st.tuples(st.just("hold"), offset),
-        st.tuples(st.just("resume"), st.integers(1, 30), st.sampled_from(levels)),
-        st.tuples(st.just("record_due"), st.randoms(use_true_random=False)),
-        st.tuples(
-            st.just("dose"),
-            offset,
-            st.booleans(),
-            st.none() | st.times(),
-            st.integers(1, protocol.schedule.administrations_per_day + 1),
-        ),
-        st.tuples(st.just("discontinue"), offset, st.sampled_from(REASONS)),
-        st.tuples(
-            st.just("day1"),
-            st.none() | st.integers(1, protocol.schedule.cycles),
-            st.integers(-10, 30),
-            st.booleans(),
-        ),
-        st.tuples(
-            st.just("ae"),
-            offset,
-            st.sampled_from(TERMS),
-            st.integers(1, 5),
-            st.booleans(),
-            st.booleans(),
-        ),
-    )
-
-
-def _apply(event: tuple, plan: Plan, history: History, n: int) -> History:
-    """``history`` with ``event`` added (it may still be refused by the core)."""
-    c1d1 = plan.anchors.c1d1
-    kind = event[0]
-    if kind == "hold":
-        on = c1d1 + timedelta(days=event[1])
-        return replace(history, holds=(*history.holds, HoldStart(id=n, on=on, reason="tox")))
-    if kind == "resume":
-        last = max((h.on for h in history.holds), default=c1d1)
-        resumption = HoldEnd(id=n, on=last + timedelta(days=event[1]), dose_mg=event[2])
-        return replace(history, resumptions=(*history.resumptions, resumption))
-    if kind == "record_due":
-        rnd = event[1]
-        due = [s for s in plan.doses() if s.status == "planned" and s.date <= plan.today]
-        chosen = [s for s in due if rnd.random() < 0.8]
-        records = []
-        for index, s in enumerate(chosen):
-            if rnd.random() < 0.15:
-                records.append(
-                    DoseOutcome(id=n * 1000 + index, on=s.date, taken=False, slot=s.slot)
-                )
-            else:
-                hour = min(23, s.time.hour + rnd.choice([0, 0, 0, 1, 3, 13]))
-                at = time(hour, rnd.randrange(60))
-                records.append(
-                    DoseOutcome(
-                        id=n * 1000 + index, on=s.date, taken=True, slot=s.slot, taken_at=at
-                    )
-                )
-        return replace(history, doses=(*history.doses, *records))
-    if kind == "dose":
-        on = c1d1 + timedelta(days=event[1])
-        record = DoseOutcome(id=n, on=on, taken=event[2], taken_at=event[3], slot=event[4])
-        return replace(history, doses=(*history.doses, record))
-    if kind == "day1":
-        _, number, offset, met = event
-        if number is None:  # the cycle that waits, else the next to start: checks that bite
-            waiting = plan.waiting_for_criteria()
-            upcoming = [c.number for c in plan.cycles if c.day1 >= plan.today]
-            number = waiting.cycle if waiting else (upcoming or [len(plan.cycles)])[0]
-        on = plan.cycles[number - 1].day1 + timedelta(days=offset)
-        check = Day1Assessment(id=n, cycle=number, on=on, met=met)
-        return replace(history, day1_assessments=(*history.day1_assessments, check))
-    if kind == "discontinue":
-        stop = TreatmentStop(id=n, on=c1d1 + timedelta(days=event[1]), reason=event[2])
-        return replace(history, discontinuation=stop)
-    _, offset, term, grade, related, intolerable = event
-    ae = ToxicityReport(
-        id=n,
-        term=term,
-        grade=grade,
-        onset=c1d1 + timedelta(days=offset),
-        related=related,
-        intolerable=intolerable,
-    )
-    return replace(history, adverse_events=(*history.adverse_events, ae))
-
-
-@st.composite
-def subjects(draw: st.DrawFn) -> tuple[Protocol, Anchors, History, date]:
-    protocol = draw(st.sampled_from(PROTOCOLS))
-    schedule = protocol.schedule
-    c1d1 = draw(st.dates(date(2025, 1, 1), date(2027, 12, 31)))
-    anchors = Anchors(
-        subject="P-1",
-        c1d1=c1d1,
-        surgery=c1d1 - timedelta(days=draw(st.integers(14, 90))),
-        time_zone=draw(st.sampled_from(ZONES)),
-        dose_time=time(draw(st.integers(6, 10)), draw(st.sampled_from([0, 15, 30, 45]))),
-    )
-    horizon = schedule.cycles * schedule.cycle_length_days + 30
-    today = c1d1 + timedelta(days=draw(st.integers(-20, horizon)))
-    history = History()
-    plan = build_plan(protocol, anchors, history, today)
-    for n in range(1, draw(st.integers(0, 16)) + 1):
-        candidate = _apply(draw(_events(protocol, horizon)), plan, history, n)
-        try:
-            plan = build_plan(protocol, anchors, candidate, today)
-        except InputError:
-            continue
-        history = candidate
-    return protocol, anchors, history, today
+def subjects() -> st.SearchStrategy[tuple[Protocol, Anchors, History, date]]:
+    """Every shipped protocol, every kind of event, up to 16 of them."""
+    return random_histories()
 
 
 PROPERTY_SETTINGS = settings(

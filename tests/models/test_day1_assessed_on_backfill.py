@@ -8,11 +8,11 @@ from sqlmodel import select
 
 from scheduler.clock import FixedClock
 from scheduler.db import get_engine
+from scheduler.kernel.unit import unit_of_work
 from scheduler.migrate import alembic_config, upgrade
 from scheduler.models import Day1Check, Subject
-from scheduler.services.accountability import confirm_day1
-from scheduler.services.subjects import enroll
-from scheduler.services.unit import unit_of_work
+from scheduler.pharmacy.accountability import confirm_day1
+from scheduler.subjects.enrolment import enroll
 
 
 def test_existing_checks_get_the_date_they_were_recorded_in_the_subject_s_zone(db_url, units):

@@ -19,10 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
-from scheduler.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from scheduler.db import get_engine
-from scheduler.services.reminders import idempotency_key, insert_ignoring_duplicates
-from scheduler.services.unit import unit_of_work
+from scheduler.kernel.unit import unit_of_work
+from scheduler.reminders.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from scheduler.reminders.outbox import idempotency_key, insert_ignoring_duplicates
 
 SECRET = "reminder-test-secret-0123456789"
 
@@ -171,7 +171,14 @@ class WebhookReceiver:
                 deliveries.add(payload["idempotency_key"], payload["text"])
                 self._reply(204)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def shutdown_request(self, request: object) -> None:
+                super().shutdown_request(request)  # type: ignore[arg-type]
+                receiver.connections_closed += 1
+
+        self.connections_closed = 0
+        """Connections this receiver has closed (idle keep-alive timeouts included)."""
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.server.block_on_close = False
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"

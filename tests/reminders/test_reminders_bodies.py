@@ -19,7 +19,7 @@ from scheduler import core
 from scheduler.core.inputs import DISCONTINUATION_REASONS
 from scheduler.errors import InputError
 from scheduler.protocols import Protocol, load_protocol, shipped_protocol_files
-from scheduler.services.reminders import wanted_reminders
+from scheduler.reminders.outbox import wanted_reminders
 from scheduler.settings import Settings
 
 PROTOCOLS = {p.name: load_protocol(p) for p in shipped_protocol_files()}

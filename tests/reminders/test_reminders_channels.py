@@ -12,10 +12,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from reminder_testkit import SECRET, free_port
 
-from scheduler.channels import Message, PermanentFailure, TemporaryFailure
-from scheduler.channels.smtp import SmtpChannel
-from scheduler.channels.webhook import WebhookChannel
 from scheduler.errors import InputError
+from scheduler.reminders.channels import Message, PermanentFailure, TemporaryFailure
+from scheduler.reminders.channels.smtp import SmtpChannel
+from scheduler.reminders.channels.webhook import WebhookChannel
 
 DUE = datetime(2026, 3, 3, 0, 0, tzinfo=UTC)
 
@@ -40,7 +40,10 @@ def test_the_webhook_reopens_a_connection_the_receiver_closed(webhook_receiver):
     channel = WebhookChannel(url=webhook_receiver.url, secret=SECRET)
     try:
         channel.send(_message("k1"))
-        time.sleep(0.6)
+        deadline = time.monotonic() + 10  # until the receiver has dropped the idle connection
+        while webhook_receiver.connections_closed < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert webhook_receiver.connections_closed == 1
         channel.send(_message("k2"))
     finally:
         channel.close()

@@ -27,8 +27,8 @@ from sqlmodel import func, select
 
 from scheduler.clock import SystemClock
 from scheduler.db import get_engine
+from scheduler.kernel.unit import unit_of_work
 from scheduler.models import Reminder
-from scheduler.services.unit import unit_of_work
 
 ROWS = 240
 LEASE_SECONDS = 10

@@ -9,16 +9,16 @@ from sqlmodel import select
 
 from scheduler.db import get_engine
 from scheduler.errors import InputError
+from scheduler.kernel.protocol_versions import load_shipped_protocols
+from scheduler.kernel.sites import ensure_default_site
+from scheduler.kernel.unit import unit_of_work
 from scheduler.models import AuditEntry, Reminder
-from scheduler.services.corrections import void_record
-from scheduler.services.doses import record_dose
-from scheduler.services.protocols import load_shipped_protocols
-from scheduler.services.reminders import set_preference
-from scheduler.services.sites import ensure_default_site
-from scheduler.services.subjects import change_anchor, enroll
-from scheduler.services.treatment import discontinue, hold
-from scheduler.services.unit import unit_of_work
+from scheduler.reminders.outbox import set_preference
 from scheduler.settings import Settings
+from scheduler.subjects.corrections import void_record
+from scheduler.subjects.doses import record_dose
+from scheduler.subjects.enrolment import change_anchor, enroll
+from scheduler.subjects.treatment import discontinue, hold
 
 
 def _utc(*args):

@@ -17,16 +17,16 @@ from sqlmodel import col, select
 
 from scheduler.clock import FixedClock
 from scheduler.db import get_engine
-from scheduler.jobs import ReminderJobs, build_digests
+from scheduler.kernel.sites import ensure_default_site
 from scheduler.models import Reminder
-from scheduler.services.adverse_events import record_adverse_event
-from scheduler.services.pharmacy import TO_PREPARE, preparation_list
-from scheduler.services.sites import ensure_default_site
-from scheduler.services.subjects import enroll
-from scheduler.services.treatment import hold, resume
-from scheduler.services.visits import record_visit
-from scheduler.services.worklist import worklist
+from scheduler.pharmacy.preparation_list import TO_PREPARE, preparation_list
+from scheduler.reminders.jobs import ReminderJobs, build_digests
 from scheduler.settings import Settings
+from scheduler.subjects.adverse_events import record_adverse_event
+from scheduler.subjects.enrolment import enroll
+from scheduler.subjects.treatment import hold, resume
+from scheduler.subjects.visits import record_visit
+from scheduler.worklist.items import worklist
 
 DAY = date(2026, 3, 16)
 ZJU1_AT = datetime(2026, 3, 15, 23, 30, tzinfo=UTC)

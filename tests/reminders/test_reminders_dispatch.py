@@ -8,13 +8,13 @@ from pydantic import SecretStr
 from reminder_testkit import queue_rows
 from sqlmodel import select
 
-from scheduler.channels.registry import factories
 from scheduler.clock import FixedClock
 from scheduler.db import get_engine
+from scheduler.kernel.unit import unit_of_work
 from scheduler.models import Reminder
-from scheduler.services.reminder_dispatch import Dispatcher, claim
-from scheduler.services.reminders import outbox_status
-from scheduler.services.unit import unit_of_work
+from scheduler.reminders.channels.registry import factories
+from scheduler.reminders.dispatch import Dispatcher, claim
+from scheduler.reminders.outbox import outbox_status
 
 NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 

@@ -15,14 +15,14 @@ from sqlmodel import select
 
 from scheduler.clock import FixedClock
 from scheduler.db import get_engine
-from scheduler.jobs import ReminderJobs, build_digests
+from scheduler.kernel.protocol_versions import load_shipped_protocols
+from scheduler.kernel.sites import ensure_default_site
+from scheduler.kernel.unit import unit_of_work
 from scheduler.models import Reminder, Subject
-from scheduler.services.protocols import load_shipped_protocols
-from scheduler.services.reminders import set_preference
-from scheduler.services.sites import ensure_default_site
-from scheduler.services.subjects import enroll
-from scheduler.services.unit import unit_of_work
+from scheduler.reminders.jobs import ReminderJobs, build_digests
+from scheduler.reminders.outbox import set_preference
 from scheduler.settings import Settings
+from scheduler.subjects.enrolment import enroll
 
 ENROLLED = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 

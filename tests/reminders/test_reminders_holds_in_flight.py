@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from scheduler.channels.registry import factories
 from scheduler.clock import FixedClock
 from scheduler.db import get_engine
 from scheduler.models import Reminder, Subject
-from scheduler.services.reminder_dispatch import Dispatcher
-from scheduler.services.reminders import set_preference
-from scheduler.services.subjects import enroll
-from scheduler.services.treatment import hold
+from scheduler.reminders.channels.registry import factories
+from scheduler.reminders.dispatch import Dispatcher
+from scheduler.reminders.outbox import set_preference
+from scheduler.subjects.enrolment import enroll
+from scheduler.subjects.treatment import hold
 
 SENT_AT = datetime(2026, 3, 3, 0, 30, tzinfo=UTC)
 CODES = [f"S-00{n}" for n in range(1, 7)]

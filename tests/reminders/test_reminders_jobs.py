@@ -19,17 +19,17 @@ from fastapi.testclient import TestClient
 from reminder_testkit import SECRET, SteppedClock, queue_rows, start_worker
 from sqlmodel import func, select
 
-from scheduler.cli.app import main
+from scheduler.app.cli import main
+from scheduler.app.web import create_app
 from scheduler.clock import FixedClock, SystemClock
 from scheduler.db import get_engine
-from scheduler.jobs import ReminderJobs, attach_to_app
+from scheduler.kernel.sites import ensure_default_site
+from scheduler.kernel.unit import unit_of_work
 from scheduler.models import Reminder, Site
-from scheduler.services.reminders import set_preference
-from scheduler.services.sites import ensure_default_site
-from scheduler.services.subjects import enroll
-from scheduler.services.unit import unit_of_work
+from scheduler.reminders.jobs import ReminderJobs, attach_to_app
+from scheduler.reminders.outbox import set_preference
 from scheduler.settings import get_settings
-from scheduler.web.app import create_app
+from scheduler.subjects.enrolment import enroll
 
 NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 
@@ -114,9 +114,9 @@ def test_each_job_runs_and_logs_under_its_own_name(job_settings, caplog, monkeyp
     def broken(*args, **kwargs):
         raise RuntimeError("digest store unavailable")
 
-    monkeypatch.setattr("scheduler.jobs.queue_digests", broken)
+    monkeypatch.setattr("scheduler.reminders.jobs.queue_digests", broken)
     caplog.set_level(logging.INFO, logger="apscheduler")
-    caplog.set_level(logging.INFO, logger="scheduler.jobs")
+    caplog.set_level(logging.INFO, logger="scheduler.reminders.jobs")
     jobs = ReminderJobs(get_engine(job_settings.database_url), job_settings, FixedClock(NOW))
     jobs.start()
     try:
@@ -134,7 +134,7 @@ def test_each_job_runs_and_logs_under_its_own_name(job_settings, caplog, monkeyp
     finally:
         jobs.stop()
     assert "<locals>" not in caplog.text and "_named" not in caplog.text
-    failures = [r for r in caplog.records if r.name == "scheduler.jobs" and r.exc_info]
+    failures = [r for r in caplog.records if r.name == "scheduler.reminders.jobs" and r.exc_info]
     assert failures and {r.getMessage() for r in failures} == {"job digests failed"}
 
 
@@ -169,7 +169,7 @@ def test_the_refresh_job_rederives_each_site_once_its_new_local_day_has_begun(
     00:15 local."""
     refreshed = []
     monkeypatch.setattr(
-        "scheduler.jobs.refresh_moving_plans",
+        "scheduler.reminders.jobs.refresh_moving_plans",
         lambda engine, settings, clock, site_id: refreshed.append(site_id),
     )
     clock = SteppedClock(NOW)

@@ -9,16 +9,16 @@ from fastapi.testclient import TestClient
 from reminder_testkit import queue_rows
 from sqlmodel import select
 
-from scheduler.channels.registry import factories
-from scheduler.cli.app import main
+from scheduler.app.cli import main
+from scheduler.app.web import create_app
 from scheduler.clock import FixedClock
 from scheduler.db import get_engine
+from scheduler.kernel.unit import unit_of_work
 from scheduler.models import Reminder
-from scheduler.services.accounts import create_staff
-from scheduler.services.reminder_dispatch import Dispatcher
-from scheduler.services.unit import unit_of_work
+from scheduler.reminders.channels.registry import factories
+from scheduler.reminders.dispatch import Dispatcher
 from scheduler.settings import Settings
-from scheduler.web.app import create_app
+from scheduler.staff.accounts import create_staff
 
 NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"

@@ -22,11 +22,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from reminder_testkit import free_port
 
-from scheduler.channels import Message, TemporaryFailure
-from scheduler.channels.registry import factories
-from scheduler.channels.smtp import SmtpChannel
 from scheduler.clock import FixedClock
 from scheduler.errors import InputError
+from scheduler.reminders.channels import Message, TemporaryFailure
+from scheduler.reminders.channels.registry import factories
+from scheduler.reminders.channels.smtp import SmtpChannel
 from scheduler.settings import Settings
 
 SENDER = "r@dosing.invalid"

@@ -14,10 +14,11 @@ import pytest
 from sqlmodel import func, select
 
 from scheduler.errors import InputError
+from scheduler.kernel.subject_state import plan_for
 from scheduler.models import AuditEntry, Day1Check, Resumption
-from scheduler.services.accountability import confirm_day1
-from scheduler.services.subjects import enroll, plan_for
-from scheduler.services.treatment import hold, resume
+from scheduler.pharmacy.accountability import confirm_day1
+from scheduler.subjects.enrolment import enroll
+from scheduler.subjects.treatment import hold, resume
 
 LATER = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)
 

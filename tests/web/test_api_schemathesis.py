@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
 
-from scheduler.services.demo import DEMO_CODES
+from scheduler.app.demo import DEMO_CODES
 
 MAX_EXAMPLES = 25
 

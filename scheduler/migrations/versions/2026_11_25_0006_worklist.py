@@ -2,7 +2,7 @@
 standing items, indexed for the nurse's worklist queries.
 
 The migration creates empty tables (it cannot build plans). Subjects enrolled before it get
-their rows the first time the worklist is drawn (``scheduler.services.worklist_rows.backfill``),
+their rows the first time the worklist is drawn (``scheduler.worklist.rows.backfill``),
 in that request's transaction; every later change keeps them in step through ``REFRESHERS``.
 
 Revision ID: 0006worklist

@@ -1,0 +1,115 @@
+"""Which patient reminders a plan wants: the rule, without the outbox that sends them.
+
+A dose reminder at the dose time, in the subject's zone, for each dose slot still ``planned``
+and not tentative (never for a held, cancelled, taken or missed dose); a visit reminder at
+``visit_time`` the day before each visit not yet done. Each is useless after its grace: a dose
+reminder after the protocol's ``late_dose_hours`` (a dose later than that counts as missed; the
+deployment may shorten it), a visit reminder after ``visit_grace_hours``.
+
+A body says the subject code, the date and what to do, built from numbers and fixed words only
+(never from record text): a lock screen or a shared inbox must not show a drug, a diagnosis or
+a reason. The dose strength is part of what to do (after a reduction old capsules may still be
+at home); of the protocol's free-text "bring" list only the phrases in ``BRING_PHRASES`` pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from scheduler.core.plan import Plan
+from scheduler.core.times import local_instant
+
+BRING_PHRASES = frozenset(
+    {
+        "ID",
+        "medication list",
+        "dosing diary",
+        "blood pressure log",
+        "all capsules and empty bottles",
+        "all remaining capsules",
+        "remaining tablets",
+    }
+)
+"""What a visit reminder may ask a patient to bring: generic things, named by no drug and no
+condition (the shipped protocols' "surgery and pathology reports" stays in the handout and the
+calendar). Capsules and diaries are there because the pill count at the visit needs them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """A reminder the current plan asks for."""
+
+    kind: str
+    item_key: str
+    due_at: datetime
+    expires_at: datetime
+    title: str
+    body: str
+
+
+def _hours(value: float) -> timedelta:
+    return timedelta(hours=value)
+
+
+def wanted_reminders(
+    plan: Plan,
+    now: datetime,
+    *,
+    horizon_days: int,
+    dose_grace_hours: float | None,
+    visit_time: time,
+    visit_grace_hours: float,
+) -> list[Wanted]:
+    """The reminders ``plan`` asks for from ``now`` (aware) to ``horizon_days`` ahead, still
+    within their grace. ``dose_grace_hours`` None leaves a dose reminder's grace at the
+    protocol's ``[limits] late_dose_hours``; a value caps it."""
+    zone = plan.anchors.time_zone
+    horizon = now + timedelta(days=horizon_days)
+    dose_grace = _hours(plan.protocol.limits.late_dose_hours)
+    if dose_grace_hours is not None:
+        dose_grace = min(dose_grace, _hours(dose_grace_hours))
+    code = plan.subject
+    wanted: list[Wanted] = []
+    for slot in plan.doses():
+        if slot.status != "planned" or slot.tentative:
+            continue
+        due = local_instant(slot.date, slot.time, zone)
+        if due > horizon or due + dose_grace <= now:
+            continue
+        wanted.append(
+            Wanted(
+                kind="dose",
+                item_key=slot.key,
+                due_at=due,
+                expires_at=due + dose_grace,
+                title=f"Dose reminder {slot.date}",
+                body=(
+                    f"{code}, {slot.date}: take your {slot.dose_mg:g} mg dose "
+                    f"due at {slot.time:%H:%M}."
+                ),
+            )
+        )
+    visit_grace = _hours(visit_grace_hours)
+    for visit in plan.visits:
+        if visit.status not in ("planned", "due") or visit.tentative:
+            continue
+        due = local_instant(visit.target - timedelta(days=1), visit_time, zone)
+        if due > horizon or due + visit_grace <= now:
+            continue
+        wanted.append(
+            Wanted(
+                kind="visit",
+                item_key=visit.code,
+                due_at=due,
+                expires_at=due + visit_grace,
+                title=f"Visit reminder {visit.target}",
+                body=f"{code}, {visit.target}: clinic visit tomorrow.{_bring(visit.bring)}",
+            )
+        )
+    return wanted
+
+
+def _bring(listed: str) -> str:
+    phrases = [p for p in (part.strip() for part in listed.split(",")) if p in BRING_PHRASES]
+    return f" Please bring: {', '.join(phrases)}." if phrases else ""

@@ -1,0 +1,137 @@
+"""The feed projection: each calendar item's stable UID and SEQUENCE, kept in step with the plan
+in the unit of work that changes it, so a subscribed client sees a change as an update."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+import calendars
+from scheduler.feeds.tokens import PATIENT, PHARMACY, SITE_VISITS
+from scheduler.kernel.subject_state import SubjectState
+from scheduler.kernel.unit import Unit
+from scheduler.models import FeedItemIdentity, FeedRevision, Site
+from scheduler.settings import Settings
+
+_STAFF_NAMES = {SITE_VISITS: "study visits", PHARMACY: "pharmacy preparation"}
+
+
+def feed_options(settings: Settings, site: Site, kind: str = PATIENT) -> calendars.FeedOptions:
+    """Options of one feed: staff feeds are named after the site and what they list."""
+    name = settings.feed_calendar_name
+    if kind in _STAFF_NAMES:
+        name = f"{site.code} {_STAFF_NAMES[kind]}"
+    return calendars.FeedOptions(
+        calendar_name=name,
+        show_drug_name=settings.feed_show_drug_name,
+        site_address=site.address or settings.default_site_address,
+        clinic_phone=site.phone or settings.clinic_phone,
+    )
+
+
+def _options_digest(options: calendars.FeedOptions) -> str:
+    """Changes when the options or the renderer's output format do, forcing a fresh render."""
+    return hashlib.sha256(f"{calendars.RENDER_FORMAT}:{options!r}".encode()).hexdigest()
+
+
+# -- identities -----------------------------------------------------------------------------
+
+
+def _identity_rows(
+    session: Session, kind: str, subject_ids: dict[str, int]
+) -> dict[calendars.ItemKey, FeedItemIdentity]:
+    codes = {v: k for k, v in subject_ids.items()}
+    if not codes:
+        return {}
+    query = select(FeedItemIdentity).where(
+        FeedItemIdentity.kind == kind, col(FeedItemIdentity.subject_id).in_(sorted(codes))
+    )
+    return {(codes[row.subject_id], row.key): row for row in session.exec(query)}
+
+
+def _identity(row: FeedItemIdentity) -> calendars.Identity:
+    return calendars.Identity(
+        uid=row.uid, sequence=row.sequence, fingerprint=row.fingerprint, revised=row.revised_at
+    )
+
+
+def stored_identities(
+    session: Session, kind: str, subject_ids: dict[str, int]
+) -> dict[calendars.ItemKey, calendars.Identity]:
+    """The identities feeds have already published for these subjects, keyed by item."""
+    rows = _identity_rows(session, kind, subject_ids)
+    return {key: _identity(row) for key, row in rows.items()}
+
+
+def sync_identities(
+    session: Session,
+    kind: str,
+    items: Sequence[calendars.FeedItem],
+    subject_ids: dict[str, int],
+    now: datetime,
+) -> dict[calendars.ItemKey, calendars.Identity]:
+    """Stored identities for ``items``, creating and bumping rows as ``assign_identities`` says."""
+    rows = _identity_rows(session, kind, subject_ids)
+    stored = {key: _identity(row) for key, row in rows.items()}
+    assigned = calendars.assign_identities(items, stored, now)
+    for key, identity in assigned.items():
+        old = stored.get(key)
+        if old is identity:
+            continue
+        existing = rows.get(key)
+        if existing is None:
+            row = FeedItemIdentity(
+                kind=kind,
+                subject_id=subject_ids[key[0]],
+                key=key[1],
+                uid=identity.uid,
+                sequence=identity.sequence,
+                fingerprint=identity.fingerprint,
+                revised_at=identity.revised,
+            )
+        else:
+            row = existing
+            row.sequence = identity.sequence
+            row.fingerprint = identity.fingerprint
+            row.revised_at = identity.revised
+        session.add(row)
+    return assigned
+
+
+def _mark_stale(session: Session, feeds: set[str]) -> None:
+    for row in session.exec(select(FeedRevision).where(col(FeedRevision.feed).in_(feeds))):
+        row.stale = True
+        session.add(row)
+
+
+def refresh_feeds(unit: Unit, fresh: Sequence[SubjectState]) -> None:
+    """The derived-rows refresher: identities of the changed subjects' patient and site visit
+    events move with the record that moved them, and their feeds' revisions are marked stale."""
+    settings = unit.settings
+    feeds: set[str] = set()
+    for state in fresh:
+        subject_id = state.subject.id or 0
+        plan = state.plan()
+        ids = {state.subject.code: subject_id}
+        options = feed_options(settings, state.site)
+        sync_identities(
+            unit.session, PATIENT, calendars.patient_items(plan, options), ids, unit.now
+        )
+        staff = feed_options(settings, state.site, SITE_VISITS)
+        sync_identities(
+            unit.session, SITE_VISITS, calendars.site_visit_items([plan], staff), ids, unit.now
+        )
+        feeds.update(
+            {
+                f"{PATIENT}:{subject_id}",
+                f"{SITE_VISITS}:{state.site.id}",
+                f"{PHARMACY}:{state.site.id}",
+            }
+        )
+    _mark_stale(unit.session, feeds)
+
+
+# -- rendering ------------------------------------------------------------------------------

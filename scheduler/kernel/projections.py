@@ -1,0 +1,53 @@
+"""Rows derived from a subject's plan: kept in step with the records in the same transaction.
+
+The plan itself is never stored (the core derives it), but some readers cannot afford to derive
+every plan on each request: the reminder outbox, the calendar feed identities (UID, SEQUENCE) and
+the worklist's indexed visit rows. Each owning feature has one projection function; the
+composition root (``scheduler.app.bootstrap``) installs the list, so the kernel never imports a
+feature. ``unit_of_work`` calls ``refresh_derived`` before it commits, for every subject whose
+records the unit touched, so a hold and the cancellation of its reminders commit together or not
+at all. Time alone also moves some plans (an open hold pushes the next cycle day by day), so the
+daily job calls it as well for the subjects whose reminders need it
+(``scheduler.reminders.jobs.refresh_moving_plans``); the worklist rows are written so that they
+never need it (see ``scheduler.worklist.rows``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from sqlmodel import col, select
+
+from scheduler.kernel.subject_state import SubjectState, states
+from scheduler.models import Subject
+
+if TYPE_CHECKING:
+    from scheduler.kernel.unit import Unit
+
+Projection = Callable[["Unit", Sequence[SubjectState]], None]
+
+_installed: tuple[Projection, ...] | None = None
+
+
+def install(projections: Sequence[Projection]) -> None:
+    """Called once per process by the composition root, before any unit of work opens."""
+    global _installed
+    _installed = tuple(projections)
+
+
+def installed() -> tuple[Projection, ...]:
+    """A unit of work without its projections would commit records whose derived rows (reminders,
+    worklist, feeds) silently go stale, so running unwired is an error, not a default."""
+    if _installed is None:
+        raise RuntimeError("projections not installed: call scheduler.app.bootstrap.bootstrap()")
+    return _installed
+
+
+def refresh_derived(unit: Unit, subject_ids: Sequence[int]) -> None:
+    if not unit.projections or not subject_ids:
+        return
+    subjects = list(unit.session.exec(select(Subject).where(col(Subject.id).in_(subject_ids))))
+    fresh = states(unit.session, subjects, unit.now)
+    for projection in unit.projections:
+        projection(unit, fresh)

@@ -1,0 +1,115 @@
+"""Enrollment, anchors, and a subject's plan as of now.
+
+``SubjectState`` bundles what every command about one subject needs: the rows, the protocol, the
+core anchors, the history and the site-local date. ``with_history`` is how a command validates a
+change before storing it: the core must accept the history with the new record added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from scheduler import core
+from scheduler.clock import local_today
+from scheduler.errors import NotFound
+from scheduler.kernel.histories import load_histories
+from scheduler.kernel.protocol_versions import protocol_of
+from scheduler.kernel.sites import get_site
+from scheduler.kernel.validation import (
+    check_code,
+)
+from scheduler.models import ProtocolVersion, Site, Subject
+from scheduler.protocols import Protocol
+
+
+@dataclass(frozen=True)
+class SubjectState:
+    subject: Subject
+    site: Site
+    version: ProtocolVersion
+    protocol: Protocol
+    anchors: core.Anchors
+    history: core.History
+    today: date
+
+    def plan(self) -> core.Plan:
+        return core.build_plan(self.protocol, self.anchors, self.history, self.today)
+
+    def with_history(self, **changes: Any) -> core.Plan:
+        """The plan with records added or removed; raises if the core refuses the history."""
+        return core.build_plan(
+            self.protocol, self.anchors, replace(self.history, **changes), self.today
+        )
+
+
+def anchors_of(subject: Subject) -> core.Anchors:
+    return core.Anchors(
+        subject=subject.code,
+        c1d1=subject.c1d1,
+        surgery=subject.surgery_date,
+        time_zone=ZoneInfo(subject.time_zone),
+        dose_time=subject.dose_time,
+    )
+
+
+def get_subject(session: Session, code: str) -> Subject:
+    check_code("subject", code)
+    subject = session.exec(select(Subject).where(Subject.code == code)).first()
+    if subject is None:
+        raise NotFound("subject", f"no subject {code!r}")
+    return subject
+
+
+def states(session: Session, subjects: list[Subject], now: datetime) -> list[SubjectState]:
+    """States for many subjects with a fixed number of queries."""
+    if not subjects:
+        return []
+    histories = load_histories(session, [s.id for s in subjects if s.id is not None])
+    sites = {
+        s.id: s
+        for s in session.exec(select(Site).where(col(Site.id).in_({x.site_id for x in subjects})))
+    }
+    versions = {
+        v.id: v
+        for v in session.exec(
+            select(ProtocolVersion).where(
+                col(ProtocolVersion.id).in_({x.protocol_version_id for x in subjects})
+            )
+        )
+    }
+    result = []
+    for subject in subjects:
+        version = versions[subject.protocol_version_id]
+        result.append(
+            SubjectState(
+                subject=subject,
+                site=sites[subject.site_id],
+                version=version,
+                protocol=protocol_of(version),
+                anchors=anchors_of(subject),
+                history=histories[subject.id or 0],
+                today=local_today(now, subject.time_zone),
+            )
+        )
+    return result
+
+
+def subject_state(session: Session, code: str, now: datetime) -> SubjectState:
+    return states(session, [get_subject(session, code)], now)[0]
+
+
+def plan_for(session: Session, code: str, now: datetime) -> core.Plan:
+    return subject_state(session, code, now).plan()
+
+
+def all_subjects(session: Session, site_code: str | None = None) -> list[Subject]:
+    query = select(Subject).order_by(col(Subject.code))
+    if site_code is not None:
+        site = get_site(session, site_code)
+        query = query.where(Subject.site_id == site.id)
+    return list(session.exec(query).all())

@@ -1,0 +1,88 @@
+"""The unit of work: one transaction, one actor, one reading of the clock per command."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from scheduler.clock import Clock, SystemClock
+from scheduler.db import transaction
+from scheduler.errors import InputError
+from scheduler.kernel.projections import Projection, installed, refresh_derived
+from scheduler.models import AuditEntry
+from scheduler.settings import Settings, get_settings
+
+
+@dataclass
+class Unit:
+    session: Session
+    actor: str
+    now: datetime
+    changed_subjects: set[int] = field(default_factory=set)
+    """Subjects whose records this unit touched; their derived rows are refreshed at commit."""
+    settings: Settings = field(default_factory=get_settings)
+    """Those of the application or worker running the command: derived rows follow them."""
+    projections: tuple[Projection, ...] = ()
+    """The derived stores refreshed at commit for ``changed_subjects``."""
+
+    def audit(
+        self,
+        action: str,
+        *,
+        entity: str,
+        entity_id: int | None,
+        subject_id: int | None = None,
+        old: Any = None,
+        new: Any = None,
+        reason: str = "",
+    ) -> None:
+        """Append who did what, when and why; old and new values are kept as JSON."""
+        if subject_id is not None:
+            self.changed_subjects.add(subject_id)
+        self.session.add(
+            AuditEntry(
+                at=self.now,
+                actor=self.actor,
+                action=action,
+                subject_id=subject_id,
+                entity=entity,
+                entity_id=entity_id,
+                old_value=None if old is None else json.dumps(old, sort_keys=True, default=str),
+                new_value=None if new is None else json.dumps(new, sort_keys=True, default=str),
+                reason=reason,
+            )
+        )
+
+
+@contextmanager
+def unit_of_work(
+    engine: Engine,
+    actor: str,
+    clock: Clock | None = None,
+    settings: Settings | None = None,
+    projections: tuple[Projection, ...] | None = None,
+) -> Iterator[Unit]:
+    """One transaction for one command; ``projections`` default to those the composition root
+    installed."""
+    actor = actor.strip()
+    if not actor or len(actor) > 64:
+        raise InputError("user", "a user name of 1 to 64 characters is required for the audit")
+    now = (clock or SystemClock()).now()
+    with transaction(engine) as session:
+        unit = Unit(
+            session=session,
+            actor=actor,
+            now=now,
+            settings=settings or get_settings(),
+            projections=installed() if projections is None else projections,
+        )
+        yield unit
+        if unit.changed_subjects:
+            refresh_derived(unit, sorted(unit.changed_subjects))

@@ -1,0 +1,308 @@
+"""The pharmacy on the command line: the preparation list (a table, JSON or CSV, same rows),
+day-1 criteria checks, preparation, dispensing, returns and their reconciliation."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
+from scheduler.cli.render import print_json, table
+from scheduler.core.accountability import relative_dose_intensity
+from scheduler.errors import InputError
+from scheduler.kernel.subject_state import plan_for
+from scheduler.kernel.validation import parse_optional_date
+from scheduler.pharmacy.accountability import (
+    confirm_day1,
+    dispense,
+    prepare,
+    reconciliation_for,
+    record_return,
+    return_to_stock,
+    review,
+)
+from scheduler.pharmacy.fhir_export import subject_bundle_json
+from scheduler.pharmacy.preparation_list import PreparationList, PreparationRow, preparation_list
+from scheduler.pharmacy.sdtm import export_csv
+from scheduler.settings import get_settings
+
+_HEADERS = [
+    "prepare_by",
+    "subject",
+    "site",
+    "cycle",
+    "day1",
+    "window",
+    "dose_mg",
+    "dose_level",
+    "capsules",
+    "status",
+    "flags",
+]
+
+
+def _capsules(row: PreparationRow) -> str:
+    return " + ".join(f"{line.count} x {line.strength_mg:g} mg" for line in row.capsules)
+
+
+def _cells(row: PreparationRow) -> list[object]:
+    return [
+        row.prepare_by.isoformat(),
+        row.subject,
+        row.site,
+        row.cycle,
+        row.day1.isoformat(),
+        f"{row.window_start.isoformat()}..{row.window_end.isoformat()}",
+        f"{row.dose_mg:g}",
+        row.dose_level,
+        _capsules(row),
+        row.status,
+        "; ".join(row.flags),
+    ]
+
+
+def _total_cells(result: PreparationList) -> list[list[object]]:
+    return [
+        ["TOTAL", "", "", "", "", "", "", "", f"{t.count} x {t.strength_mg:g} mg", "", ""]
+        for t in result.totals
+    ]
+
+
+def _csv(result: PreparationList) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(_HEADERS)
+    writer.writerows(_cells(row) for row in result.rows)
+    writer.writerows(_total_cells(result))
+    return buffer.getvalue()
+
+
+def pharmacy(
+    start: Annotated[
+        str | None, typer.Option("--from", help="First prepare-by day (default: today)")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last prepare-by day (default: 6 days after --from)")
+    ] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Site code")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table")] = False,
+    db: DbOption = None,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Capsules to prepare before each cycle day 1, with prepare-by dates and flags."""
+    if as_json and as_csv:
+        raise InputError("--csv", "choose one of --json and --csv")
+    first = parse_optional_date("from", start)
+    last = parse_optional_date("to", end)
+    with open_unit(db, user) as unit:
+        result = preparation_list(
+            unit.session,
+            unit.now,
+            site_code=site,
+            start=first,
+            end=last,
+            holidays=get_settings().site_holidays,
+        )
+    if as_json:
+        print_json(result)
+    elif as_csv:
+        typer.echo(_csv(result), nl=False)
+    elif not result.rows:
+        typer.echo(f"nothing to prepare {result.start}..{result.end}")
+    else:
+        rows = [_cells(row) for row in result.rows] + _total_cells(result)
+        typer.echo(table(_HEADERS, rows))
+
+
+Subject = Annotated[str, typer.Argument(help="Subject code")]
+Cycle = Annotated[int, typer.Option("--cycle", help="Cycle number")]
+Reason = Annotated[str, typer.Option("--reason", help="Why (required for a correction)")]
+
+
+def criteria(
+    subject: Subject,
+    cycle: Cycle,
+    met: Annotated[
+        bool, typer.Option("--met/--not-met", help="Whether the day-1 criteria were met")
+    ],
+    reason: Reason = "",
+    on: Annotated[
+        str | None,
+        typer.Option("--on", help="Date assessed, YYYY-MM-DD (default: today at the site)"),
+    ] = None,
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Confirm (or not) the protocol's day-1 criteria before a cycle starts: the cycle waits
+    for them."""
+    with open_unit(db, user) as unit:
+        check = confirm_day1(unit, subject, cycle=cycle, met=met, reason=reason, on=on)
+        plan = plan_for(unit.session, subject, unit.now)
+    verdict = "met" if met else "not met"
+    typer.echo(f"{subject} cycle {cycle} day-1 criteria {verdict} on {check.assessed_on}")
+    waiting = plan.waiting_for_criteria()
+    planned = plan.cycles[cycle - 1]
+    if waiting is not None and waiting.cycle == cycle:
+        typer.echo(f"cycle {cycle} waits until they are met")
+    elif planned.delay_days and not planned.tentative:
+        typer.echo(f"cycle {cycle} starts on {planned.day1}, {planned.delay_days} days late")
+
+
+def prepare_command(
+    subject: Subject,
+    cycle: Cycle,
+    reason: Reason = "",
+    return_to_stock_: Annotated[
+        bool, typer.Option("--return-to-stock", help="Put prepared capsules back into stock")
+    ] = False,
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Mark a cycle's capsules prepared as the plan stands (again: relabel), or return them."""
+    with open_unit(db, user) as unit:
+        if return_to_stock_:
+            rows = return_to_stock(unit, subject, cycle=cycle, reason=reason)
+        else:
+            rows = prepare(unit, subject, cycle=cycle, reason=reason)
+    for row in rows:
+        typer.echo(
+            f"{subject} cycle {cycle}: {row.capsule_count} x {row.strength_mg:g} mg {row.action}"
+        )
+
+
+def dispense_command(
+    subject: Subject,
+    cycle: Cycle,
+    on: Annotated[str, typer.Option("--date", help="Day dispensed, YYYY-MM-DD")],
+    strength: Annotated[float, typer.Option("--strength", help="Capsule strength, mg")],
+    count: Annotated[int, typer.Option("--count", help="Capsules dispensed")],
+    lot: Annotated[str, typer.Option("--lot", help="Lot number")],
+    expiry: Annotated[str, typer.Option("--expiry", help="Lot expiry date, YYYY-MM-DD")],
+    reason: Reason = "",
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Record capsules handed to the subject for a cycle."""
+    with open_unit(db, user) as unit:
+        dispense(
+            unit,
+            subject,
+            cycle=cycle,
+            on=on,
+            strength=strength,
+            count=count,
+            lot=lot,
+            expiry=expiry,
+            reason=reason,
+        )
+    typer.echo(f"{subject} cycle {cycle}: {count} x {strength:g} mg dispensed (lot {lot})")
+
+
+def return_command(
+    subject: Subject,
+    cycle: Cycle,
+    on: Annotated[str, typer.Option("--date", help="Day counted, YYYY-MM-DD")],
+    strength: Annotated[float, typer.Option("--strength", help="Capsule strength, mg")],
+    count: Annotated[int, typer.Option("--count", help="Capsules brought back")],
+    reason: Reason = "",
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Record capsules returned at the next visit, and show the cycle's reconciliation."""
+    with open_unit(db, user) as unit:
+        record_return(
+            unit, subject, cycle=cycle, on=on, strength=strength, count=count, reason=reason
+        )
+        lines = reconciliation_for(unit.session, subject, unit.now)
+    for line in lines:
+        if line.cycle == cycle and line.strength_mg == strength:
+            typer.echo(
+                f"{subject} cycle {cycle}: {line.dispensed} dispensed, {line.returned} returned, "
+                f"{line.expected_return} expected; discrepancy {line.discrepancy}"
+            )
+
+
+def review_command(
+    subject: Subject,
+    cycle: Cycle,
+    note: Annotated[str, typer.Option("--note", help="What explains the discrepancy")],
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Record that a cycle's capsule discrepancy was looked at and explained."""
+    with open_unit(db, user) as unit:
+        review(unit, subject, cycle=cycle, note=note)
+    typer.echo(f"{subject} cycle {cycle}: discrepancy reviewed")
+
+
+def accountability_command(
+    subject: Subject,
+    db: DbOption = None,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Dispensed versus returned per cycle, dose counts and relative dose intensity."""
+    with open_unit(db, user) as unit:
+        lines = reconciliation_for(unit.session, subject, unit.now)
+        summary = relative_dose_intensity(plan_for(unit.session, subject, unit.now))
+    if as_json:
+        print_json({"reconciliation": lines, "doses": summary})
+        return
+    rows = [
+        [
+            r.cycle,
+            f"{r.strength_mg:g}",
+            r.dispensed,
+            r.returned,
+            r.expected_return,
+            r.discrepancy,
+            "yes" if r.reviewed else "",
+        ]
+        for r in lines
+    ]
+    headers = ["cycle", "strength_mg", "dispensed", "returned", "expected", "discrepancy"]
+    typer.echo(table([*headers, "reviewed"], rows) if rows else "nothing dispensed")
+    rdi = summary.relative_dose_intensity
+    typer.echo(
+        f"doses: {summary.planned} planned, {summary.taken} taken, {summary.missed} missed, "
+        f"{summary.held} held; relative dose intensity "
+        f"{'n/a' if rdi is None else f'{rdi:.1%}'}"
+    )
+
+
+def export_command(
+    domain: Annotated[str, typer.Argument(help="SDTM domain: ex, da or sv")],
+    site: Annotated[str | None, typer.Option("--site", help="Site code")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file")] = None,
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Write an SDTM-shaped CSV (EX exposure, DA accountability, SV visits)."""
+    with open_unit(db, user) as unit:
+        text = export_csv(unit.session, unit.now, domain, site_code=site)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {len(text.splitlines()) - 1} {domain.upper()} rows to {out}")
+
+
+def fhir_command(
+    subject: Subject,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file")] = None,
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Write one subject's plan as a FHIR R4 Bundle (JSON)."""
+    with open_unit(db, user) as unit:
+        text = subject_bundle_json(unit.session, subject, unit.now)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote the FHIR bundle for {subject} to {out}")

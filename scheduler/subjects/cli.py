@@ -1,0 +1,169 @@
+"""Commands about the database and subjects: init, enroll, plan, subjects, records, audit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from scheduler import core
+from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
+from scheduler.cli.render import plan_text, print_json, table
+from scheduler.core.plan import mg_number
+from scheduler.kernel.sites import ensure_default_site
+from scheduler.kernel.subject_state import all_subjects, states, subject_state
+from scheduler.kernel.validation import parse_optional_date
+from scheduler.settings import get_settings
+from scheduler.subjects.enrolment import ANCHOR_FIELDS, change_anchor, enroll
+from scheduler.subjects.records import audit_of, records_of
+
+
+def enroll_command(
+    subject: Annotated[str, typer.Argument(help="Subject code")],
+    c1d1: Annotated[str, typer.Option("--c1d1", help="Cycle 1 day 1, YYYY-MM-DD")],
+    surgery: Annotated[str, typer.Option("--surgery", help="Liver resection date, YYYY-MM-DD")],
+    site: Annotated[str | None, typer.Option("--site", help="Site code")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="IANA time zone (default: site's)")] = None,
+    dose_time: Annotated[str | None, typer.Option("--dose-time", help="HH:MM local")] = None,
+    protocol: Annotated[str | None, typer.Option("--protocol", help="Protocol id")] = None,
+    db: DbOption = None,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Enroll a subject and print the start of their plan."""
+    settings = get_settings()
+    with open_unit(db, user) as unit:
+        default_site = ensure_default_site(unit, settings) if site is None else None
+        row = enroll(
+            unit,
+            subject,
+            c1d1=c1d1,
+            surgery=surgery,
+            site_code=site,
+            time_zone=tz,
+            dose_time=dose_time,
+            protocol_id=protocol,
+            default_site=default_site,
+        )
+        plan = subject_state(unit.session, row.code, unit.now).plan()
+    if as_json:
+        print_json(core.plan_to_dict(plan))
+    else:
+        typer.echo(
+            f"enrolled {row.code}: C1D1 {row.c1d1}, dose at {row.dose_time:%H:%M} {row.time_zone}"
+        )
+
+
+def plan_command(
+    subject: Annotated[str, typer.Argument(help="Subject code")],
+    as_of: Annotated[str | None, typer.Option("--date", help="Plan as of this date")] = None,
+    db: DbOption = None,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print a subject's full plan: cycles, dosing days and visits."""
+    with open_unit(db, user) as unit:
+        state = subject_state(unit.session, subject, unit.now)
+    today = parse_optional_date("date", as_of) or state.today
+    plan = core.build_plan(state.protocol, state.anchors, state.history, today)
+    if as_json:
+        typer.echo(core.plan_to_json(plan), nl=False)
+    else:
+        typer.echo(plan_text(plan))
+
+
+def subjects_command(
+    site: Annotated[str | None, typer.Option("--site", help="Site code")] = None,
+    db: DbOption = None,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List subjects with their treatment status and current dose."""
+    with open_unit(db, user) as unit:
+        rows = []
+        for state in states(unit.session, all_subjects(unit.session, site), unit.now):
+            plan = state.plan()
+            current = next((c for c in plan.cycles if c.status == "in_progress"), None)
+            rows.append(
+                {
+                    "subject": plan.subject,
+                    "site": state.site.code,
+                    "protocol": plan.protocol.id,
+                    "status": plan.status,
+                    "dose_mg": mg_number(plan.dose_mg),
+                    "cycle": current.number if current else None,
+                    "c1d1": plan.anchors.c1d1,
+                }
+            )
+    if as_json:
+        print_json(rows)
+    else:
+        typer.echo(table(list(rows[0]) if rows else ["subject"], [list(r.values()) for r in rows]))
+
+
+def set_anchor_command(
+    subject: Annotated[str, typer.Argument(help="Subject code")],
+    field: Annotated[str, typer.Argument(help=f"One of: {', '.join(ANCHOR_FIELDS)}")],
+    value: Annotated[str, typer.Argument(help="New value")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it changes (audited)")],
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Correct an anchor (C1D1, surgery date, time zone, dose time); the plan is re-derived."""
+    with open_unit(db, user) as unit:
+        plan = change_anchor(unit, subject, field, value, reason)
+    typer.echo(f"{subject}: {field} is now {value}; status {plan.status}")
+
+
+def records_command(
+    subject: Annotated[str, typer.Argument(help="Subject code")],
+    db: DbOption = None,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List what was recorded about a subject, with record ids (for `dosing void`)."""
+    with open_unit(db, user) as unit:
+        lines = records_of(unit.session, subject)
+    if as_json:
+        print_json(lines)
+        return
+    rows = [
+        [
+            r.kind,
+            r.id,
+            r.on,
+            r.summary,
+            f"{r.recorded_at:%Y-%m-%d %H:%M}Z",
+            r.recorded_by,
+            f"VOID: {r.voided}" if r.voided else "",
+        ]
+        for r in lines
+    ]
+    typer.echo(table(["kind", "id", "date", "what", "recorded", "by", ""], rows))
+
+
+def audit_command(
+    subject: Annotated[str, typer.Argument(help="Subject code")],
+    db: DbOption = None,
+    user: UserOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the audit trail: who changed what, when, and why."""
+    with open_unit(db, user) as unit:
+        entries = audit_of(unit.session, subject)
+        data = [e.model_dump() for e in entries]
+    if as_json:
+        print_json(data)
+        return
+    rows = [
+        [
+            f"{e['at']:%Y-%m-%d %H:%M:%S}Z",
+            e["actor"],
+            e["action"],
+            e["old_value"] or "",
+            e["new_value"] or "",
+            e["reason"],
+        ]
+        for e in data
+    ]
+    typer.echo(table(["at", "who", "action", "old", "new", "why"], rows))

@@ -1,0 +1,456 @@
+"""A subject's page: header, timeline, visits and cycles, and the forms that record what
+happened. Every form posts to a route that calls the same service function as the CLI in one
+unit of work; a refused value re-renders the page with the reason next to the field, and
+nothing is stored. Holds and resumptions are previewed (what the plan would become) before the
+confirm button stores them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from scheduler import core
+from scheduler.core.inputs import DISCONTINUATION_REASONS
+from scheduler.errors import InputError, NotFound
+from scheduler.kernel.subject_state import SubjectState, subject_state
+from scheduler.kernel.unit import Unit
+from scheduler.kernel.validation import parse_date
+from scheduler.protocols.schema import DoseLevel
+from scheduler.reminders.channels.registry import DESCRIPTORS
+from scheduler.reminders.outbox import preference_summary, set_preference
+from scheduler.staff.accounts import Staff
+from scheduler.subjects.adverse_events import record_adverse_event
+from scheduler.subjects.doses import record_dose
+from scheduler.subjects.previews import Preview, preview_hold, preview_resume
+from scheduler.subjects.treatment import discontinue, hold, resume
+from scheduler.subjects.visits import record_visit
+from scheduler.web.deps import (
+    INVESTIGATOR_ACTIONS,
+    NURSE_ACTIONS,
+    CurrentStaff,
+    InvestigatorStaff,
+    NurseStaff,
+    SubjectCode,
+    request_unit,
+)
+from scheduler.web.error_pages import problem_page
+from scheduler.web.forms import optional_milligrams, optional_whole, whole
+from scheduler.web.rendering import TEMPLATES
+from scheduler.web.timeline_svg import timeline_svg
+
+router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
+Text = Annotated[str, Form()]
+
+FORM_FIELDS: dict[str, tuple[str, ...]] = {
+    "visit": ("code", "on", "reason"),
+    "dose": ("date", "outcome", "at", "slot", "reason"),
+    "ae": ("term", "grade", "onset", "related", "intolerable"),
+    "hold": ("from", "reason", "ae"),
+    "resume": ("on", "dose_mg", "reason"),
+    "discontinue": ("on", "reason", "note"),
+    "reminders": ("channel", "address"),
+}
+NOTICES = {
+    "visit": "Visit recorded.",
+    "dose": "Dose recorded.",
+    "hold": "Hold started: every dose from its first day is held until a resumption.",
+    "resume": "Resumption recorded.",
+    "discontinue": "Discontinuation recorded.",
+    "reminders-on": "Reminders on: the subject's reminders are queued from the plan.",
+    "reminders-off": "Reminders off: the pending reminders were cancelled.",
+}
+
+
+@dataclass(frozen=True)
+class FormError:
+    """A refused value: shown next to its field when the form has that field, else at the top
+    of the form with the field named."""
+
+    form: str
+    field: str
+    reason: str
+    on_a_field: bool = False
+
+
+def _form_error(form: str, exc: InputError, fields: dict[str, tuple[str, ...]]) -> FormError:
+    # The services speak the CLI's language ("give --reason"); the page has a Reason field.
+    reason = exc.reason.replace("--reason", "a reason")
+    return FormError(form, exc.field, reason, on_a_field=exc.field in fields.get(form, ()))
+
+
+def shown_fields(slots_per_day: int) -> dict[str, tuple[str, ...]]:
+    """The fields each form shows: the dose form has an administration field only when the
+    protocol doses more than once a day."""
+    if slots_per_day > 1:
+        return FORM_FIELDS
+    return {**FORM_FIELDS, "dose": tuple(f for f in FORM_FIELDS["dose"] if f != "slot")}
+
+
+def ctcae_terms(state: SubjectState) -> list[str]:
+    """Terms the protocol lists for the drug, its toxicity table and its lab list name; any
+    other term may be typed."""
+    protocol = state.protocol
+    named = {t for rule in protocol.toxicity_rules for t in rule.terms if t != "*"}
+    return sorted(named | set(protocol.ae_terms) | set(protocol.lab_terms))
+
+
+def level_caption(level: DoseLevel) -> str:
+    """``dose level -1``, and the protocol's label after it when the label adds something:
+    protocols often label a reduced level by its number, which would then be printed twice."""
+    caption = f"dose level {level.level}"
+    if level.label and level.label.strip().lower() != caption:
+        caption += f", {level.label}"
+    return caption
+
+
+def _cycle_day(plan: core.Plan) -> tuple[int, int] | None:
+    for cycle in plan.cycles:
+        if cycle.day1 <= plan.today <= cycle.end:
+            return cycle.number, (plan.today - cycle.day1).days + 1
+    return None
+
+
+def _render(
+    request: Request,
+    staff: Staff,
+    code: SubjectCode,
+    *,
+    form: str = "",
+    refused: InputError | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The subject page; with ``refused``, the page again with the reason next to the field of
+    ``form`` and the values as typed (nothing was stored)."""
+    try:
+        with request_unit(request, staff.name) as unit:
+            state = subject_state(unit.session, code, unit.now)
+            reminders = preference_summary(unit.session, code)
+    except NotFound as exc:
+        if exc.field != "subject":
+            raise
+        return problem_page(request, "No such subject", exc.reason, exc.http_status)
+    plan = state.plan()
+    slots_per_day = state.protocol.schedule.administrations_per_day
+    error = None if refused is None else _form_error(form, refused, shown_fields(slots_per_day))
+    status = 200 if refused is None else refused.http_status
+    level = state.protocol.level_for(plan.dose_mg)
+    shown_ae = request.query_params.get("ae", "") if error is None else ""
+    assessed = next((a for a in plan.adverse_events if str(a.event.id) == shown_ae), None)
+    open_visits = [v for v in plan.visits if v.status not in ("done", "cancelled")]
+    context: dict[str, Any] = {
+        "staff": staff,
+        "state": state,
+        "plan": plan,
+        "site": state.site,
+        "level": level_caption(level) if level else "",
+        "cycle_day": _cycle_day(plan),
+        "timeline": Markup(timeline_svg(plan, plan.today)),
+        "open_visits": open_visits,
+        "due_visit": next((v for v in open_visits if v.status in ("due", "overdue")), None),
+        "terms": ctcae_terms(state),
+        "lower_levels": [lvl for lvl in state.protocol.dose_levels if lvl.dose_mg < plan.dose_mg],
+        "reasons": DISCONTINUATION_REASONS,
+        "reminders": reminders,
+        "channels": {name: d.label for name, d in DESCRIPTORS.items()},
+        "slots": range(1, slots_per_day + 1),
+        "can_record": staff.role in NURSE_ACTIONS,
+        "can_decide": staff.role in INVESTIGATOR_ACTIONS,
+        "error": error,
+        "values": values or {},
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+        "assessed": assessed,
+    }
+    return TEMPLATES.TemplateResponse(request, "subject.html", context, status_code=status)
+
+
+def _attempt(request: Request, staff: Staff, change: Callable[[Unit], T]) -> T:
+    """Run one change as one unit of work: all of it is stored, or (on any error) none."""
+    with request_unit(request, staff.name) as unit:
+        return change(unit)
+
+
+def _submit(
+    request: Request,
+    staff: Staff,
+    code: SubjectCode,
+    form: str,
+    values: dict[str, str],
+    change: Callable[[Unit], Any],
+    done: str,
+) -> Response:
+    try:
+        _attempt(request, staff, change)
+    except InputError as exc:
+        return _render(request, staff, code, form=form, refused=exc, values=values)
+    return RedirectResponse(f"/subjects/{code}?{done}", status_code=303)
+
+
+@router.get("/subjects/{code}", response_class=HTMLResponse)
+def subject_page(request: Request, code: SubjectCode, staff: CurrentStaff) -> Response:
+    return _render(request, staff, code)
+
+
+@router.post("/subjects/{code}/visits")
+def record_visit_form(
+    request: Request,
+    code: SubjectCode,
+    staff: NurseStaff,
+    visit_code: Annotated[str, Form(alias="code")] = "",
+    on: Text = "",
+    reason: Text = "",
+) -> Response:
+    values = {"code": visit_code, "on": on, "reason": reason}
+    return _submit(
+        request,
+        staff,
+        code,
+        "visit",
+        values,
+        lambda unit: record_visit(unit, code, visit_code, on=parse_date("on", on), reason=reason),
+        "done=visit",
+    )
+
+
+@router.post("/subjects/{code}/doses")
+def record_dose_form(
+    request: Request,
+    code: SubjectCode,
+    staff: NurseStaff,
+    on: Annotated[str, Form(alias="date")] = "",
+    outcome: Text = "",
+    at: Text = "",
+    slot: Text = "1",
+    reason: Text = "",
+) -> Response:
+    values = {"date": on, "outcome": outcome, "at": at, "slot": slot, "reason": reason}
+
+    def change(unit: Unit) -> object:
+        if outcome not in ("taken", "missed"):
+            raise InputError("outcome", "choose taken or missed")
+        return record_dose(
+            unit,
+            code,
+            on=parse_date("date", on),
+            taken=outcome == "taken",
+            at=at or None,
+            slot=whole("slot", slot),
+            reason=reason,
+        )
+
+    return _submit(request, staff, code, "dose", values, change, "done=dose")
+
+
+@router.post("/subjects/{code}/adverse-events")
+def record_adverse_event_form(
+    request: Request,
+    code: SubjectCode,
+    staff: NurseStaff,
+    term: Text = "",
+    grade: Text = "",
+    onset: Text = "",
+    related: Text = "",
+    intolerable: Text = "",
+) -> Response:
+    values = {
+        "term": term,
+        "grade": grade,
+        "onset": onset,
+        "related": related,
+        "intolerable": intolerable,
+    }
+    try:
+        recorded = _attempt(
+            request,
+            staff,
+            lambda unit: record_adverse_event(
+                unit,
+                code,
+                term=term,
+                grade=whole("grade", grade),
+                onset=parse_date("onset", onset),
+                related=bool(related),
+                intolerable=bool(intolerable),
+            ),
+        )
+    except InputError as exc:
+        return _render(request, staff, code, form="ae", refused=exc, values=values)
+    return RedirectResponse(f"/subjects/{code}?ae={recorded.record.id}", status_code=303)
+
+
+def _preview_page(
+    request: Request,
+    staff: Staff,
+    code: SubjectCode,
+    form: str,
+    values: dict[str, str],
+    make: Callable[[], Preview],
+) -> Response:
+    try:
+        preview = make()
+    except InputError as exc:
+        return _render(request, staff, code, form=form, refused=exc, values=values)
+    return TEMPLATES.TemplateResponse(
+        request,
+        "preview.html",
+        {"code": code, "form": form, "values": values, "preview": preview, "diff": preview.diff},
+    )
+
+
+@router.get("/subjects/{code}/hold-preview", response_class=HTMLResponse)
+def hold_preview(
+    request: Request,
+    code: SubjectCode,
+    staff: NurseStaff,
+    start: Annotated[str, Query(alias="from")] = "",
+    reason: str = "",
+    ae: str = "",
+) -> Response:
+    values = {"from": start, "reason": reason, "ae": ae}
+    return _preview_page(
+        request,
+        staff,
+        code,
+        "hold",
+        values,
+        lambda: preview_hold(
+            request.app.state.engine,
+            staff.name,
+            request.app.state.clock.now(),
+            code,
+            start=parse_date("from", start),
+            reason=reason,
+            adverse_event_id=optional_whole("ae", ae, digits=9),
+        ),
+    )
+
+
+@router.post("/subjects/{code}/holds")
+def start_hold_form(
+    request: Request,
+    code: SubjectCode,
+    staff: NurseStaff,
+    start: Annotated[str, Form(alias="from")] = "",
+    reason: Text = "",
+    ae: Text = "",
+) -> Response:
+    values = {"from": start, "reason": reason, "ae": ae}
+    return _submit(
+        request,
+        staff,
+        code,
+        "hold",
+        values,
+        lambda unit: hold(
+            unit,
+            code,
+            start=parse_date("from", start),
+            reason=reason,
+            adverse_event_id=optional_whole("ae", ae, digits=9),
+        ),
+        "done=hold",
+    )
+
+
+@router.get("/subjects/{code}/resume-preview", response_class=HTMLResponse)
+def resume_preview(
+    request: Request,
+    code: SubjectCode,
+    staff: InvestigatorStaff,
+    on: str = "",
+    dose_mg: str = "",
+    reason: str = "",
+) -> Response:
+    values = {"on": on, "dose_mg": dose_mg, "reason": reason}
+    return _preview_page(
+        request,
+        staff,
+        code,
+        "resume",
+        values,
+        lambda: preview_resume(
+            request.app.state.engine,
+            staff.name,
+            request.app.state.clock.now(),
+            code,
+            on=parse_date("on", on),
+            dose_mg=optional_milligrams("dose_mg", dose_mg),
+            reason=reason,
+        ),
+    )
+
+
+@router.post("/subjects/{code}/resumptions")
+def resume_form(
+    request: Request,
+    code: SubjectCode,
+    staff: InvestigatorStaff,
+    on: Text = "",
+    dose_mg: Text = "",
+    reason: Text = "",
+) -> Response:
+    values = {"on": on, "dose_mg": dose_mg, "reason": reason}
+    return _submit(
+        request,
+        staff,
+        code,
+        "resume",
+        values,
+        lambda unit: resume(
+            unit,
+            code,
+            on=parse_date("on", on),
+            dose_mg=optional_milligrams("dose_mg", dose_mg),
+            reason=reason,
+        ),
+        "done=resume",
+    )
+
+
+@router.post("/subjects/{code}/discontinuation")
+def discontinue_form(
+    request: Request,
+    code: SubjectCode,
+    staff: InvestigatorStaff,
+    on: Text = "",
+    reason: Text = "",
+    note: Text = "",
+) -> Response:
+    values = {"on": on, "reason": reason, "note": note}
+    return _submit(
+        request,
+        staff,
+        code,
+        "discontinue",
+        values,
+        lambda unit: discontinue(unit, code, on=parse_date("on", on), reason=reason, note=note),
+        "done=discontinue",
+    )
+
+
+@router.post("/subjects/{code}/reminders")
+def reminder_preference_form(
+    request: Request,
+    code: SubjectCode,
+    staff: NurseStaff,
+    opted_in: Text = "",
+    channel: Text = "",
+    address: Text = "",
+) -> Response:
+    values = {"opted_in": opted_in, "channel": channel, "address": address}
+
+    def change(unit: Unit) -> object:
+        if opted_in not in ("yes", "no"):
+            raise InputError("opted_in", "choose opt in or opt out")
+        if opted_in == "no":
+            return set_preference(unit, code, opted_in=False)
+        return set_preference(unit, code, opted_in=True, channel=channel, address=address)
+
+    done = "done=reminders-on" if opted_in == "yes" else "done=reminders-off"
+    return _submit(request, staff, code, "reminders", values, change, done)

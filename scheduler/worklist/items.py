@@ -1,0 +1,430 @@
+"""The research nurse's list for one day: who is due, what is overdue, what needs a decision.
+
+Answered by indexed queries on the derived rows (``scheduler.worklist.rows``), never by
+building every plan: a site with 10,000 subjects answers in milliseconds. One query per kind of
+item, each on an index whose leading column is the site (and, for visits, partial on the open
+ones and covering: the list is read from the index alone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Date, Executable, Integer, bindparam, false, func, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from scheduler.clock import local_today
+from scheduler.core.limits import hold_limit_passed
+from scheduler.core.plan import mg_number
+from scheduler.kernel.sites import get_site
+from scheduler.models import (
+    Day1Check,
+    MissedDose,
+    ScheduledVisit,
+    Site,
+    StandingItem,
+    SubjectStatus,
+)
+from scheduler.worklist.rows import DAY1_LOOKAHEAD_DAYS, backfill, missing_rows
+from scheduler.worklist.work_item import URGENCY_TITLES, ItemKind, Urgency, WorkItem
+
+MISSED_DAYS = 3
+"""Missed doses on the chosen day or the two before it are listed."""
+UNRECORDED_AFTER_DAYS = 7
+"""A dose without a record is listed once it is this many days old: diaries are entered at
+visits and calls, so a few days' gap is normal and would list nearly every subject."""
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """One site's list for one day."""
+
+    site: str
+    date: date
+    items: list[WorkItem] = field(default_factory=list)
+
+    def groups(self) -> list[tuple[str, list[WorkItem]]]:
+        """(title, items) per urgency, most urgent first, empty groups left out."""
+        return [
+            (title, [i for i in self.items if i.urgency == urgency])
+            for urgency, title in URGENCY_TITLES.items()
+            if any(i.urgency == urgency for i in self.items)
+        ]
+
+
+"""WorkItem(subject, site, kind, what, detail, target, window_start, window_end, visit_code,
+dose_mg, urgency), all positional: a busy site's list builds thousands of items, and the
+dataclass's own frozen ``__init__`` costs more than the query that found them."""
+
+_V = ScheduledVisit
+_S = SubjectStatus
+_SITES = bindparam("sites", expanding=True, type_=Integer)
+"""The sites whose lists are drawn together (those sharing the day: one query per kind)."""
+_DAY = bindparam("day", type_=Date)
+_BY_SUBJECT = col(_S.subject_id) == col(_V.subject_id)
+_OPEN_VISITS = (
+    select(
+        col(_V.site_id),
+        col(_S.code),
+        col(_V.visit_code),
+        col(_V.name),
+        col(_V.target),
+        col(_V.window_start),
+        col(_V.window_end),
+        col(_V.dose_mg),
+    )
+    .join(_S, _BY_SUBJECT)
+    .where(
+        col(_V.site_id).in_(_SITES),
+        col(_V.done) == false(),
+        col(_V.window_start) <= _DAY,
+        col(_V.tentative) == false(),
+    )
+)
+_ON_HOLD = select(
+    col(_S.site_id),
+    col(_S.code),
+    col(_S.hold_start),
+    col(_S.hold_reason),
+    col(_S.max_hold_days),
+    col(_S.dose_mg),
+).where(
+    col(_S.site_id).in_(_SITES),
+    col(_S.hold_start).is_not(None),
+    col(_S.hold_start) <= _DAY,
+    or_(col(_S.hold_end).is_(None), col(_S.hold_end) > _DAY),
+)
+_MISSED = (
+    select(
+        col(MissedDose.site_id),
+        col(_S.code),
+        func.count(),
+        func.min(col(MissedDose.dose_date)),
+        func.max(col(MissedDose.dose_date)),
+        func.min(col(MissedDose.dose_mg)),
+    )
+    .join(_S, col(_S.subject_id) == col(MissedDose.subject_id))
+    .where(
+        col(MissedDose.site_id).in_(_SITES),
+        col(MissedDose.dose_date) >= bindparam("missed_from", type_=Date),
+        col(MissedDose.dose_date) <= _DAY,
+    )
+    .group_by(col(MissedDose.site_id), col(_S.code))
+)
+_CHECKS = aliased(Day1Check)
+_LATEST_CHECK = (
+    select(col(_CHECKS.id))
+    .where(col(_CHECKS.subject_id) == col(_V.subject_id), col(_CHECKS.cycle) == col(_V.day1_cycle))
+    .order_by(col(_CHECKS.assessed_on).desc(), col(_CHECKS.id).desc())
+    .limit(1)
+    .correlate(_V)
+    .scalar_subquery()
+)
+"""The day-1 check of the subject and cycle that counts: the latest assessed, and of one day
+the latest recorded."""
+_DAY1_UNCONFIRMED = (
+    select(
+        col(_V.site_id),
+        col(_S.code),
+        col(_V.day1_cycle),
+        col(_V.visit_code),
+        col(_V.target),
+        col(_V.window_start),
+        col(_V.window_end),
+        col(_V.dose_mg),
+        col(Day1Check.met),
+        col(Day1Check.reason),
+    )
+    .join(_S, _BY_SUBJECT)
+    .outerjoin(Day1Check, col(Day1Check.id) == _LATEST_CHECK)
+    .where(
+        col(_V.site_id).in_(_SITES),
+        col(_V.target) >= _DAY,
+        col(_V.target) <= bindparam("day1_until", type_=Date),
+        col(_V.day1_cycle).is_not(None),
+        col(_V.done) == false(),
+        col(_V.tentative) == false(),
+        or_(col(Day1Check.id).is_(None), col(Day1Check.met) == false()),
+    )
+)
+_UNRECORDED = select(
+    col(_S.site_id), col(_S.code), col(_S.first_unrecorded_dose), col(_S.dose_mg)
+).where(
+    col(_S.site_id).in_(_SITES),
+    col(_S.first_unrecorded_dose).is_not(None),
+    col(_S.first_unrecorded_dose) < bindparam("unrecorded_before", type_=Date),
+)
+_STANDING = (
+    select(
+        col(StandingItem.site_id),
+        col(_S.code),
+        col(StandingItem.kind),
+        col(StandingItem.what),
+        col(StandingItem.detail),
+        col(_S.dose_mg),
+    )
+    .join(_S, col(_S.subject_id) == col(StandingItem.subject_id))
+    .where(
+        col(StandingItem.site_id).in_(_SITES),
+        or_(col(StandingItem.shown_from).is_(None), col(StandingItem.shown_from) <= _DAY),
+        or_(col(StandingItem.shown_until).is_(None), col(StandingItem.shown_until) >= _DAY),
+    )
+)
+
+
+def _rows(session: Session, query: Executable, params: dict[str, Any]) -> list[Any]:
+    """Plain rows through the session's connection (same transaction), without the ORM's
+    result machinery: a busy site's list has thousands of them. The statements are built once,
+    at import, so each call is a cache hit with new parameters."""
+    return list(session.connection().execute(query, params).all())
+
+
+Found = dict[int, list[WorkItem]]
+"""Items by site id, for the sites drawn together."""
+
+
+def _visit_items(
+    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
+) -> None:
+    day: date = params["day"]
+    for site_id, code, visit_code, name, target, start, end, dose in _rows(
+        session, _OPEN_VISITS, params
+    ):
+        kind: ItemKind
+        urgency: Urgency
+        if target == day:
+            kind, urgency, detail = "visit_due", "today", name
+        elif end < day:
+            kind, urgency = "visit_overdue", "overdue"
+            detail = f"{name}: window closed {(day - end).days} d ago"
+        else:
+            kind, urgency = "visit_in_window", "window"
+            detail = f"{name}: {(end - day).days} d left"
+        out[site_id].append(
+            WorkItem(
+                subject=code,
+                site=codes[site_id],
+                kind=kind,
+                what=visit_code,
+                detail=detail,
+                target=target,
+                window_start=start,
+                window_end=end,
+                visit_code=visit_code,
+                dose_mg=dose,
+                urgency=urgency,
+            )
+        )
+
+
+def _hold_items(
+    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
+) -> None:
+    day: date = params["day"]
+    for site_id, code, start, reason, limit, dose in _rows(session, _ON_HOLD, params):
+        days = (day - start).days + 1
+        beyond = hold_limit_passed(days, max_hold_days=limit)
+        detail = f"since {start}: {reason}; day {days} of at most {limit}"
+        if beyond:
+            detail += ": beyond the limit, discontinuation proposed"
+        out[site_id].append(
+            WorkItem(
+                subject=code,
+                site=codes[site_id],
+                kind="on_hold",
+                what=f"{days} of {limit} days",
+                detail=detail,
+                target=start,
+                dose_mg=dose,
+                urgency="overdue" if beyond else "watch",
+            )
+        )
+
+
+def _missed_items(
+    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
+) -> None:
+    for site_id, code, count, low, high, dose in _rows(session, _MISSED, params):
+        out[site_id].append(
+            WorkItem(
+                subject=code,
+                site=codes[site_id],
+                kind="missed_doses",
+                what=f"{count} missed",
+                detail=f"missed dose{'s' if count > 1 else ''} {low}"
+                + (f" to {high}" if high != low else ""),
+                target=high,
+                dose_mg=dose,
+                urgency="today",
+            )
+        )
+
+
+def _day1_items(
+    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
+) -> None:
+    for site_id, code, cycle, visit_code, target, start, end, dose, met, reason in _rows(
+        session, _DAY1_UNCONFIRMED, params
+    ):
+        out[site_id].append(
+            WorkItem(
+                subject=code,
+                site=codes[site_id],
+                kind="day1_check",
+                what=f"cycle {cycle}",
+                detail=(
+                    "day-1 criteria not yet confirmed"
+                    if met is None
+                    else f"day-1 criteria not met: {reason}"
+                ),
+                target=target,
+                window_start=start,
+                window_end=end,
+                visit_code=visit_code,
+                dose_mg=dose,
+                urgency="today",
+            )
+        )
+
+
+def _status_items(
+    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
+) -> None:
+    for site_id, code, first, dose in _rows(session, _UNRECORDED, params):
+        out[site_id].append(
+            WorkItem(
+                subject=code,
+                site=codes[site_id],
+                kind="unrecorded_doses",
+                what="diary",
+                detail=f"no dose record since {first}",
+                target=first,
+                dose_mg=dose,
+            )
+        )
+
+
+_STANDING_URGENCY: dict[str, Urgency] = {"proposal": "overdue", "day1_check": "today"}
+"""As the same kinds are urgent elsewhere in the list: a decision, and a check due today."""
+
+
+def _standing_items(
+    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
+) -> None:
+    for site_id, code, kind, what, detail, dose in _rows(session, _STANDING, params):
+        out[site_id].append(
+            WorkItem(
+                subject=code,
+                site=codes[site_id],
+                kind=kind,
+                what=what,
+                detail=detail,
+                dose_mg=dose,
+                urgency=_STANDING_URGENCY.get(kind, "watch"),
+            )
+        )
+
+
+_KINDS = (_visit_items, _day1_items, _missed_items, _hold_items, _status_items, _standing_items)
+
+
+def _sort_key(item: WorkItem) -> tuple[date, str, str, str]:
+    return (item.window_end or item.target or date.min, item.subject, item.kind, item.what)
+
+
+def _by_urgency(items: list[WorkItem]) -> list[WorkItem]:
+    """Most urgent group first; within a group, the window that closes first (or the target),
+    then subject, kind and what (the visit code): the same order whatever order the rows came
+    in. Grouped before sorting: the key then needs no rank lookup."""
+    groups: dict[str, list[WorkItem]] = {urgency: [] for urgency in URGENCY_TITLES}
+    for item in items:
+        groups[item.urgency].append(item)
+    ordered: list[WorkItem] = []
+    for group in groups.values():
+        group.sort(key=_sort_key)
+        ordered += group
+    return ordered
+
+
+def site_worklist(session: Session, now: datetime, site: Site, on: date | None = None) -> Worklist:
+    """One site's list for ``on`` (default: today in the site's zone)."""
+    return _drawn(session, now, [site], on)[0]
+
+
+def _drawn(session: Session, now: datetime, sites: list[Site], on: date | None) -> list[Worklist]:
+    """The lists of ``sites``, each for ``on`` or its own today. Sites sharing the day (all of
+    them, unless their zones straddle midnight) are drawn together: one query per kind for all,
+    not one per kind and site."""
+    by_day: dict[date, list[Site]] = {}
+    for site in sites:
+        by_day.setdefault(on or local_today(now, site.time_zone), []).append(site)
+    lists: dict[int, Worklist] = {}
+    for day, group in by_day.items():
+        codes = {site.id or 0: site.code for site in group}
+        params = {
+            "sites": list(codes),
+            "day": day,
+            "day1_until": day + timedelta(days=DAY1_LOOKAHEAD_DAYS),
+            "missed_from": day - timedelta(days=MISSED_DAYS - 1),
+            "unrecorded_before": day - timedelta(days=UNRECORDED_AFTER_DAYS),
+        }
+        found: Found = {site_id: [] for site_id in codes}
+        for kind in _KINDS:
+            kind(session, codes, params, found)
+        for site_id, items in found.items():
+            lists[site_id] = Worklist(site=codes[site_id], date=day, items=_by_urgency(items))
+    return [lists[site.id or 0] for site in sites]
+
+
+def worklists(
+    session: Session, now: datetime, *, site_code: str | None = None, on: date | None = None
+) -> list[Worklist]:
+    """The list of one site, or of every site (each on its own today unless ``on`` is given).
+
+    Subjects enrolled before the worklist tables existed get their rows here on first use (the
+    session's transaction commits them); ``dosing init`` does the same up front.
+    """
+    if site_code is not None:
+        sites = [get_site(session, site_code)]
+    else:
+        sites = list(session.execute(select(Site).order_by(col(Site.code))).scalars())
+    if missing_rows(session, sites[0].id if site_code is not None else None):
+        backfill(session, now)
+    return _drawn(session, now, sites, on)
+
+
+def worklist(
+    session: Session, now: datetime, *, site_code: str | None = None, on: date | None = None
+) -> list[WorkItem]:
+    """Every item of :func:`worklists`, most urgent first within each site."""
+    return [item for w in worklists(session, now, site_code=site_code, on=on) for item in w.items]
+
+
+def _item_json(item: WorkItem, worklist: Worklist) -> dict[str, Any]:
+    return {
+        "subject": item.subject,
+        "site": item.site,
+        "date": worklist.date.isoformat(),
+        "kind": item.kind,
+        "urgency": item.urgency,
+        "visit_code": item.visit_code,
+        "what": item.what,
+        "detail": item.detail,
+        "target": item.target,
+        "window_start": item.window_start,
+        "window_end": item.window_end,
+        "dose_mg": mg_number(item.dose_mg),
+    }
+
+
+def worklist_json(lists: list[Worklist]) -> dict[str, Any]:
+    """``date`` is the day the lists were drawn for (the earliest, should sites' todays differ;
+    each item carries its own ``date``)."""
+    return {
+        "date": min(w.date for w in lists).isoformat() if lists else None,
+        "sites": [w.site for w in lists],
+        "items": [_item_json(i, w) for w in lists for i in w.items],
+    }

@@ -1,0 +1,42 @@
+"""One line of the nurse's worklist, and the groups it is shown in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+ItemKind = Literal[
+    "visit_overdue",
+    "visit_due",
+    "day1_check",
+    "missed_doses",
+    "proposal",
+    "visit_in_window",
+    "on_hold",
+    "unrecorded_doses",
+    "drug_discrepancy",
+]
+Urgency = Literal["overdue", "today", "window", "watch"]
+URGENCY_TITLES: dict[str, str] = {
+    "overdue": "Overdue or needs a decision",
+    "today": "Today",
+    "window": "Window open",
+    "watch": "Keep an eye on",
+}
+"""The groups of the list, most urgent first."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    subject: str
+    site: str
+    kind: str
+    what: str
+    detail: str
+    target: date | None = None
+    window_start: date | None = None
+    window_end: date | None = None
+    visit_code: str | None = None
+    dose_mg: float | None = None
+    urgency: Urgency = "watch"
