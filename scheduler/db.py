@@ -7,9 +7,16 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, create_engine
+
+from scheduler.errors import Conflict, StorageUnavailable, WriteConflict
+from scheduler.models.constraints import unique_rule_of
+
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+"""PostgreSQL's serialization failure, deadlock and lock not available: another writer won."""
 
 
 def normalise_url(url: str) -> str:
@@ -21,11 +28,25 @@ def normalise_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own BEGIN is deferred; ``_sqlite_begin`` says which kind each transaction is.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """A unit of work takes SQLite's write lock when it begins, not at its first write: two
+    writers that both read "no dose recorded yet" and then both insert would otherwise be
+    possible, and an upgrade from a read lock to a write lock can fail without waiting."""
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # the caller begins its own transactions (the reminder dispatcher's claims)
+    begin = "BEGIN IMMEDIATE" if options.get("write_transaction") else "BEGIN"
+    # On the driver's connection: the application's statements (and their counts) stay as they were.
+    connection.connection.dbapi_connection.execute(begin)  # type: ignore[union-attr]
 
 
 @lru_cache(maxsize=16)
@@ -34,12 +55,34 @@ def get_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
+def _refusal(error: DBAPIError) -> Exception:
+    """What a person is told when the database refused a unit's writes: nothing was stored."""
+    if isinstance(error, IntegrityError):
+        rule = unique_rule_of(error)
+        if rule is not None:
+            return Conflict(rule.field, rule.reason)
+        return Conflict("record", "clashes with a record stored at the same moment; look again")
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in _RETRYABLE_SQLSTATES or "database is locked" in str(error.orig):
+        return WriteConflict(
+            "record", "someone else changed this subject at the same moment; try again"
+        )
+    return StorageUnavailable(f"the database did not store the change: {error.orig}")
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """A session whose work commits together at the end, or not at all."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        yield session
+    """A session whose work commits together at the end, or not at all. A refusal by the
+    database (at a write or at the commit) becomes one of the project's errors, so nobody is
+    told "recorded" for a row that is not stored."""
+    writer = engine.execution_options(write_transaction=True)
+    try:
+        with Session(writer, expire_on_commit=False) as session, session.begin():
+            yield session
+    except DBAPIError as error:
+        raise _refusal(error) from error

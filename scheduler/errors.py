@@ -40,11 +40,24 @@ class Conflict(InputError):
     http_status = 409
 
 
+class WriteConflict(Conflict):
+    """Raised when the database refused a commit because another writer changed the same data
+    at the same moment (a serialization failure, a deadlock, a lock wait that timed out):
+    nothing was stored, and trying again may succeed."""
+
+
 class RuleViolation(InputError):
     """Raised when a request is well-formed but breaks a protocol rule (a dose during a hold,
     a re-escalation, a resume without a hold)."""
 
     http_status = 409
+
+
+class StorageUnavailable(SchedulerError):
+    """Raised when the database could not store a change for a reason the caller cannot fix
+    (the server went away, the disk is full): nothing was stored. HTTP 503, CLI exit 1."""
+
+    http_status = 503
 
 
 class ProtocolError(SchedulerError):

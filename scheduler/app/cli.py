@@ -14,7 +14,7 @@ from typer._click import exceptions as click_errors
 
 from scheduler.app import serve, setup_cli
 from scheduler.app.bootstrap import bootstrap
-from scheduler.errors import InputError, ProtocolError
+from scheduler.errors import InputError, ProtocolError, StorageUnavailable
 from scheduler.feeds import cli as feeds
 from scheduler.pharmacy import cli as pharmacy
 from scheduler.reminders import cli as reminders
@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     except (InputError, ProtocolError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except StorageUnavailable as exc:
+        typer.echo(f"error: nothing was stored: {exc}", err=True)
+        sys.exit(1)
     except Exception as exc:  # an outage or a bug: say so, exit 1
         if os.environ.get("DOSING_DEBUG"):
             traceback.print_exc()

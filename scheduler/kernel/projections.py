@@ -47,7 +47,15 @@ def installed() -> tuple[Projection, ...]:
 def refresh_derived(unit: Unit, subject_ids: Sequence[int]) -> None:
     if not unit.projections or not subject_ids:
         return
-    subjects = list(unit.session.exec(select(Subject).where(col(Subject.id).in_(subject_ids))))
+    # In id order: units refreshing several subjects (the daily job) lock them consistently.
+    subjects = list(
+        unit.session.exec(
+            select(Subject)
+            .where(col(Subject.id).in_(subject_ids))
+            .order_by(col(Subject.id))
+            .with_for_update()
+        )
+    )
     fresh = states(unit.session, subjects, unit.now)
     for projection in unit.projections:
         projection(unit, fresh)

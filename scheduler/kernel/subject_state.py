@@ -27,6 +27,13 @@ from scheduler.models import ProtocolVersion, Site, Subject
 from scheduler.protocols import Protocol
 
 
+LOCKS_SUBJECTS = "locks_subjects"
+"""Set on a unit of work's session: the subjects it reads are the ones it may write, so it takes
+each one's row lock (PostgreSQL) as it first reads it. Writers of one subject then queue at that
+lock instead of meeting later at foreign-key and derived-row locks in opposite orders, which
+deadlocked; SQLite's units hold the database's write lock from their start instead."""
+
+
 @dataclass(frozen=True)
 class SubjectState:
     subject: Subject
@@ -59,7 +66,10 @@ def anchors_of(subject: Subject) -> core.Anchors:
 
 def get_subject(session: Session, code: str) -> Subject:
     check_code("subject", code)
-    subject = session.exec(select(Subject).where(Subject.code == code)).first()
+    query = select(Subject).where(Subject.code == code)
+    if session.info.get(LOCKS_SUBJECTS):
+        query = query.with_for_update()
+    subject = session.exec(query).first()
     if subject is None:
         raise NotFound("subject", f"no subject {code!r}")
     return subject

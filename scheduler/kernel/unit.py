@@ -14,8 +14,9 @@ from sqlmodel import Session
 
 from scheduler.clock import Clock, SystemClock
 from scheduler.db import transaction
-from scheduler.errors import InputError
 from scheduler.kernel.projections import Projection, installed, refresh_derived
+from scheduler.kernel.subject_state import LOCKS_SUBJECTS
+from scheduler.kernel.validation import check_text
 from scheduler.models import AuditEntry
 from scheduler.settings import Settings, get_settings
 
@@ -71,11 +72,10 @@ def unit_of_work(
 ) -> Iterator[Unit]:
     """One transaction for one command; ``projections`` default to those the composition root
     installed."""
-    actor = actor.strip()
-    if not actor or len(actor) > 64:
-        raise InputError("user", "a user name of 1 to 64 characters is required for the audit")
+    actor = check_text("user", actor, required=True, limit=64)
     now = (clock or SystemClock()).now()
     with transaction(engine) as session:
+        session.info[LOCKS_SUBJECTS] = True
         unit = Unit(
             session=session,
             actor=actor,

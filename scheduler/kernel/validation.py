@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from scheduler.errors import InputError
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Control characters (line breaks aside) and the bidirectional overrides and isolates, which
+make a reason read differently on screen from what is stored (U+202E turns text around)."""
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 EARLIEST = date(1900, 1, 1)
@@ -77,8 +79,14 @@ def check_zone(field: str, value: str) -> str:
 
 
 def check_text(field: str, value: str, *, required: bool, limit: int = 500) -> str:
-    """Free text a person typed: control characters out, length capped, never empty if required."""
-    cleaned = _CONTROL.sub(" ", value).strip()
+    """Free text a person typed, as they typed it: a control character or a direction override
+    is refused rather than silently changed, length is capped, never empty if required."""
+    found = _CONTROL.search(value)
+    if found:
+        raise InputError(
+            field, f"contains the control character U+{ord(found.group()):04X}; retype the text"
+        )
+    cleaned = value.replace("\r\n", "\n").strip()
     if required and not cleaned:
         raise InputError(field, "must not be empty")
     if len(cleaned) > limit:

@@ -55,6 +55,11 @@ def record_adverse_event(
     if intolerable and grade != 2:
         raise InputError("intolerable", "only a grade 2 event is judged tolerable or not")
     day = not_in_future("onset", parse_date("onset", onset), state.today)
+    screening = min(visit.window_start for visit in state.plan().visits)
+    if day < screening:
+        raise InputError(
+            "onset", f"{day} is before screening opens on {screening}: not a study event"
+        )
     candidate = core.ToxicityReport(
         id=-1, term=term, grade=grade, onset=day, related=related, intolerable=intolerable
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, time
 
+from sqlmodel import func, select
+
 from scheduler import core
 from scheduler.core.dosing_days import DoseSlot
 from scheduler.errors import Conflict, InputError
@@ -50,6 +52,13 @@ def record_dose(
         subject_id=state.subject.id or 0,
         dose_date=day,
         slot=slot,
+        corrects_id=unit.session.exec(
+            select(func.max(DoseRecord.id)).where(
+                DoseRecord.subject_id == state.subject.id,
+                DoseRecord.dose_date == day,
+                DoseRecord.slot == slot,
+            )
+        ).one(),
         taken=taken,
         taken_at=taken_at,
         reason=reason,

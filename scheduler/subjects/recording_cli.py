@@ -20,13 +20,19 @@ from scheduler.subjects.visits import record_visit
 Subject = Annotated[str, typer.Argument(help="Subject code")]
 
 
+RECORD_ID_MAX = 2**31 - 1
+"""The largest id a record can have (32-bit keys): a larger number is a typing slip."""
+
+
 def dose(
     subject: Subject,
     on: Annotated[str, typer.Option("--date", help="Dosing day, YYYY-MM-DD")],
     taken: Annotated[bool, typer.Option("--taken", help="The dose was taken")] = False,
     missed: Annotated[bool, typer.Option("--missed", help="The dose was not taken")] = False,
     at: Annotated[str | None, typer.Option("--at", help="Local time taken, HH:MM")] = None,
-    slot: Annotated[int, typer.Option("--slot", help="Administration of the day (BID: 1/2)")] = 1,
+    slot: Annotated[
+        int, typer.Option("--slot", min=1, max=6, help="Administration of the day (BID: 1/2)")
+    ] = 1,
     reason: Annotated[str, typer.Option("--reason", help="Needed to correct a record")] = "",
     db: DbOption = None,
     user: UserOption = None,
@@ -45,7 +51,7 @@ def dose(
 def ae(
     subject: Subject,
     term: Annotated[str, typer.Option("--term", help="CTCAE term, e.g. hypertension")],
-    grade: Annotated[int, typer.Option("--grade", help="CTCAE grade 1-5")],
+    grade: Annotated[int, typer.Option("--grade", min=1, max=5, help="CTCAE grade 1-5")],
     onset: Annotated[str, typer.Option("--onset", help="Onset date, YYYY-MM-DD")],
     related: Annotated[
         bool, typer.Option("--related/--unrelated", help="Related to the study drug")
@@ -82,7 +88,10 @@ def hold_command(
     subject: Subject,
     start: Annotated[str, typer.Option("--from", help="First day without dosing, YYYY-MM-DD")],
     reason: Annotated[str, typer.Option("--reason", help="Why dosing is held")],
-    ae_id: Annotated[int | None, typer.Option("--ae", help="Adverse event id behind it")] = None,
+    ae_id: Annotated[
+        int | None,
+        typer.Option("--ae", min=1, max=RECORD_ID_MAX, help="Adverse event id behind it"),
+    ] = None,
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
@@ -148,7 +157,9 @@ def visit(
 def void(
     subject: Subject,
     kind: Annotated[str, typer.Argument(help=" | ".join(VOIDABLE_KINDS))],
-    record_id: Annotated[int, typer.Argument(help="Record id (see `dosing records`)")],
+    record_id: Annotated[
+        int, typer.Argument(min=1, max=RECORD_ID_MAX, help="Record id (see `dosing records`)")
+    ],
     reason: Annotated[str, typer.Option("--reason", help="Why the record is wrong")],
     db: DbOption = None,
     user: UserOption = None,

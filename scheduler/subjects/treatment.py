@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlmodel import func, select
+
 from scheduler import core
 from scheduler.core.inputs import DISCONTINUATION_REASONS
 from scheduler.core.limit_overrides import limits_passed
@@ -33,6 +35,11 @@ def hold(
     state = subject_state(unit.session, code, unit.now)
     day = parse_date("from", start)
     reason = check_text("reason", reason, required=True)
+    last_day = state.plan().cycles[-1].end
+    if day > last_day:
+        raise InputError(
+            "from", f"{day} is after the last day of treatment ({last_day}): nothing to hold"
+        )
     recorded = _doses_on_or_after(state, day, strictly_after=False)
     if recorded:
         listed = ", ".join(str(d) for d in recorded[:5])
@@ -140,6 +147,11 @@ def discontinue(unit: Unit, code: str, *, on: str | date, reason: str, note: str
         on_date=day,
         reason=reason,
         note=note,
+        replaces_id=unit.session.exec(
+            select(func.max(Discontinuation.id)).where(
+                Discontinuation.subject_id == state.subject.id
+            )
+        ).one(),
         recorded_at=unit.now,
         recorded_by=unit.actor,
     )

@@ -164,7 +164,7 @@ def get_unit(request: Request, staff: CurrentStaff) -> Iterator[Unit]:
         yield unit
 
 
-UnitDep = Annotated[Unit, Depends(get_unit)]
+UnitDep = Annotated[Unit, Depends(get_unit, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 EngineDep = Annotated[Engine, Depends(get_engine_dep)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -11,11 +11,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from scheduler.errors import InputError, ProtocolError
+from scheduler.errors import InputError, ProtocolError, StorageUnavailable
 from scheduler.web.deps import wants_json
 from scheduler.web.rendering import TEMPLATES
 
-TITLES = {404: "Not found", 409: "Not possible", 422: "Not a valid request"}
+TITLES = {
+    404: "Not found",
+    409: "Not possible",
+    422: "Not a valid request",
+    503: "Not stored",
+}
+RETRY_AFTER_SECONDS = 30
 
 
 def problem_page(request: Request, title: str, reason: str, status: int) -> Response:
@@ -47,6 +53,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> Response:
         return refusal(request, exc.field, exc.reason, exc.http_status)
+
+    @app.exception_handler(StorageUnavailable)
+    async def storage_unavailable(request: Request, exc: StorageUnavailable) -> Response:
+        answer = refusal(request, "database", f"nothing was stored ({exc})", 503)
+        answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return answer
 
     @app.exception_handler(ProtocolError)
     async def protocol_error(request: Request, exc: ProtocolError) -> Response:

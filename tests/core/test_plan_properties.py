@@ -19,6 +19,7 @@ from scheduler.core import (
     plan_to_json,
 )
 from scheduler.core.holds import hold_covering
+from scheduler.errors import InputError
 from scheduler.protocols import Protocol
 
 ACTIVE = ("planned", "taken", "late")
@@ -138,7 +139,7 @@ def _unmet_then_met(history: History, number: int) -> tuple[date, date | None] |
 def test_no_cycle_starts_before_its_day_1_criteria_are_met(subject):
     protocol, anchors, history, today = subject
     plan = build_plan(protocol, anchors, history, today)
-    plain = build_plan(protocol, anchors, replace(history, day1_assessments=()), today)
+    without_checks = replace(history, day1_assessments=())
     stop = history.discontinuation
 
     first_moved = None
@@ -162,4 +163,10 @@ def test_no_cycle_starts_before_its_day_1_criteria_are_met(subject):
             assert cycle.status == "cancelled"
     # Checks move nothing before the first cycle found unmet, and "met" alone moves nothing.
     unmoved = plan.cycles if first_moved is None else plan.cycles[: first_moved - 1]
+    try:
+        plain = build_plan(protocol, anchors, without_checks, today)
+    except InputError:
+        # Doses recorded in a delayed cycle fall on rest days of the cycles as first planned.
+        assert first_moved is not None
+        return
     assert [c.day1 for c in unmoved] == [c.day1 for c in plain.cycles[: len(unmoved)]]

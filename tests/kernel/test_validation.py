@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from scheduler.errors import InputError
-from scheduler.kernel.validation import EARLIEST, LATEST, parse_date
+from scheduler.kernel.validation import EARLIEST, LATEST, check_text, parse_date
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,17 @@ def test_a_date_outside_1900_to_2199_is_refused_whether_typed_or_passed_as_a_dat
     with pytest.raises(InputError) as refused:
         parse_date("from", value)
     assert refused.value.field == "from" and "outside 1900-2199" in refused.value.reason
+
+
+@pytest.mark.parametrize(
+    "typed", ["grade 3\u202eesnopser", "nurse\x00", "tab\there", "bell\x07", "\u2066isolated\u2069"]
+)
+def test_free_text_with_a_control_character_or_a_direction_override_is_refused(typed):
+    with pytest.raises(InputError) as refused:
+        check_text("reason", typed, required=True)
+    assert refused.value.field == "reason"
+    assert "control character U+" in refused.value.reason
+
+
+def test_line_breaks_in_a_note_are_kept_as_typed():
+    assert check_text("note", "line one\r\nline two", required=False) == "line one\nline two"

@@ -1,0 +1,224 @@
+"""Success means committed: a write whose commit fails answers an error, never a success, and
+leaves the database as it was.
+
+The commit is made to fail by the database itself, at COMMIT: on PostgreSQL a deferred
+constraint trigger on the audit trail raises (every write writes an audit entry in its own
+transaction), on SQLite a deferred foreign key from a trap table is violated. The application
+used to commit after the answer had been sent, so these writes answered 201 for rows that were
+then rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from cli_runner import run
+from sqlalchemy import inspect, text
+
+from scheduler.app.demo import seed_demo
+from scheduler.db import get_engine
+from scheduler.kernel.sites import ensure_default_site
+
+TODAY = "2026-03-02"  # the fixed clock's date in Shanghai
+WRITES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
+    ("POST", "/api/subjects/{code}/doses"): (
+        "nurse",
+        {"code": "DEMO-002", "json": {"date": "2026-03-01", "taken": True}},
+    ),
+    ("POST", "/api/subjects/{code}/visits"): (
+        "nurse",
+        {"code": "DEMO-001", "json": {"code": "SCR", "on": TODAY}},
+    ),
+    ("POST", "/api/subjects/{code}/adverse-events"): (
+        "nurse",
+        {"code": "DEMO-002", "json": {"term": "fatigue", "grade": 1, "onset": "2026-03-01"}},
+    ),
+    ("POST", "/api/subjects/{code}/holds"): (
+        "investigator",
+        {"code": "DEMO-002", "json": {"start": TODAY, "reason": "grade 3 fatigue"}},
+    ),
+    ("POST", "/api/subjects/{code}/resumptions"): (
+        "investigator",
+        {"code": "DEMO-004", "json": {"on": TODAY, "dose_mg": 10}},
+    ),
+    ("POST", "/api/subjects/{code}/discontinuation"): (
+        "investigator",
+        {"code": "DEMO-002", "json": {"on": TODAY, "reason": "withdrawal"}},
+    ),
+    ("POST", "/api/subjects/{code}/feed"): ("nurse", {"code": "DEMO-002", "json": {}}),
+    ("POST", "/api/subjects/{code}/feed/revoke"): (
+        "nurse",
+        {"code": "DEMO-003", "json": {"reason": "phone lost"}},
+    ),
+    ("PUT", "/api/subjects/{code}/reminders"): (
+        "nurse",
+        {
+            "code": "DEMO-002",
+            "json": {"opted_in": True, "channel": "email", "address": "p@example.org"},
+        },
+    ),
+    ("POST", "/api/staff"): (
+        "admin",
+        {"json": {"name": "new.nurse", "role": "nurse", "password": "a-long-password"}},
+    ),
+    ("POST", "/api/staff/{name}/deactivate"): (
+        "admin",
+        {"name": "test-nurse", "json": {"reason": "left the study team"}},
+    ),
+    ("POST", "/api/staff/{name}/tokens"): ("admin", {"name": "test-nurse", "json": {}}),
+}
+PREVIEWS = {
+    ("POST", "/api/subjects/{code}/hold-preview"),
+    ("POST", "/api/subjects/{code}/resume-preview"),
+}
+"""POST because they take a body, but they store nothing."""
+SESSION_TABLES = {"staffsession", "apitoken"}
+"""Reading with a token or a login may touch these; only their rows' ids are compared."""
+
+
+def _snapshot(db_url: str) -> dict[str, list[Any]]:
+    engine = get_engine(db_url)
+    tables = [t for t in inspect(engine).get_table_names() if not t.startswith("commit_trap")]
+    with engine.connect() as connection:
+        return {
+            table: sorted(
+                (
+                    (row[0],) if table in SESSION_TABLES else tuple(map(repr, row))
+                    for row in connection.execute(text(f"SELECT * FROM {table}"))
+                ),
+                key=repr,
+            )
+            for table in tables
+        }
+
+
+def _install_trap(db_url: str, sqlstate: str) -> Callable[[], None]:
+    """A database that accepts every statement and refuses the commit of any audited write."""
+    engine = get_engine(db_url)
+    if engine.dialect.name == "postgresql":
+        statements = [
+            "CREATE FUNCTION commit_trap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"RAISE EXCEPTION 'commit refused by the test' USING ERRCODE = '{sqlstate}'; END $$",
+            "CREATE CONSTRAINT TRIGGER commit_trap AFTER INSERT ON auditentry "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION commit_trap()",
+        ]
+        undo = [
+            "DROP TRIGGER commit_trap ON auditentry",
+            "DROP FUNCTION commit_trap()",
+        ]
+    else:
+        statements = [
+            "CREATE TABLE commit_trap_target (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE commit_trap (ref INTEGER REFERENCES commit_trap_target (id) "
+            "DEFERRABLE INITIALLY DEFERRED)",
+            "CREATE TRIGGER commit_trap AFTER INSERT ON auditentry "
+            "BEGIN INSERT INTO commit_trap VALUES (-1); END",
+        ]
+        undo = [
+            "DROP TRIGGER commit_trap",
+            "DROP TABLE commit_trap",
+            "DROP TABLE commit_trap_target",
+        ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+    def remove() -> None:
+        with engine.begin() as connection:
+            for statement in undo:
+                connection.exec_driver_sql(statement)
+
+    return remove
+
+
+@pytest.fixture
+def refusing_commits(db_url: str) -> Iterator[Callable[[str], None]]:
+    removers: list[Callable[[], None]] = []
+
+    def install(sqlstate: str = "40001") -> None:
+        removers.append(_install_trap(db_url, sqlstate))
+
+    yield install
+    for remove in removers:
+        remove()
+
+
+def _clients(staff_client):
+    return {role: staff_client(role) for role in ("nurse", "investigator", "admin")}
+
+
+def _call(clients, method: str, path: str) -> Any:
+    role, args = WRITES[(method, path)]
+    url = path.format(code=args.get("code", ""), name=args.get("name", ""))
+    return clients[role].request(method, url, json=args["json"])
+
+
+def test_every_write_endpoint_of_the_api_is_covered_here(web_app):
+    schema = web_app.openapi()["paths"]
+    writes = {
+        (method.upper(), path)
+        for path, operations in schema.items()
+        for method in operations
+        if method in ("post", "put", "patch", "delete")
+    }
+    assert writes == set(WRITES) | PREVIEWS
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(WRITES))
+def test_a_write_whose_commit_fails_answers_an_error_and_stores_nothing(
+    web_app, staff_client, db_url, refusing_commits, method, path
+):
+    clients = _clients(staff_client)
+    if path.endswith("/feed/revoke"):
+        assert clients["nurse"].post("/api/subjects/DEMO-003/feed", json={}).status_code == 201
+    before = _snapshot(db_url)
+    refusing_commits("40001")
+    answer = _call(clients, method, path)
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"]["field"] == "record"
+    assert _snapshot(db_url) == before
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_commit_the_database_cannot_make_answers_503_with_a_retry_hint(
+    web_app, staff_client, db_url, refusing_commits
+):
+    clients = _clients(staff_client)
+    before = _snapshot(db_url)
+    refusing_commits("53100")  # disk full
+    answer = _call(clients, "POST", "/api/subjects/{code}/doses")
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"].isdigit()
+    assert answer.json()["error"]["field"] == "database"
+    assert _snapshot(db_url) == before
+
+
+def test_a_page_form_whose_commit_fails_shows_an_error_not_a_notice(
+    web_app, staff_client, db_url, refusing_commits
+):
+    nurse = staff_client("nurse")
+    refusing_commits()
+    before = _snapshot(db_url)
+    answer = nurse.form("/subjects/DEMO-002/doses", {"date": "2026-03-01", "outcome": "taken"})
+    assert answer.status_code == 409
+    assert "Dose recorded" not in answer.text
+    assert _snapshot(db_url) == before
+
+
+def test_a_cli_write_whose_commit_fails_prints_no_success(db_url, units, settings, capsys):
+    with units() as unit:
+        seed_demo(unit, ensure_default_site(unit, settings))
+    before = _snapshot(db_url)
+    remove = _install_trap(db_url, "40001")
+    try:
+        status, out, err = run(
+            capsys, "dose", "DEMO-002", "--date", "2026-03-01", "--taken", "--db", db_url
+        )
+    finally:
+        remove()
+    assert (status, out) == (2, "")
+    assert err.startswith("error: record:")
+    assert _snapshot(db_url) == before
