@@ -104,9 +104,14 @@ class FeedItem:
         return hashlib.sha256(json.dumps(seen, ensure_ascii=False).encode()).hexdigest()
 
 
-def _day_label(slot: DoseSlot, per_day: int) -> str:
-    label = f"C{slot.cycle} D{slot.day}"
-    return f"{label} dose {slot.slot}" if per_day > 1 else label
+def _day_label(plan: Plan, slot: DoseSlot) -> str:
+    """ "day 8 of 14" (the patient's count of the days they take the drug in a cycle, not the
+    cycle's day number), with the dose of the day when there are several: never "C2 D8"."""
+    days = plan.protocol.schedule.dosing_days
+    number = days.index(slot.day) + 1 if slot.day in days else slot.day
+    if plan.protocol.schedule.administrations_per_day > 1:
+        return f"day {number} of {len(days)}, dose {slot.slot}"
+    return f"day {number} of {len(days)}"
 
 
 def _product(plan: Plan, options: FeedOptions) -> str:
@@ -114,6 +119,14 @@ def _product(plan: Plan, options: FeedOptions) -> str:
     if options.show_drug_name:
         return f"{clean(plan.protocol.drug.name, 60).capitalize()} {form}"
     return f"Study {form}"
+
+
+_UNITS = {"capsule": "capsules", "tablet": "tablets"}
+
+
+def _units(plan: Plan) -> str:
+    """What the patient collects, in the plural: "capsules", "tablets"."""
+    return _UNITS.get(plan.protocol.drug.form.lower(), "study medicine")
 
 
 def _contact(options: FeedOptions) -> str:
@@ -125,27 +138,49 @@ def _lines(*lines: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+_DOSE_SENTENCES = {
+    "taken": "You took this dose of {dose}.",
+    "late": "You took this dose of {dose}, later than planned.",
+    "taken_outside_window": "You took this dose of {dose}, later than planned.",
+    "missed": "This dose of {dose} was not taken.",
+}
+"""What a dose already recorded says instead of "take one dose at this time": whole sentences,
+so each can go to the translation catalogue as it is."""
+
 _DOSE_WORDS = {
     "taken": " (taken)",
     "late": " (taken late)",
+    "taken_outside_window": " (taken late)",
     "missed": " (missed)",
 }
 
 
-def dose_item(plan: Plan, slot: DoseSlot, options: FeedOptions) -> FeedItem:
+def _collect_first(dose: str) -> str:
+    return (
+        f"Your dose has changed to {dose}. Before you take this dose, collect your new "
+        "capsules from the study pharmacy. Do not take your old capsules for it."
+    )
+
+
+def dose_item(
+    plan: Plan, slot: DoseSlot, options: FeedOptions, *, collect_first: bool = False
+) -> FeedItem:
     """A dose slot at its local time (DST policy of ``local_instant``: a time in a spring-forward
     gap is shifted forward by the gap, a time in an autumn fold is its first occurrence).
 
     A gap time is written as the resolved wall time (02:30 -> 03:30). A fold time is written in
     UTC: RFC 5545 says an ambiguous local time is its first occurrence, but ical.js and khal
     read the second, an hour late; a UTC time is read alike everywhere.
+
+    ``collect_first``: the dose was changed mid-cycle and the new capsules are not dispensed
+    yet, so the patient holds only the old strength: the event says to collect them first.
     """
     zone = plan.anchors.time_zone
     instant = local_instant(slot.date, slot.time, zone)
     start = instant.astimezone(zone)
     if start.replace(fold=1).utcoffset() != start.utcoffset():
         start = instant
-    label = _day_label(slot, plan.protocol.schedule.administrations_per_day)
+    label = _day_label(plan, slot)
     dose = f"{_product(plan, options)} {format_dose(slot.dose_mg)}"
     status: Status = "CONFIRMED"
     alarm: timedelta | None = None
@@ -166,8 +201,13 @@ def dose_item(plan: Plan, slot: DoseSlot, options: FeedOptions) -> FeedItem:
         if slot.tentative:
             status = "TENTATIVE"
             summary += " (date to be confirmed)"
+        waiting = collect_first and slot.status == "planned"
+        if waiting:
+            summary += " - collect new capsules first"
         description = _lines(
-            f"Take one dose of {dose} by mouth at this time.",
+            _collect_first(format_dose(slot.dose_mg)) if waiting else "",
+            _DOSE_SENTENCES.get(slot.status, "").format(dose=dose)
+            or f"Take one dose of {dose} by mouth at this time.",
             "A missed dose is not made up: do not take two doses on one day.",
             _contact(options),
         )
@@ -198,6 +238,9 @@ def visit_item(
     status: Status = "TENTATIVE" if visit.tentative else "CONFIRMED"
     prefix = f"{plan.subject} " if staff else ""
     summary = f"{prefix}Study visit: {name}"
+    if not staff and visit.dispense and visit.cycle is not None:
+        # The protocol's name is for staff ("Cycle 1 Day 1 (first dose, dispense)").
+        summary = f"Study visit: first day of cycle {visit.cycle}: collect your {_units(plan)}"
     if visit.status == "cancelled":
         status = "CANCELLED"
         summary = f"CANCELLED - {summary}"
@@ -205,11 +248,12 @@ def visit_item(
         summary += " (done)"
     elif visit.tentative:
         summary += " (date to be confirmed)"
-    window = (
-        f"Window: {visit.window_start.isoformat()} to {visit.window_end.isoformat()}."
-        if visit.window_end > visit.window_start
-        else f"Date: {visit.target.isoformat()}."
-    )
+    if visit.actual is not None:
+        window = f"Done on {visit.actual.isoformat()}."
+    elif visit.window_end > visit.window_start:
+        window = f"Window: {visit.window_start.isoformat()} to {visit.window_end.isoformat()}."
+    else:
+        window = f"Date: {visit.target.isoformat()}."
     bring = clean(visit.bring, 200)
     description = _lines(
         window,
@@ -219,7 +263,13 @@ def visit_item(
     )
     alarm = None
     # Not tied to due/overdue, which move with the date: an alarm in the past never rings.
-    if options.alarms and visit.status not in ("done", "cancelled") and not staff:
+    # A tentative date is not a date to come on: no alarm until it is confirmed.
+    if (
+        options.alarms
+        and visit.status not in ("done", "cancelled")
+        and not visit.tentative
+        and not staff
+    ):
         alarm = options.visit_alarm_before
     return FeedItem(
         subject=plan.subject,
@@ -236,9 +286,15 @@ def visit_item(
     )
 
 
-def patient_items(plan: Plan, options: FeedOptions) -> list[FeedItem]:
-    """Every dose slot and visit of one subject's plan (before the 30-day rule)."""
-    items = [dose_item(plan, slot, options) for slot in plan.doses()]
+def patient_items(
+    plan: Plan, options: FeedOptions, *, new_capsules_on: frozenset[date] = frozenset()
+) -> list[FeedItem]:
+    """Every dose slot and visit of one subject's plan (before the 30-day rule).
+    ``new_capsules_on``: days whose dose needs capsules of a new strength not yet dispensed."""
+    items = [
+        dose_item(plan, slot, options, collect_first=slot.date in new_capsules_on)
+        for slot in plan.doses()
+    ]
     items.extend(visit_item(plan, visit, options) for visit in plan.visits)
     return items
 

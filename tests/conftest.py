@@ -23,10 +23,11 @@ os.environ.setdefault("DOSING_PASSWORD_HASH_COST", "minimal")
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from fixed_clock import FIXED_NOW
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -48,7 +49,6 @@ pytest_plugins = ["web_fixtures"]
 POSTGRES_ADMIN_URL = os.environ.get(
     "DOSING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-FIXED_NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 """This process's name under pytest-xdist (gw0, gw1, ...): its databases carry it."""
 

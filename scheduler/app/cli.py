@@ -12,7 +12,7 @@ import typer
 # Typer carries its own copy of click (pyproject pins the line) and raises its exceptions.
 from typer._click import exceptions as click_errors
 
-from scheduler.app import serve, setup_cli
+from scheduler.app import backup_cli, serve, setup_cli
 from scheduler.app.bootstrap import bootstrap
 from scheduler.errors import InputError, ProtocolError, StorageUnavailable
 from scheduler.feeds import cli as feeds
@@ -38,6 +38,8 @@ app.command("subjects")(subjects.subjects_command)
 app.command("set-anchor")(subjects.set_anchor_command)
 app.command("records")(subjects.records_command)
 app.command("audit")(subjects.audit_command)
+app.command("backup")(backup_cli.backup)
+app.command("restore")(backup_cli.restore)
 app.command("dose")(recording.dose)
 app.command("ae")(recording.ae)
 app.command("hold")(recording.hold_command)
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     bootstrap()
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="dosing", standalone_mode=False)
+        status = command.main(args=argv, prog_name="dosing", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except click_errors.NoArgsIsHelpError:
@@ -94,3 +96,5 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         typer.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
+    if isinstance(status, int) and status:
+        sys.exit(status)  # a command's ``typer.Exit(code)``: Click returns it when not standalone

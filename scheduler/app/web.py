@@ -26,7 +26,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from scheduler.subjects import api as subjects_api
     from scheduler.subjects import audit_pages, overview_pages
     from scheduler.subjects import pages as subject_pages
-    from scheduler.web import error_pages
+    from scheduler.web import api_docs, error_pages
+    from scheduler.web.security_headers import SecurityHeaders
     from scheduler.worklist import api as worklist_api
     from scheduler.worklist import pages as worklist_pages
 
@@ -37,9 +38,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         description="The staff app's operations as JSON. Every call needs "
         "`Authorization: Bearer <token>` (`dosing user token NAME`) and the role the pages "
         "need for the same operation.",
-        docs_url="/docs",
+        # Served by ``api_docs`` to logged-in staff only, under a Content-Security-Policy.
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
@@ -66,8 +68,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     ):
         app.include_router(page_router, include_in_schema=False)
     auth.install(app)
+    api_docs.install(app)
     app.include_router(feed_pages.router)
     feed_endpoint.install(app)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

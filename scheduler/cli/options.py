@@ -38,5 +38,8 @@ def engine_for(db: str | None) -> Engine:
 
 @contextmanager
 def open_unit(db: str | None, user: str | None) -> Iterator[Unit]:
-    with unit_of_work(engine_for(db), user or get_settings().user) as unit:
+    """The command's unit of work. When the acting user (``--user``, DOSING_USER) is the name of
+    a staff account with sites, the command sees only those sites' subjects, as on the web; any
+    other name acts study-wide (docs/staff-app.md)."""
+    with unit_of_work(engine_for(db), user or get_settings().user, bind_account=True) as unit:
         yield unit

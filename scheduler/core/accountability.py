@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol as Structure
 
-from scheduler.core.outputs import CyclePlan
+from scheduler.core.outputs import TAKEN, CyclePlan
 from scheduler.core.plan import Plan
 from scheduler.protocols.schema import Protocol
-
-_TAKEN = ("taken", "late")
 
 
 class CapsuleCount(Structure):
@@ -70,7 +68,7 @@ def _latest(rows: Iterable[CapsuleCount], cycle: int) -> dict[float, CapsuleCoun
 def _taken_capsules(protocol: Protocol, cycle: CyclePlan, strength: float) -> int:
     total = 0
     for slot in cycle.doses:
-        if slot.status not in _TAKEN:
+        if slot.status not in TAKEN:
             continue
         level = protocol.level_for(slot.dose_mg)
         if level is not None:
@@ -160,7 +158,7 @@ def relative_dose_intensity(plan: Plan) -> DoseSummary:
     for cycle in plan.cycles:
         if cycle.status not in ("in_progress", "completed", "stopped"):
             continue
-        taken = sum(s.dose_mg for s in cycle.doses if s.status in _TAKEN)
+        taken = sum(s.dose_mg for s in cycle.doses if s.status in TAKEN)
         intensities.append(CycleIntensity(cycle.number, full, taken, round(taken / full, 4)))
     overall = None
     if intensities:
@@ -170,7 +168,7 @@ def relative_dose_intensity(plan: Plan) -> DoseSummary:
     return DoseSummary(
         subject=plan.subject,
         planned=len(slots),
-        taken=sum(1 for s in slots if s.status in _TAKEN),
+        taken=sum(1 for s in slots if s.status in TAKEN),
         missed=sum(1 for s in slots if s.status == "missed"),
         held=sum(1 for s in slots if s.status == "held"),
         cycles=tuple(intensities),

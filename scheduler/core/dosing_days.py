@@ -22,6 +22,7 @@ from scheduler.core.holds import HoldPeriod
 from scheduler.core.inputs import Anchors, DoseOutcome
 from scheduler.core.layout import ProtocolLayout, SlotPattern
 from scheduler.core.limits import lateness
+from scheduler.core.outputs import TAKEN
 from scheduler.core.outputs import DoseSlot as DoseSlot
 from scheduler.core.outputs import DoseStatus as DoseStatus
 from scheduler.core.times import (
@@ -322,7 +323,7 @@ class SlotBuilder:
         """Keep the last dose taken of a cycle, found from the end (usually a step or two)
         rather than tracked slot by slot."""
         for dose in reversed(slots):
-            if dose.status == "taken" or dose.status == "late":
+            if dose.status in TAKEN:
                 if self.last_taken is None or dose.date > self.last_taken:
                     self.last_taken = dose.date
                 return

@@ -31,7 +31,8 @@ class Anchors:
 
     subject: str
     c1d1: date
-    surgery: date
+    surgery: date | None
+    """None for a protocol without visits counted from the surgery (it is then never read)."""
     time_zone: tzinfo
     dose_time: time = time(8, 0)
 

@@ -27,13 +27,14 @@ def delay_limit_passed(delay_days: int, *, max_delay_days: int) -> bool:
 
 def lateness(minutes_late: int, *, on_time_minutes: int, late_dose_hours: int) -> DoseStatus:
     """``[limits] late_dose_hours`` (and ``on_time_minutes``): a dose taken within the on-time
-    window is taken, one taken later but within the late-dose limit is late (it still counts
-    as taken), and one taken later than that counts as missed, as if it had not been taken."""
+    window is taken, one taken later but within the late-dose limit is late, and one taken
+    later than that is taken outside the window: a protocol deviation, but the capsule was
+    swallowed, so it still counts as taken. Only a dose not taken is missed."""
     if minutes_late <= on_time_minutes:
         return "taken"
     if minutes_late <= late_dose_hours * 60:
         return "late"
-    return "missed"
+    return "taken_outside_window"
 
 
 def no_re_escalation(current_mg: float, resume_mg: float) -> bool:

@@ -14,7 +14,12 @@ from typing import Literal, TypeAlias
 _Time: TypeAlias = time
 """``time`` under another name, for fields declared after DoseSlot's own ``time`` field."""
 
-DoseStatus = Literal["planned", "taken", "late", "missed", "held", "cancelled"]
+DoseStatus = Literal[
+    "planned", "taken", "late", "taken_outside_window", "missed", "held", "cancelled"
+]
+TAKEN: tuple[DoseStatus, ...] = ("taken", "late", "taken_outside_window")
+"""The statuses of a dose the subject took: what accountability, dose intensity and the EX
+export count. A dose taken past the late-dose limit is a protocol deviation, but it was taken."""
 CycleStatus = Literal["planned", "in_progress", "completed", "stopped", "cancelled"]
 VisitStatus = Literal["planned", "due", "overdue", "done", "cancelled"]
 ProposedAction = Literal["continue", "continue_may_hold", "hold", "hold_then_reduce", "discontinue"]

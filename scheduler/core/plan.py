@@ -28,14 +28,29 @@ from scheduler.core.inputs import (
 )
 from scheduler.core.layout import CycleDates, ProtocolLayout, layout_for
 from scheduler.core.limits import delay_limit_passed, hold_limit_passed
+from scheduler.core.outputs import TAKEN as TAKEN
 from scheduler.core.outputs import CyclePlan, DoseSlot, Proposal, VisitPlan, cycle_plan
 from scheduler.core.toxicity import propose_action
 from scheduler.core.visits import build_visits
 from scheduler.errors import InputError, RuleViolation
 from scheduler.protocols.schema import Protocol
 
-TreatmentStatus = Literal["screening", "on_treatment", "on_hold", "completed", "discontinued"]
-TAKEN = ("taken", "late")
+TreatmentStatus = Literal[
+    "screening",
+    "on_treatment",
+    "on_hold",
+    "completed",
+    "discontinued",
+    "withdrawn_before_treatment",
+    "screen_failure",
+]
+STOPPED: tuple[TreatmentStatus, ...] = (
+    "discontinued",
+    "withdrawn_before_treatment",
+    "screen_failure",
+)
+"""Statuses of a subject whose treatment was stopped by a discontinuation: stopped during
+treatment, or before the first dose was taken (before C1D1: a screen failure)."""
 _DAY = timedelta(days=1)
 
 
@@ -244,10 +259,13 @@ def _treatment_status(
     cycles: tuple[CyclePlan, ...],
     periods: tuple[HoldPeriod, ...],
     stop: TreatmentStop | None,
+    last_taken: date | None,
     today: date,
 ) -> TreatmentStatus:
     if stop is not None and stop.on <= today:
-        return "discontinued"
+        if not _never_treated(cycles, stop, last_taken):
+            return "discontinued"
+        return "screen_failure" if stop.on < cycles[0].day1 else "withdrawn_before_treatment"
     if hold_covering(periods, today) is not None:
         return "on_hold"
     if today < cycles[0].day1:
@@ -255,6 +273,23 @@ def _treatment_status(
     if today > cycles[-1].doses[-1].date:
         return "completed"
     return "on_treatment"
+
+
+def _never_treated(
+    cycles: tuple[CyclePlan, ...], stop: TreatmentStop, last_taken: date | None
+) -> bool:
+    """Whether the record shows no dose taken before the discontinuation: none recorded taken,
+    and every dose before it recorded missed (or held). Doses merely not yet recorded may have
+    been taken (diaries are entered at visits), so they do not make a subject untreated."""
+    if last_taken is not None:
+        return False
+    return all(
+        slot.record_id is not None or slot.status == "held"
+        for cycle in cycles
+        if cycle.day1 < stop.on
+        for slot in cycle.doses
+        if slot.date < stop.on
+    )
 
 
 def _limit_proposals(
@@ -265,7 +300,7 @@ def _limit_proposals(
     status: TreatmentStatus,
     today: date,
 ) -> list[Proposal]:
-    if status in ("discontinued", "completed"):
+    if status in STOPPED or status == "completed":
         return []
     limits = protocol.limits
     proposals: list[Proposal] = []
@@ -318,9 +353,9 @@ def build_plan(protocol: Protocol, anchors: Anchors, history: History, today: da
     timeline = dose_timeline(protocol, anchors.c1d1, periods)
     cycles, last_taken = _build_cycles(layout, anchors, history, periods, delays, timeline, today)
 
-    status = _treatment_status(cycles, periods, stop, today)
+    status = _treatment_status(cycles, periods, stop, last_taken, today)
     last_planned = cycles[-1].doses[-1].date
-    if status == "discontinued" or status == "completed":
+    if status in STOPPED or status == "completed":
         fallback = stop.on if stop is not None else last_planned
         last_dose, projected = (last_taken or fallback), False
     else:
@@ -332,6 +367,7 @@ def build_plan(protocol: Protocol, anchors: Anchors, history: History, today: da
         cycles=cycles,
         last_dose=last_dose,
         last_dose_projected=projected,
+        untreated=status == "withdrawn_before_treatment" or status == "screen_failure",
         discontinuation=stop,
         records={record.code: record for record in history.visits} if history.visits else {},
         today=today,
@@ -395,7 +431,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "dose_mg": mg_number(plan.dose_mg),
         "anchors": {
             "c1d1": anchors.c1d1.isoformat(),
-            "surgery": anchors.surgery.isoformat(),
+            "surgery": _iso(anchors.surgery),
             "time_zone": zone,
             "dose_time": anchors.dose_time.strftime("%H:%M"),
         },

@@ -10,12 +10,15 @@ A body says the subject code, the date and what to do, built from numbers and fi
 (never from record text): a lock screen or a shared inbox must not show a drug, a diagnosis or
 a reason. The dose strength is part of what to do (after a reduction old capsules may still be
 at home); of the protocol's free-text "bring" list only the phrases in ``BRING_PHRASES`` pass.
+After a dose change in the middle of a cycle, until the new capsules are dispensed, a dose
+reminder says to collect them from the study pharmacy first (the patient holds only the old
+strength); which days those are is the pharmacy's record, passed in as plain dates.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from scheduler.core.plan import Plan
 from scheduler.core.times import local_instant
@@ -60,10 +63,12 @@ def wanted_reminders(
     dose_grace_hours: float | None,
     visit_time: time,
     visit_grace_hours: float,
+    new_capsules_on: frozenset[date] = frozenset(),
 ) -> list[Wanted]:
     """The reminders ``plan`` asks for from ``now`` (aware) to ``horizon_days`` ahead, still
     within their grace. ``dose_grace_hours`` None leaves a dose reminder's grace at the
-    protocol's ``[limits] late_dose_hours``; a value caps it."""
+    protocol's ``[limits] late_dose_hours``; a value caps it. ``new_capsules_on``: days whose
+    dose needs capsules of a new strength not dispensed yet."""
     zone = plan.anchors.time_zone
     horizon = now + timedelta(days=horizon_days)
     dose_grace = _hours(plan.protocol.limits.late_dose_hours)
@@ -84,10 +89,7 @@ def wanted_reminders(
                 due_at=due,
                 expires_at=due + dose_grace,
                 title=f"Dose reminder {slot.date}",
-                body=(
-                    f"{code}, {slot.date}: take your {slot.dose_mg:g} mg dose "
-                    f"due at {slot.time:%H:%M}."
-                ),
+                body=_dose_body(code, slot.date, slot.dose_mg, slot.time, new_capsules_on),
             )
         )
     visit_grace = _hours(visit_grace_hours)
@@ -108,6 +110,18 @@ def wanted_reminders(
             )
         )
     return wanted
+
+
+def _dose_body(
+    code: str, day: date, dose_mg: float, at: time, new_capsules_on: frozenset[date]
+) -> str:
+    if day in new_capsules_on:
+        return (
+            f"{code}, {day}: your dose has changed to {dose_mg:g} mg. Collect your new "
+            f"capsules from the study pharmacy before you take your {dose_mg:g} mg dose "
+            f"due at {at:%H:%M}. Do not take your old capsules for it."
+        )
+    return f"{code}, {day}: take your {dose_mg:g} mg dose due at {at:%H:%M}."
 
 
 def _bring(listed: str) -> str:

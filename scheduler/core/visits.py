@@ -16,6 +16,7 @@ from scheduler.core.inputs import TreatmentStop, VisitDone
 from scheduler.core.layout import Placement, VisitTemplate, layout_for
 from scheduler.core.outputs import CyclePlan, VisitStatus
 from scheduler.core.outputs import VisitPlan as VisitPlan
+from scheduler.errors import InputError
 from scheduler.protocols.schema import Protocol
 
 _visit_of = itemgetter(2)
@@ -96,10 +97,11 @@ def add_months(day: date, months: int) -> date:
 def build_visits(
     protocol: Protocol,
     *,
-    surgery: date,
+    surgery: date | None,
     cycles: tuple[CyclePlan, ...],
     last_dose: date,
     last_dose_projected: bool,
+    untreated: bool = False,
     discontinuation: TreatmentStop | None,
     records: dict[str, VisitDone],
     today: date,
@@ -115,8 +117,17 @@ def build_visits(
     """
     layout = layout_for(protocol)
     stop = discontinuation.on if discontinuation is not None else None
-    # After a death every later visit is cancelled; otherwise only cycle visits are.
-    stops_all = stop if discontinuation is not None and discontinuation.reason == "death" else None
+    # After a death, or a screen failure (stopped before C1D1), every later visit is cancelled;
+    # otherwise only cycle visits are. A subject stopped before their first dose has no end of
+    # treatment: the visits counted from the last dose are cancelled.
+    stops_all = (
+        stop
+        if discontinuation is not None
+        and (
+            discontinuation.reason == "death" or (untreated and discontinuation.on < cycles[0].day1)
+        )
+        else None
+    )
     visits: list[PlacedVisit] = []
     append = visits.append
     for template in layout.visit_templates:
@@ -128,13 +139,18 @@ def build_visits(
             cancelled = cycle.status == "cancelled"
             cancelled_after = stop
         elif kind == "surgery":
+            if surgery is None:
+                raise InputError(
+                    "surgery",
+                    f"visit {template.code} is counted from the surgery date: it must be given",
+                )
             anchor = surgery
             tentative = cancelled = False
             cancelled_after = stops_all
         else:
             anchor = last_dose
             tentative = last_dose_projected
-            cancelled = False
+            cancelled = untreated
             cancelled_after = stops_all
         placement = template.placed.get(anchor)
         if placement is None:

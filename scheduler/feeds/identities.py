@@ -14,6 +14,7 @@ from scheduler.feeds.tokens import PATIENT, PHARMACY, SITE_VISITS
 from scheduler.kernel.subject_state import SubjectState
 from scheduler.kernel.unit import Unit
 from scheduler.models import FeedItemIdentity, FeedRevision, Site
+from scheduler.pharmacy.accountability import new_capsule_days_of
 from scheduler.settings import Settings
 
 _STAFF_NAMES = {SITE_VISITS: "study visits", PHARMACY: "pharmacy preparation"}
@@ -112,14 +113,14 @@ def refresh_feeds(unit: Unit, fresh: Sequence[SubjectState]) -> None:
     events move with the record that moved them, and their feeds' revisions are marked stale."""
     settings = unit.settings
     feeds: set[str] = set()
+    collect = new_capsule_days_of(unit.session, fresh)
     for state in fresh:
         subject_id = state.subject.id or 0
         plan = state.plan()
         ids = {state.subject.code: subject_id}
         options = feed_options(settings, state.site)
-        sync_identities(
-            unit.session, PATIENT, calendars.patient_items(plan, options), ids, unit.now
-        )
+        items = calendars.patient_items(plan, options, new_capsules_on=collect[subject_id])
+        sync_identities(unit.session, PATIENT, items, ids, unit.now)
         staff = feed_options(settings, state.site, SITE_VISITS)
         sync_identities(
             unit.session, SITE_VISITS, calendars.site_visit_items([plan], staff), ids, unit.now

@@ -13,7 +13,8 @@ from markupsafe import Markup
 
 from scheduler.core import Plan
 from scheduler.core.cycles import CyclePlan
-from scheduler.core.plan import format_dose
+from scheduler.core.dosing_days import DoseSlot
+from scheduler.core.plan import STOPPED, format_dose
 from scheduler.feeds.tokens import (
     PATIENT,
     IssuedToken,
@@ -24,6 +25,7 @@ from scheduler.feeds.tokens import (
     token_status,
 )
 from scheduler.kernel.subject_state import subject_state
+from scheduler.pharmacy.accountability import awaiting_new_capsules, load_records
 from scheduler.web.deps import CurrentStaff, NurseStaff, request_unit
 from scheduler.web.rendering import TEMPLATES
 
@@ -84,23 +86,55 @@ def revoke_feed_form(
     return _feed_page(request, staff, code, None)
 
 
-def _next_cycle(plan: Plan) -> CyclePlan | None:
-    """The cycle the diary is for: the first starting today or later, else the running one."""
-    for cycle in plan.cycles:
-        if cycle.day1 >= plan.today and cycle.status not in ("cancelled", "stopped"):
-            return cycle
-    for cycle in plan.cycles:
-        if cycle.day1 <= plan.today <= cycle.end and cycle.status == "in_progress":
-            return cycle
-    return None
+def _diary_cycles(plan: Plan) -> list[tuple[CyclePlan, list[DoseSlot]]]:
+    """The cycles the printed diary covers, each with its doses still to take: the rest of the
+    cycle running today and the next one, so a patient printed a handout mid-cycle has a line
+    for every dose until the following dispensing visit."""
+    running = next(
+        (c for c in plan.cycles if c.day1 <= plan.today <= c.end and c.status == "in_progress"),
+        None,
+    )
+    upcoming = next(
+        (
+            c
+            for c in plan.cycles
+            if c.day1 > plan.today and c.status not in ("cancelled", "stopped")
+        ),
+        None,
+    )
+    diary = []
+    for cycle in (running, upcoming):
+        if cycle is not None:
+            slots = [s for s in cycle.doses if s.status == "planned" and s.date >= plan.today]
+            if slots:
+                diary.append((cycle, slots))
+    return diary
+
+
+def _day_labels(plan: Plan) -> dict[int, str]:
+    """ "Day 8 of 14" for each dosing day of a cycle: the patient's count of the days they take
+    the drug, not the cycle's day number (they differ when dosing days are not consecutive)."""
+    days = plan.protocol.schedule.dosing_days
+    return {day: f"Day {n} of {len(days)}" for n, day in enumerate(days, start=1)}
+
+
+_UNITS = {"capsule": "capsules", "tablet": "tablets"}
+"""What the patient holds, in the plural the handout's sentences use."""
 
 
 def _handout(request: Request, staff: CurrentStaff, code: str, url: str | None) -> Response:
     settings = request.app.state.settings
     with request_unit(request, staff.name) as unit:
         state = subject_state(unit.session, code, unit.now)
+        records = load_records(unit.session, [state.subject.id or 0])[state.subject.id or 0]
     plan = state.plan()
-    cycle = _next_cycle(plan)
+    paused = plan.status == "on_hold" or plan.waiting_for_criteria() is not None
+    stopped = plan.status in STOPPED or plan.status == "completed"
+    # Never a dose to take while paused or after the treatment ended: no diary, no dose time.
+    diary = [] if paused or stopped else _diary_cycles(plan)
+    # A dose changed mid-cycle whose new capsules are not dispensed: the patient must collect
+    # them before the first dose at the new strength.
+    changes = [c for c in awaiting_new_capsules(plan, records) if c.dose_dates[-1] >= plan.today]
     visits = [
         v for v in plan.visits if v.window_end >= plan.today and v.status in ("planned", "due")
     ]
@@ -109,13 +143,20 @@ def _handout(request: Request, staff: CurrentStaff, code: str, url: str | None) 
         "handout.html",
         {
             "subject": state.subject,
-            "cycle": cycle,
-            "slots": [s for s in cycle.doses if s.status == "planned"] if cycle else [],
+            "protocol": plan.protocol,
+            "site": state.site,
+            "paused": paused,
+            "stopped": stopped,
+            "diary": diary,
+            "day_labels": _day_labels(plan),
+            "units": _UNITS.get(plan.protocol.drug.form.lower(), "your study medicine"),
             "per_day": plan.protocol.schedule.administrations_per_day,
             "dose_label": format_dose,
             "dose_time": state.subject.dose_time.strftime("%H:%M"),
             "zone": state.subject.time_zone,
             "visits": visits[:6],
+            "changes": changes,
+            "collect": {d for c in changes for d in c.dose_dates},
             "phone": state.site.phone or settings.clinic_phone,
             "qr": qr_svg(url) if url else None,
         },

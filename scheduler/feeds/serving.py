@@ -45,6 +45,7 @@ from scheduler.feeds.tokens import (
 )
 from scheduler.kernel.subject_state import all_subjects, get_subject, states
 from scheduler.models import FeedRevision, FeedToken, Site, Subject
+from scheduler.pharmacy.accountability import new_capsule_days_of
 from scheduler.pharmacy.preparation_list import preparation_list
 from scheduler.settings import Settings
 
@@ -105,9 +106,11 @@ def _render(
         ]
         items = calendars.pharmacy_items(preparations, options)
     else:
-        plans = [s.plan() for s in states(session, subjects, now)]
+        fresh = states(session, subjects, now)
+        plans = [s.plan() for s in fresh]
         if target.kind == PATIENT:
-            items = calendars.patient_items(plans[0], options)
+            collect = new_capsule_days_of(session, fresh)[fresh[0].subject.id or 0]
+            items = calendars.patient_items(plans[0], options, new_capsules_on=collect)
         else:
             items = calendars.site_visit_items(plans, options)
     identities = sync_identities(session, target.kind, items, ids, now)

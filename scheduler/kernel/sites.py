@@ -1,22 +1,67 @@
+"""Sites, and the site boundary of the staff account a unit of work acts for.
+
+A staff account with sites (``StaffSite`` rows) sees and changes only those sites' subjects; one
+without is study-wide. The boundary is bound to the unit's session once (``bind_account``) and
+applied where each kind of access starts: ``get_site`` and ``subject_state.get_subject`` answer
+NotFound for a site or subject outside it, exactly as for one that does not exist, and lists
+start from ``visible_sites`` or ``site_scope``.
+"""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from scheduler.errors import NotFound
 from scheduler.kernel.validation import check_code, check_zone
-from scheduler.models import Site
+from scheduler.models import Site, StaffSite, StaffUser
 from scheduler.settings import Settings
 
 if TYPE_CHECKING:
     from scheduler.kernel.unit import Unit
 
+SITE_SCOPE = "site_scope"
+"""Set on a unit of work's session: the ids of the sites its staff account works at, or None for
+a study-wide account and for units that act for no account (the worker, ``dosing init``)."""
+
+
+def bind_account(session: Session, name: str) -> None:
+    """Bind the session to the sites of the staff account ``name``: none when ``name`` is no
+    account or a study-wide one."""
+    ids = session.exec(
+        select(StaffSite.site_id)
+        .join(StaffUser, col(StaffUser.id) == StaffSite.staff_id)
+        .where(StaffUser.name == name)
+    ).all()
+    session.info[SITE_SCOPE] = frozenset(ids) if ids else None
+
+
+def site_scope(session: Session) -> frozenset[int] | None:
+    """The site ids this session may see, or None for every site."""
+    scope: frozenset[int] | None = session.info.get(SITE_SCOPE)
+    return scope
+
+
+def in_scope(session: Session, site_id: int | None) -> bool:
+    scope = site_scope(session)
+    return scope is None or site_id in scope
+
+
+def visible_sites(session: Session) -> list[Site]:
+    """The sites this session may see, by code: what site pickers and per-site lists offer."""
+    query = select(Site).order_by(col(Site.code))
+    scope = site_scope(session)
+    if scope is not None:
+        query = query.where(col(Site.id).in_(scope))
+    return list(session.exec(query).all())
+
 
 def get_site(session: Session, code: str) -> Site:
+    """The site ``code``; one outside the session's sites is answered as if it did not exist."""
     check_code("site", code)
     site = session.exec(select(Site).where(Site.code == code)).first()
-    if site is None:
+    if site is None or not in_scope(session, site.id):
         raise NotFound("site", f"no site {code!r}")
     return site
 

@@ -19,13 +19,12 @@ from scheduler.clock import local_today
 from scheduler.errors import NotFound
 from scheduler.kernel.histories import load_histories
 from scheduler.kernel.protocol_versions import protocol_of
-from scheduler.kernel.sites import get_site
+from scheduler.kernel.sites import get_site, in_scope, site_scope
 from scheduler.kernel.validation import (
     check_code,
 )
 from scheduler.models import ProtocolVersion, Site, Subject
 from scheduler.protocols import Protocol
-
 
 LOCKS_SUBJECTS = "locks_subjects"
 """Set on a unit of work's session: the subjects it reads are the ones it may write, so it takes
@@ -70,7 +69,7 @@ def get_subject(session: Session, code: str) -> Subject:
     if session.info.get(LOCKS_SUBJECTS):
         query = query.with_for_update()
     subject = session.exec(query).first()
-    if subject is None:
+    if subject is None or not in_scope(session, subject.site_id):
         raise NotFound("subject", f"no subject {code!r}")
     return subject
 
@@ -118,8 +117,12 @@ def plan_for(session: Session, code: str, now: datetime) -> core.Plan:
 
 
 def all_subjects(session: Session, site_code: str | None = None) -> list[Subject]:
+    """The subjects of ``site_code``, or of every site the session may see."""
     query = select(Subject).order_by(col(Subject.code))
+    scope = site_scope(session)
     if site_code is not None:
         site = get_site(session, site_code)
         query = query.where(Subject.site_id == site.id)
+    elif scope is not None:
+        query = query.where(col(Subject.site_id).in_(scope))
     return list(session.exec(query).all())

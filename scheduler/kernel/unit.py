@@ -14,6 +14,8 @@ from sqlmodel import Session
 
 from scheduler.clock import Clock, SystemClock
 from scheduler.db import transaction
+from scheduler.kernel import sites
+from scheduler.kernel.audit_chain import seal
 from scheduler.kernel.projections import Projection, installed, refresh_derived
 from scheduler.kernel.subject_state import LOCKS_SUBJECTS
 from scheduler.kernel.validation import check_text
@@ -32,6 +34,8 @@ class Unit:
     """Those of the application or worker running the command: derived rows follow them."""
     projections: tuple[Projection, ...] = ()
     """The derived stores refreshed at commit for ``changed_subjects``."""
+    audit_entries: list[AuditEntry] = field(default_factory=list)
+    """Entries of this unit, chained and inserted at commit (``audit_chain.seal``)."""
 
     def audit(
         self,
@@ -44,10 +48,11 @@ class Unit:
         new: Any = None,
         reason: str = "",
     ) -> None:
-        """Append who did what, when and why; old and new values are kept as JSON."""
+        """Append who did what, when and why; old and new values are kept as JSON. The entry is
+        written at commit, when it is linked to the end of the audit chain."""
         if subject_id is not None:
             self.changed_subjects.add(subject_id)
-        self.session.add(
+        self.audit_entries.append(
             AuditEntry(
                 at=self.now,
                 actor=self.actor,
@@ -69,13 +74,19 @@ def unit_of_work(
     clock: Clock | None = None,
     settings: Settings | None = None,
     projections: tuple[Projection, ...] | None = None,
+    *,
+    bind_account: bool = False,
 ) -> Iterator[Unit]:
     """One transaction for one command; ``projections`` default to those the composition root
-    installed."""
+    installed. With ``bind_account`` the unit acts for the staff account named ``actor`` and
+    sees only the subjects of its sites (``kernel.sites``); the web and the CLI ask for it, the
+    worker and the setup commands do not."""
     actor = check_text("user", actor, required=True, limit=64)
     now = (clock or SystemClock()).now()
     with transaction(engine) as session:
         session.info[LOCKS_SUBJECTS] = True
+        if bind_account:
+            sites.bind_account(session, actor)
         unit = Unit(
             session=session,
             actor=actor,
@@ -86,3 +97,4 @@ def unit_of_work(
         yield unit
         if unit.changed_subjects:
             refresh_derived(unit, sorted(unit.changed_subjects))
+        seal(session, unit.audit_entries)

@@ -12,12 +12,19 @@ from scheduler.models.dose_record import DoseRecord
 from scheduler.models.feed import FeedItemIdentity, FeedRevision, FeedToken
 from scheduler.models.hold import Hold, Resumption
 from scheduler.models.missed_dose import MissedDose
-from scheduler.models.preparation import Preparation
+from scheduler.models.preparation import DispensingNotNeeded, Preparation
 from scheduler.models.protocol_version import ProtocolVersion
 from scheduler.models.reminder import Reminder, ReminderPreference
 from scheduler.models.scheduled_visit import ScheduledVisit
 from scheduler.models.site import Site
-from scheduler.models.staff import ROLES, ApiToken, StaffSession, StaffUser
+from scheduler.models.staff import (
+    ROLES,
+    ApiToken,
+    LoginFailure,
+    StaffSession,
+    StaffSite,
+    StaffUser,
+)
 from scheduler.models.standing_item import StandingItem
 from scheduler.models.subject import Subject
 from scheduler.models.subject_status import SubjectStatus
@@ -33,12 +40,14 @@ __all__ = [
     "Day1Check",
     "Discontinuation",
     "Dispensing",
+    "DispensingNotNeeded",
     "DoseRecord",
     "DrugReturn",
     "FeedItemIdentity",
     "FeedRevision",
     "FeedToken",
     "Hold",
+    "LoginFailure",
     "MissedDose",
     "Preparation",
     "ProtocolVersion",
@@ -49,6 +58,7 @@ __all__ = [
     "ScheduledVisit",
     "Site",
     "StaffSession",
+    "StaffSite",
     "StaffUser",
     "StandingItem",
     "Subject",

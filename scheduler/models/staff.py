@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from scheduler.models.columns import UtcDateTime
@@ -40,7 +41,9 @@ class StaffSession(SQLModel, table=True):
 
 
 class ApiToken(SQLModel, table=True):
-    """A bearer token for the JSON API, acting as its staff user."""
+    """A bearer token for the JSON API, acting as its staff user until ``expires_at`` or its
+    revocation. ``last_used_at`` is kept to the minute, so a busy client costs no write per
+    call."""
 
     id: int | None = Field(default=None, primary_key=True)
     token_sha256: str = Field(max_length=64, unique=True, index=True)
@@ -48,3 +51,31 @@ class ApiToken(SQLModel, table=True):
     label: str = Field(default="", max_length=100)
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    last_used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class StaffSite(SQLModel, table=True):
+    """A site a staff account works at. An account without any row is study-wide (monitors,
+    data managers, admins); with rows, it sees and changes only those sites' subjects."""
+
+    staff_id: int = Field(foreign_key="staffuser.id", primary_key=True)
+    site_id: int = Field(foreign_key="site.id", primary_key=True, index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A wrong password (or unknown name) typed at the login form: the throttle's memory.
+
+    Not a clinical record: the rows of a name are deleted when that name logs in or an admin
+    lifts its lockout, and rows older than a day are pruned. The audit trail keeps every
+    failure for good (``staff.login_failed``)."""
+
+    __table_args__ = (
+        Index("ix_loginfailure_name_at", "name", "at"),
+        Index("ix_loginfailure_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    address: str = Field(max_length=64)
+    at: datetime = Field(sa_type=UtcDateTime, nullable=False)

@@ -19,7 +19,8 @@ class Subject(SQLModel, table=True):
     site_id: int = Field(foreign_key="site.id", index=True)
     protocol_version_id: int = Field(foreign_key="protocolversion.id")
     c1d1: date
-    surgery_date: date
+    surgery_date: date | None = None
+    """None for a protocol without visits counted from the surgery."""
     time_zone: str = Field(max_length=64)
     dose_time: time
     enrolled_at: datetime = Field(sa_type=UtcDateTime, nullable=False)

@@ -21,7 +21,7 @@ class SubjectStatus(SQLModel, table=True):
     subject_id: int = Field(foreign_key="subject.id", primary_key=True)
     site_id: int = Field(foreign_key="site.id")
     code: str = Field(max_length=32)
-    status: str = Field(max_length=16)
+    status: str = Field(max_length=32)
     dose_mg: float
     hold_start: date | None = None
     """Start of the latest hold (open, or closed by ``hold_end``); None if never held."""

@@ -19,6 +19,12 @@ from scheduler.core.accountability import (
     reconciliation,
 )
 from scheduler.core.cycles import CyclePlan
+from scheduler.core.dose_changes import (
+    MidCycleChange,
+    Readiness,
+    may_prepare,
+    mid_cycle_changes,
+)
 from scheduler.core.limit_overrides import limits_passed
 from scheduler.errors import Conflict, InputError, NotFound, RuleViolation
 from scheduler.kernel.limits import audit_override, require_reason
@@ -28,6 +34,7 @@ from scheduler.kernel.validation import check_text, not_in_future, parse_date
 from scheduler.models import (
     Day1Check,
     Dispensing,
+    DispensingNotNeeded,
     DrugReturn,
     Preparation,
     ReconciliationReview,
@@ -39,10 +46,17 @@ PREPARED = "prepared"
 RELABELLED = "relabelled"
 RETURNED = "returned"
 _ACTIVE = (PREPARED, RELABELLED)
-_TAKEN = ("taken", "late")
 _MAX_CAPSULES = 10_000
 _Row = TypeVar("_Row", Preparation, Dispensing, DrugReturn)
-_Table = TypeVar("_Table", Day1Check, Preparation, Dispensing, DrugReturn, ReconciliationReview)
+_Table = TypeVar(
+    "_Table",
+    Day1Check,
+    Preparation,
+    Dispensing,
+    DrugReturn,
+    ReconciliationReview,
+    DispensingNotNeeded,
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,7 @@ class Records:
     dispensings: tuple[Dispensing, ...] = ()
     returns: tuple[DrugReturn, ...] = ()
     reviews: tuple[ReconciliationReview, ...] = ()
+    not_needed: tuple[DispensingNotNeeded, ...] = ()
 
     def day1_check(self, cycle: int, on: date | None = None) -> Day1Check | None:
         """The check that counts for a cycle: the latest assessed, and of one day the latest
@@ -72,12 +87,58 @@ class Records:
     def returned(self, cycle: int) -> dict[float, DrugReturn]:
         return _latest((r for r in self.returns if r.cycle == cycle), "strength_mg")
 
+    def waived(self, cycle: int, needed_on: date) -> DispensingNotNeeded | None:
+        """The record saying the capsules a cycle needed by ``needed_on`` will not be dispensed."""
+        found = [n for n in self.not_needed if n.cycle == cycle and n.needed_on == needed_on]
+        return found[-1] if found else None
+
+    def change_dispensed(self, change: MidCycleChange, protocol: Protocol) -> bool:
+        """Whether the capsules of a dose changed mid-cycle are out: every strength of the new
+        level dispensed for that cycle since the hold before the change began."""
+        dispensed = self.dispensed(change.cycle)
+        return all(
+            line.strength_mg in dispensed
+            and dispensed[line.strength_mg].dispensed_on >= change.hold_start
+            for line in capsules_for(protocol, change.after_mg)[1]
+        )
+
+
+def awaiting_new_capsules(plan: core.Plan, records: Records) -> tuple[MidCycleChange, ...]:
+    """Doses changed mid-cycle whose capsules are neither dispensed nor marked not needed:
+    until they are, the patient holds only the old strength for those doses."""
+    return tuple(
+        change
+        for change in mid_cycle_changes(plan)
+        if not records.change_dispensed(change, plan.protocol)
+        and records.waived(change.cycle, change.resumed_on) is None
+    )
+
 
 def _latest(rows: Iterable[_Row], key: str) -> dict[float, _Row]:
     latest: dict[float, _Row] = {}
     for row in rows:
         latest[getattr(row, key)] = row
     return latest
+
+
+def new_capsule_days(plan: core.Plan, records: Records) -> frozenset[date]:
+    """Days whose dose needs capsules of a new strength the patient has not been given yet:
+    what the feed, the reminders and the handout tell the patient to collect first."""
+    return frozenset(
+        d for change in awaiting_new_capsules(plan, records) for d in change.dose_dates
+    )
+
+
+def new_capsule_days_of(
+    session: Session, states: Sequence[SubjectState]
+) -> dict[int, frozenset[date]]:
+    """``new_capsule_days`` for many subjects, by subject id, with one query per table."""
+    ids = [state.subject.id or 0 for state in states]
+    records = load_records(session, ids)
+    return {
+        state.subject.id or 0: new_capsule_days(state.plan(), records[state.subject.id or 0])
+        for state in states
+    }
 
 
 def load_records(session: Session, subject_ids: Sequence[int]) -> dict[int, Records]:
@@ -90,8 +151,16 @@ def load_records(session: Session, subject_ids: Sequence[int]) -> dict[int, Reco
     dispensings = _by_subject(session, Dispensing, ids)
     returns = _by_subject(session, DrugReturn, ids)
     reviews = _by_subject(session, ReconciliationReview, ids)
+    not_needed = _by_subject(session, DispensingNotNeeded, ids)
     return {
-        sid: Records(checks[sid], preparations[sid], dispensings[sid], returns[sid], reviews[sid])
+        sid: Records(
+            checks[sid],
+            preparations[sid],
+            dispensings[sid],
+            returns[sid],
+            reviews[sid],
+            not_needed[sid],
+        )
         for sid in ids
     }
 
@@ -218,8 +287,10 @@ def confirm_day1(
 
 def _after_previous_day1(state: SubjectState, plan: core.Plan, cycle: int, day: date) -> None:
     """A cycle's criteria are assessed once the cycle before it has started (for cycle 1,
-    after the surgery the treatment follows)."""
+    after the surgery the treatment follows, when the protocol has one)."""
     if cycle == 1:
+        if state.anchors.surgery is None:
+            return
         earliest, what = state.anchors.surgery, "the surgery"
     else:
         previous = plan.cycles[cycle - 2]
@@ -252,24 +323,68 @@ def _doses_stay_in_place(
         return
 
 
-def _plan_lines(protocol: Protocol, cycle: CyclePlan) -> dict[float, int]:
-    return {line.strength_mg: line.count for line in capsules_for(protocol, cycle.dose_mg)[1]}
+@dataclass(frozen=True)
+class Need:
+    """Capsules a cycle needs dispensed: those of its day 1, or, once the cycle has started,
+    those of a dose changed in its middle that the patient does not have yet."""
+
+    cycle: CyclePlan
+    needed_on: date
+    lines: dict[float, int]
+    """Capsules per strength."""
+    change: MidCycleChange | None = None
+
+
+def change_lines(protocol: Protocol, change: MidCycleChange) -> dict[float, int]:
+    """The new strength for the remaining doses of the changed cycle."""
+    level = protocol.level_for(change.after_mg)
+    units = level.units if level is not None else ()
+    return {u.strength_mg: u.count * change.doses for u in units}
+
+
+def need_for(plan: core.Plan, records: Records, cycle: CyclePlan) -> Need:
+    """What a preparation or a "not needed" for ``cycle`` is about: a started cycle's pending
+    mid-cycle change comes first (its day 1 is behind it), else the cycle's day 1."""
+    if cycle.day1 <= plan.today:
+        for change in awaiting_new_capsules(plan, records):
+            if change.cycle == cycle.number:
+                return Need(cycle, change.resumed_on, change_lines(plan.protocol, change), change)
+    lines = {line.strength_mg: line.count for line in capsules_for(plan.protocol, cycle.dose_mg)[1]}
+    return Need(cycle, cycle.day1, lines)
+
+
+def on_shelf_for(records: Records, need: Need) -> dict[float, Preparation]:
+    """What is prepared for this need: for a mid-cycle change, only what was prepared for its
+    first new dose (the day-1 capsules of the same cycle went out at day 1)."""
+    prepared = records.prepared(need.cycle.number)
+    if need.change is None:
+        return prepared
+    return {s: p for s, p in prepared.items() if p.day1 == need.needed_on}
+
+
+def refusal(ready: Readiness) -> str:
+    """A preparation refused, as the list and the forms say it."""
+    if ready.from_day is not None:
+        return f"do not prepare before {ready.from_day}: {ready.reason}"
+    return f"do not prepare: {ready.reason}"
 
 
 def prepare(unit: Unit, code: str, *, cycle: int, reason: str = "") -> list[Preparation]:
-    """Mark a cycle's capsules prepared as the plan stands now. Preparing again (relabelling
-    after a plan change) needs a reason; a subject on hold or stopped cannot be prepared for."""
+    """Mark a cycle's capsules prepared as the plan stands now (for a started cycle whose dose
+    changed mid-cycle, the new strength for the remaining doses). Preparing again (relabelling
+    after a plan change) needs a reason. ``may_prepare`` decides whether it may be done today,
+    exactly as it decides what the preparation list offers."""
     state = subject_state(unit.session, code, unit.now)
     plan = state.plan()
     planned = _cycle(plan, cycle)
-    if planned.status not in ("planned", "in_progress"):
-        raise RuleViolation("cycle", f"cycle {cycle} is {planned.status}")
-    blocked = _stopped_or_held(plan, state.today) or _stopped_or_held(plan, planned.day1)
-    if blocked:
-        raise RuleViolation("cycle", f"do not prepare: {blocked}")
-    earlier = _records_of(unit, state).prepared(cycle)
+    records = _records_of(unit, state)
+    need = need_for(plan, records, planned)
+    ready = may_prepare(plan, planned, need.needed_on, state.today)
+    if not ready.allowed:
+        raise RuleViolation("cycle", refusal(ready))
+    earlier = on_shelf_for(records, need)
     reason = _correction_reason(earlier or None, reason, f"a preparation for cycle {cycle}")
-    lines = _plan_lines(state.protocol, planned)
+    lines = need.lines
     action = RELABELLED if earlier else PREPARED
     rows = []
     for strength in sorted(set(lines) | set(earlier)):
@@ -277,7 +392,7 @@ def prepare(unit: Unit, code: str, *, cycle: int, reason: str = "") -> list[Prep
             subject_id=state.subject.id or 0,
             cycle=cycle,
             action=action if strength in lines else RETURNED,
-            day1=planned.day1,
+            day1=need.needed_on,
             strength_mg=strength,
             capsule_count=lines[strength] if strength in lines else earlier[strength].capsule_count,
             reason=reason,
@@ -287,6 +402,38 @@ def prepare(unit: Unit, code: str, *, cycle: int, reason: str = "") -> list[Prep
         _add(unit, state, row, f"preparation.{row.action}", "preparation", reason)
         rows.append(row)
     return rows
+
+
+def mark_not_needed(unit: Unit, code: str, *, cycle: int, reason: str) -> DispensingNotNeeded:
+    """Record why capsules that were due will not be dispensed (the patient had enough, the
+    dispensing was recorded on paper, the cycle was skipped): the overdue row leaves the list.
+    Only for capsules already due, and not for capsules dispensed."""
+    state = subject_state(unit.session, code, unit.now)
+    reason = check_text("reason", reason, required=True)
+    plan = state.plan()
+    planned = _cycle(plan, cycle)
+    records = _records_of(unit, state)
+    need = need_for(plan, records, planned)
+    if need.change is None and records.dispensed(cycle):
+        raise Conflict("cycle", f"cycle {cycle}'s capsules are dispensed already")
+    if need.needed_on > state.today:
+        raise InputError(
+            "cycle",
+            f"cycle {cycle}'s capsules are due on {need.needed_on}; "
+            "they can be marked not needed from that day",
+        )
+    if records.waived(cycle, need.needed_on) is not None:
+        raise Conflict("cycle", f"cycle {cycle}'s capsules are marked not needed already")
+    row = DispensingNotNeeded(
+        subject_id=state.subject.id or 0,
+        cycle=cycle,
+        needed_on=need.needed_on,
+        reason=reason,
+        recorded_at=unit.now,
+        recorded_by=unit.actor,
+    )
+    _add(unit, state, row, "dispensing.not_needed", "dispensingnotneeded", reason)
+    return row
 
 
 def return_to_stock(unit: Unit, code: str, *, cycle: int, reason: str) -> list[Preparation]:
@@ -346,8 +493,17 @@ def dispense(
     blocked = _stopped_or_held(plan, day)
     if blocked:
         raise RuleViolation("date", f"cannot dispense on {day}: {blocked}")
-    earlier = _records_of(unit, state).dispensed(cycle).get(strength)
+    records = _records_of(unit, state)
+    earlier = records.dispensed(cycle).get(strength)
     reason = _correction_reason(earlier, reason, f"a {strength:g} mg dispensing for cycle {cycle}")
+    if strength not in records.prepared(cycle) and not reason:
+        # Capsules handed out without a preparation on record were never checked against the
+        # plan by a second person: say why (prepared on paper, an emergency supply).
+        raise InputError(
+            "reason",
+            f"no {strength:g} mg preparation is recorded for cycle {cycle}; "
+            "give --reason to dispense without one",
+        )
     row = Dispensing(
         subject_id=state.subject.id or 0,
         cycle=cycle,

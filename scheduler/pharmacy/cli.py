@@ -1,5 +1,8 @@
 """The pharmacy on the command line: the preparation list (a table, JSON or CSV, same rows),
-day-1 criteria checks, preparation, dispensing, returns and their reconciliation."""
+day-1 criteria checks, preparation, dispensing, returns and their reconciliation.
+
+The CSV is one table, a row per preparation and nothing else, so a spreadsheet or a script
+reads it as it is; the totals per strength go to their own file (``--totals``)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from scheduler.kernel.validation import parse_optional_date
 from scheduler.pharmacy.accountability import (
     confirm_day1,
     dispense,
+    mark_not_needed,
     prepare,
     reconciliation_for,
     record_return,
@@ -41,8 +45,10 @@ _HEADERS = [
     "dose_level",
     "capsules",
     "status",
+    "prepare_from",
     "flags",
 ]
+_TOTAL_HEADERS = ["strength_mg", "count"]
 
 
 def _capsules(row: PreparationRow) -> str:
@@ -61,24 +67,21 @@ def _cells(row: PreparationRow) -> list[object]:
         row.dose_level,
         _capsules(row),
         row.status,
+        row.prepare_from.isoformat() if row.prepare_from else "",
         "; ".join(row.flags),
     ]
 
 
-def _total_cells(result: PreparationList) -> list[list[object]]:
-    return [
-        ["TOTAL", "", "", "", "", "", "", "", f"{t.count} x {t.strength_mg:g} mg", "", ""]
-        for t in result.totals
-    ]
-
-
-def _csv(result: PreparationList) -> str:
+def _csv(headers: list[str], rows: list[list[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_HEADERS)
-    writer.writerows(_cells(row) for row in result.rows)
-    writer.writerows(_total_cells(result))
+    writer.writerow(headers)
+    writer.writerows(rows)
     return buffer.getvalue()
+
+
+def _total_rows(result: PreparationList) -> list[list[object]]:
+    return [[f"{t.strength_mg:g}", t.count] for t in result.totals]
 
 
 def pharmacy(
@@ -90,13 +93,20 @@ def pharmacy(
     ] = None,
     site: Annotated[str | None, typer.Option("--site", help="Site code")] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table")] = False,
+    totals_file: Annotated[
+        Path | None,
+        typer.Option("--totals", help="With --csv: write the totals per strength to this file"),
+    ] = None,
     db: DbOption = None,
     user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Capsules to prepare before each cycle day 1, with prepare-by dates and flags."""
+    """Capsules to prepare before each cycle day 1 (and mid-cycle, after a dose change), with
+    prepare-by dates and flags; overdue cycles stay listed until dispensed or not needed."""
     if as_json and as_csv:
         raise InputError("--csv", "choose one of --json and --csv")
+    if totals_file is not None and not as_csv:
+        raise InputError("--totals", "the totals file goes with --csv")
     first = parse_optional_date("from", start)
     last = parse_optional_date("to", end)
     with open_unit(db, user) as unit:
@@ -111,12 +121,16 @@ def pharmacy(
     if as_json:
         print_json(result)
     elif as_csv:
-        typer.echo(_csv(result), nl=False)
+        typer.echo(_csv(_HEADERS, [_cells(row) for row in result.rows]), nl=False)
+        if totals_file is not None:
+            totals_file.write_text(_csv(_TOTAL_HEADERS, _total_rows(result)), encoding="utf-8")
     elif not result.rows:
         typer.echo(f"nothing to prepare {result.start}..{result.end}")
     else:
-        rows = [_cells(row) for row in result.rows] + _total_cells(result)
-        typer.echo(table(_HEADERS, rows))
+        typer.echo(table(_HEADERS, [_cells(row) for row in result.rows]))
+        if result.totals:
+            typer.echo("\nto prepare, per strength:")
+            typer.echo(table(_TOTAL_HEADERS, _total_rows(result)))
 
 
 Subject = Annotated[str, typer.Argument(help="Subject code")]
@@ -160,11 +174,24 @@ def prepare_command(
     return_to_stock_: Annotated[
         bool, typer.Option("--return-to-stock", help="Put prepared capsules back into stock")
     ] = False,
+    not_needed: Annotated[
+        bool,
+        typer.Option("--not-needed", help="The capsules due will not be dispensed (--reason)"),
+    ] = False,
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
-    """Mark a cycle's capsules prepared as the plan stands (again: relabel), or return them."""
+    """Mark a cycle's capsules prepared as the plan stands (again: relabel), return them, or
+    say why capsules that were due will not be dispensed."""
+    if return_to_stock_ and not_needed:
+        raise InputError("--not-needed", "choose one of --return-to-stock and --not-needed")
     with open_unit(db, user) as unit:
+        if not_needed:
+            waived = mark_not_needed(unit, subject, cycle=cycle, reason=reason)
+            typer.echo(
+                f"{subject} cycle {cycle}: capsules due {waived.needed_on} marked not needed"
+            )
+            return
         if return_to_stock_:
             rows = return_to_stock(unit, subject, cycle=cycle, reason=reason)
         else:

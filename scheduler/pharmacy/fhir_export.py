@@ -24,6 +24,8 @@ _CAREPLAN_STATUS = {
     "on_hold": "on-hold",
     "completed": "completed",
     "discontinued": "revoked",
+    "withdrawn_before_treatment": "revoked",
+    "screen_failure": "revoked",
 }
 _REQUEST_STATUS = {
     "screening": "active",
@@ -31,6 +33,8 @@ _REQUEST_STATUS = {
     "on_hold": "on-hold",
     "completed": "completed",
     "discontinued": "stopped",
+    "withdrawn_before_treatment": "cancelled",
+    "screen_failure": "cancelled",
 }
 _APPOINTMENT_STATUS = {
     "planned": "proposed",

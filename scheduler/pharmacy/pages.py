@@ -16,14 +16,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import col, select
 
 from scheduler.errors import InputError, NotFound
+from scheduler.kernel.sites import visible_sites
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import parse_date, parse_optional_date
-from scheduler.models import Site
 from scheduler.pharmacy.accountability import (
     dispense,
+    mark_not_needed,
     prepare,
     record_return,
     return_to_stock,
@@ -68,6 +68,7 @@ NOTICES = {
     "dispense": "dispensing recorded",
     "return": "returned capsules counted",
     "review": "discrepancy reviewed",
+    "not_needed": "marked not needed",
 }
 
 
@@ -105,7 +106,7 @@ def _list_page(
     (the list is then not shown, rather than a list for some other range)."""
     listing: PreparationList | None = None
     with request_unit(request, staff.name) as unit:
-        sites = list(unit.session.exec(select(Site).order_by(col(Site.code))))
+        sites = visible_sites(unit.session)
         try:
             listing = preparation_list(
                 unit.session,
@@ -249,6 +250,27 @@ def restock_form(
         {"cycle": cycle, "reason": reason},
         lambda unit: return_to_stock(unit, code, cycle=whole("cycle", cycle), reason=reason),
         "restock",
+    )
+
+
+@router.post("/pharmacy/subjects/{code}/not-needed")
+def not_needed_form(
+    request: Request,
+    code: SubjectCode,
+    staff: PharmacistStaff,
+    origin: PostedFrom,
+    cycle: Text = "",
+    reason: Text = "",
+) -> Response:
+    """Capsules that were due will not be dispensed, and why: the overdue row leaves the list."""
+    return _submit(
+        request,
+        staff,
+        code,
+        origin,
+        {"cycle": cycle, "reason": reason},
+        lambda unit: mark_not_needed(unit, code, cycle=whole("cycle", cycle), reason=reason),
+        "not_needed",
     )
 
 

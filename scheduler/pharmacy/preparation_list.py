@@ -2,7 +2,14 @@
 from each subject's current plan and the pharmacy records, so a hold or a discontinuation
 recorded today changes it at once: a subject on hold or stopped on the prepare-by date is never
 marked "to prepare", and capsules already prepared for a plan that has since changed stay on the
-list as "prepared, plan changed" until they are returned to stock or relabelled."""
+list as "prepared, plan changed" until they are returned to stock or relabelled.
+
+Whether a row may be prepared today is ``core.dose_changes.may_prepare``, the very rule the
+"prepare" action applies, so the list never offers what the action refuses; where it is not
+yet allowed (on hold, with the resumption recorded), the row says from which day it will be.
+A cycle whose day 1 passed with nothing dispensed stays on the list as overdue until it is
+dispensed or marked not needed; so does a dose changed in the middle of a cycle, whose new
+strength is dispensed unscheduled, by the resumption date."""
 
 from __future__ import annotations
 
@@ -16,16 +23,28 @@ from scheduler import core
 from scheduler.clock import local_today
 from scheduler.core.accountability import Reconciliation
 from scheduler.core.cycles import CyclePlan
+from scheduler.core.dose_changes import MidCycleChange, Readiness, may_prepare
 from scheduler.errors import InputError
 from scheduler.kernel.sites import get_site
 from scheduler.kernel.subject_state import all_subjects, states
-from scheduler.pharmacy.accountability import Records, load_records, open_discrepancies
+from scheduler.pharmacy.accountability import (
+    Need,
+    Records,
+    load_records,
+    need_for,
+    on_shelf_for,
+    open_discrepancies,
+    reconcile,
+    refusal,
+)
 from scheduler.pharmacy.capsules import CapsuleLine, capsules_for
 from scheduler.pharmacy.working_days import working_days_before
 
 DEFAULT_DAYS = 7
 TO_PREPARE = "to prepare"
 DO_NOT_PREPARE = "do not prepare"
+NOT_YET = "not yet"
+"""Preparing is allowed from ``PreparationRow.prepare_from`` on (a recorded resumption)."""
 PREPARED = "prepared"
 PLAN_CHANGED = "prepared, plan changed"
 DISPENSED = "dispensed"
@@ -34,6 +53,9 @@ STOPPED = "discontinued (do not dispense)"
 DOSE_REDUCED = "dose reduced since last cycle (check strength)"
 DAY1_UNCONFIRMED = "day-1 criteria not yet confirmed"
 DAY1_NOT_MET = "day-1 criteria not met"
+OVERDUE = "overdue: nothing dispensed yet"
+MID_CYCLE = "new strength mid-cycle"
+URGENT = "urgent: dose changed mid-cycle"
 
 __all__ = ["CapsuleLine", "capsules_for", "preparation_list"]
 
@@ -54,6 +76,17 @@ class PreparationRow:
     flags: tuple[str, ...]
     prepared: tuple[CapsuleLine, ...] = ()
     """What is on the shelf for this cycle, when something is."""
+    prepare_from: date | None = None
+    """With status "not yet": the first day preparing is allowed."""
+    refusal: str = ""
+    """Why it may not be prepared today, as the "prepare" action would say it."""
+    overdue: bool = False
+    """The capsules were due and nothing is dispensed: listed until dispensed or marked not
+    needed."""
+    unscheduled: bool = False
+    """The new strength of a dose changed mid-cycle, dispensed outside the day-1 visits."""
+    expected_back: tuple[CapsuleLine, ...] = ()
+    """Unscheduled only: old-strength capsules the patient brings back at the next visit."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +125,25 @@ def _day1_flags(plan: core.Plan, records: Records, cycle: int) -> list[str]:
     return [] if check.met else [f"{DAY1_NOT_MET}: {check.reason}"]
 
 
+def _status(
+    ready: Readiness, on_shelf: Mapping[float, object], dispensed: bool, changed: bool
+) -> str:
+    if dispensed:
+        return DISPENSED
+    if on_shelf:
+        return PLAN_CHANGED if changed else PREPARED
+    if ready.allowed:
+        return TO_PREPARE
+    return NOT_YET if ready.from_day is not None else DO_NOT_PREPARE
+
+
+def _hold_flags(plan: core.Plan, ready: Readiness, needed_on: date) -> list[str]:
+    """As ``may_prepare`` reads the holds: today, and the day the capsules are needed."""
+    if ready.from_day is not None:
+        return [f"on hold until {ready.from_day}: prepare from {ready.from_day}"]
+    return [ON_HOLD] if _held_on(plan, plan.today) or _held_on(plan, needed_on) else []
+
+
 def _row(
     plan: core.Plan,
     site: str,
@@ -103,11 +155,9 @@ def _row(
     protocol = plan.protocol
     prepare_by = working_days_before(cycle.day1, protocol.pharmacy.lead_working_days, holidays)
     visit = plan.visit(f"C{cycle.number}D1")
-    held = _held_on(plan, prepare_by) or _held_on(plan, cycle.day1)
+    ready = may_prepare(plan, cycle, cycle.day1, plan.today)
     stopped = _stopped_by(plan, prepare_by) or cycle.status in ("stopped", "cancelled")
-    flags: list[str] = []
-    if held:
-        flags.append(ON_HOLD)
+    flags = _hold_flags(plan, ready, cycle.day1)
     if stopped:
         flags.append(STOPPED)
     if previous_dose is not None and cycle.dose_mg < previous_dose:
@@ -116,14 +166,17 @@ def _row(
     level, lines = capsules_for(protocol, cycle.dose_mg)
     on_shelf = records.prepared(cycle.number)
     prepared = tuple(CapsuleLine(s, p.capsule_count) for s, p in sorted(on_shelf.items()))
-    if records.dispensed(cycle.number):
-        status = DISPENSED
-    elif on_shelf:
-        same_day1 = all(p.day1 == cycle.day1 for p in on_shelf.values())
-        changed = held or stopped or not same_day1 or set(prepared) != set(lines)
-        status = PLAN_CHANGED if changed else PREPARED
-    else:
-        status = DO_NOT_PREPARE if held or stopped else TO_PREPARE
+    dispensed = bool(records.dispensed(cycle.number))
+    overdue = (
+        cycle.day1 < plan.today
+        and not dispensed
+        and records.waived(cycle.number, cycle.day1) is None
+    )
+    if overdue:
+        flags.append(OVERDUE)
+    gone = not ready.allowed and ready.from_day is None and not overdue
+    same_day1 = all(p.day1 == cycle.day1 for p in on_shelf.values())
+    changed = gone or stopped or not same_day1 or set(prepared) != set(lines)
     return PreparationRow(
         subject=plan.subject,
         site=site,
@@ -135,9 +188,93 @@ def _row(
         dose_level=level,
         capsules=lines,
         prepare_by=prepare_by,
-        status=status,
+        status=_status(ready, on_shelf, dispensed, changed),
         flags=tuple(flags),
         prepared=prepared,
+        prepare_from=ready.from_day,
+        refusal="" if ready.allowed else refusal(ready),
+        overdue=overdue,
+    )
+
+
+def _expected_back(
+    plan: core.Plan, records: Records, change: MidCycleChange
+) -> tuple[CapsuleLine, ...]:
+    """The old strength dispensed for the cycle, less what the doses before the change used:
+    what the patient no longer takes and brings back at the next visit."""
+    back = []
+    for line in reconcile(plan, records):
+        if line.cycle != change.cycle or line.strength_mg not in _strengths(plan, change.before_mg):
+            continue
+        unused = line.dispensed - _used_before(plan, change, line.strength_mg)
+        if unused > 0:
+            back.append(CapsuleLine(line.strength_mg, unused))
+    return tuple(back)
+
+
+def _strengths(plan: core.Plan, dose_mg: float) -> set[float]:
+    return {line.strength_mg for line in capsules_for(plan.protocol, dose_mg)[1]}
+
+
+def _used_before(plan: core.Plan, change: MidCycleChange, strength: float) -> int:
+    """Capsules of ``strength`` the doses before the change need (taken or still to be taken,
+    not held): the rest of the cycle's supply is not taken any more."""
+    level = plan.protocol.level_for(change.before_mg)
+    per_dose = sum(u.count for u in level.units if u.strength_mg == strength) if level else 0
+    cycle = plan.cycles[change.cycle - 1]
+    before = [
+        slot
+        for slot in cycle.doses
+        if slot.date < change.resumed_on and slot.status not in ("held", "cancelled")
+    ]
+    return per_dose * len(before)
+
+
+def _change_row(
+    plan: core.Plan, site: str, need: Need, records: Records, holidays: Collection[date]
+) -> PreparationRow:
+    """The unscheduled dispensing of a dose changed mid-cycle: prepared by the resumption date;
+    urgent when the lead time before that date had passed before preparing was allowed."""
+    change = need.change
+    assert change is not None
+    cycle = need.cycle
+    protocol = plan.protocol
+    ready = may_prepare(plan, cycle, need.needed_on, plan.today)
+    lead_day = working_days_before(need.needed_on, protocol.pharmacy.lead_working_days, holidays)
+    flags = [f"{MID_CYCLE}: {change.label}"]
+    if lead_day < (ready.from_day or plan.today):
+        flags.append(URGENT)
+    flags.extend(_hold_flags(plan, ready, need.needed_on))
+    overdue = need.needed_on < plan.today
+    if overdue:
+        flags.append(OVERDUE)
+    expected_back = _expected_back(plan, records, change)
+    if expected_back:
+        returned = " + ".join(f"{c.count} x {c.strength_mg:g} mg" for c in expected_back)
+        flags.append(f"old capsules back at the next visit: {returned}")
+    lines = tuple(CapsuleLine(s, n) for s, n in sorted(need.lines.items()))
+    on_shelf = on_shelf_for(records, need)
+    prepared = tuple(CapsuleLine(s, p.capsule_count) for s, p in sorted(on_shelf.items()))
+    gone = not ready.allowed and ready.from_day is None
+    return PreparationRow(
+        subject=plan.subject,
+        site=site,
+        cycle=cycle.number,
+        day1=cycle.day1,
+        window_start=need.needed_on,
+        window_end=need.needed_on,
+        dose_mg=change.after_mg,
+        dose_level=level.level if (level := protocol.level_for(change.after_mg)) else None,
+        capsules=lines,
+        prepare_by=need.needed_on,
+        status=_status(ready, on_shelf, False, gone or set(prepared) != set(lines)),
+        flags=tuple(flags),
+        prepared=prepared,
+        prepare_from=ready.from_day,
+        refusal="" if ready.allowed else refusal(ready),
+        overdue=overdue,
+        unscheduled=True,
+        expected_back=expected_back,
     )
 
 
@@ -150,18 +287,26 @@ def rows_for_plan(
     records: Records | None = None,
 ) -> list[PreparationRow]:
     """Rows for one subject: every cycle yet to start whose prepare-by date is in range (none
-    once stopped), plus any cycle whose prepared capsules no longer match the plan."""
+    once stopped), any cycle whose prepared capsules no longer match the plan, any cycle whose
+    capsules are overdue, and the new strength of a dose changed mid-cycle until dispensed."""
     records = records or Records()
     rows: list[PreparationRow] = []
     previous_dose: float | None = None
     for cycle in plan.cycles:
         before, previous_dose = previous_dose, cycle.dose_mg
+        if cycle.tentative and cycle.day1 < plan.today:
+            continue
+        need = need_for(plan, records, cycle)
+        if need.change is not None:
+            rows.append(_change_row(plan, site, need, records, holidays))
+            continue
         upcoming = cycle.status in ("planned", "in_progress") and cycle.day1 >= plan.today
-        if not upcoming and not records.prepared(cycle.number):
+        started = cycle.status in ("in_progress", "completed") and cycle.day1 < plan.today
+        if not upcoming and not started and not records.prepared(cycle.number):
             continue
         row = _row(plan, site, cycle, before, records, holidays)
         in_range = start <= row.prepare_by <= end and not _stopped_by(plan, row.prepare_by)
-        if row.status == PLAN_CHANGED or (upcoming and in_range):
+        if row.status == PLAN_CHANGED or row.overdue or (upcoming and in_range):
             rows.append(row)
     return rows
 
@@ -185,15 +330,21 @@ def preparation_list(
     end: date | None = None,
     holidays: Mapping[str, Collection[date]] | None = None,
 ) -> PreparationList:
-    """The list for ``start``..``end`` (default: the next 7 days from today at the site)."""
-    if start is None:
-        zone = get_site(session, site_code).time_zone if site_code else "UTC"
-        start = local_today(now, zone)
-    if end is None:
-        end = start + timedelta(days=DEFAULT_DAYS - 1)
-    if end < start:
-        raise InputError("to", f"{end} is before the start of the range {start}")
+    """The list for ``start``..``end`` (default: the 7 days from today at each site, so a site
+    whose day has already begun, or not yet, is listed from its own today)."""
+    if start is None and site_code:
+        start = local_today(now, get_site(session, site_code).time_zone)
     subject_states = states(session, all_subjects(session, site_code), now)
+    ranges: dict[str, tuple[date, date]] = {}
+    for state in subject_states:
+        first = start if start is not None else local_today(now, state.site.time_zone)
+        ranges[state.site.code] = (first, end or first + timedelta(days=DEFAULT_DAYS - 1))
+    shown_start = start or min((r[0] for r in ranges.values()), default=local_today(now, "UTC"))
+    shown_end = end or max(
+        (r[1] for r in ranges.values()), default=shown_start + timedelta(days=DEFAULT_DAYS - 1)
+    )
+    if shown_end < shown_start or any(last < first for first, last in ranges.values()):
+        raise InputError("to", f"{shown_end} is before the start of the range {shown_start}")
     records = load_records(session, [s.subject.id or 0 for s in subject_states])
     rows: list[PreparationRow] = []
     discrepancies: list[Reconciliation] = []
@@ -201,7 +352,10 @@ def preparation_list(
         plan = state.plan()
         mine = records[state.subject.id or 0]
         closed = (holidays or {}).get(state.site.code, ())
-        rows.extend(rows_for_plan(plan, state.site.code, start, end, closed, mine))
+        first, last = ranges[state.site.code]
+        rows.extend(rows_for_plan(plan, state.site.code, first, last, closed, mine))
         discrepancies.extend(open_discrepancies(plan, mine))
     rows.sort(key=lambda r: (r.prepare_by, r.subject, r.cycle))
-    return PreparationList(site_code, start, end, tuple(rows), totals(rows), tuple(discrepancies))
+    return PreparationList(
+        site_code, shown_start, shown_end, tuple(rows), totals(rows), tuple(discrepancies)
+    )

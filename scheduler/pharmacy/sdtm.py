@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from scheduler import core
 from scheduler.core.accountability import starting_dose
+from scheduler.core.outputs import TAKEN
 from scheduler.errors import InputError
 from scheduler.kernel.subject_state import all_subjects, states
 from scheduler.pharmacy.accountability import Records, load_records
@@ -20,7 +21,9 @@ from scheduler.pharmacy.accountability import Records, load_records
 DOMAINS = ("ex", "da", "sv")
 _FREQUENCY = {1: "QD", 2: "BID", 3: "TID", 4: "QID"}
 _ROUTE = {"PO": "ORAL", "IV": "INTRAVENOUS", "SC": "SUBCUTANEOUS"}
-_TAKEN = ("taken", "late")
+OUTSIDE_WINDOW = "DOSE TAKEN OUTSIDE PROTOCOL TIME WINDOW"
+"""EXADJ of a day with a dose taken past the late-dose limit: a protocol deviation, exported as
+a row of its own so the data manager sees which day it was."""
 
 EX_COLUMNS = (
     "STUDYID", "DOMAIN", "USUBJID", "EXSEQ", "EXTRT", "EXDOSE", "EXDOSU", "EXDOSFRM",
@@ -46,14 +49,24 @@ def _number(value: float) -> str:
 
 def ex_rows(plan: core.Plan, site: str) -> Iterator[dict[str, str]]:
     """One row per run of consecutive dosing days at one dose: a rest period, a hold, a missed
-    day or a dose change ends a run. EXADJ says why a run's dose differs from the one before."""
+    day or a dose change ends a run. EXADJ says why a run's dose differs from the one before;
+    a day with a dose taken outside the protocol's time window is a run of its own, flagged
+    ``OUTSIDE_WINDOW`` in EXADJ (the dose was taken, so it is exposure, but a deviation)."""
     protocol = plan.protocol
     per_day = protocol.schedule.administrations_per_day
-    taken = sorted({(s.date, s.dose_mg) for s in plan.doses() if s.status in _TAKEN})
+    doses = tuple(plan.doses())
+    taken = sorted({(s.date, s.dose_mg) for s in doses if s.status in TAKEN})
+    outside = {s.date for s in doses if s.status == "taken_outside_window"}
     runs: list[list[tuple[date, float]]] = []
     for day, dose in taken:
         last = runs[-1][-1] if runs else None
-        if last and last[1] == dose and day - last[0] == timedelta(days=1):
+        if (
+            last
+            and last[1] == dose
+            and day - last[0] == timedelta(days=1)
+            and day not in outside
+            and last[0] not in outside
+        ):
             runs[-1].append((day, dose))
         else:
             runs.append([(day, dose)])
@@ -67,6 +80,8 @@ def ex_rows(plan: core.Plan, site: str) -> Iterator[dict[str, str]]:
             adjustment = "DOSE RESUMED AFTER INTERRUPTION"
         else:
             adjustment = ""
+        if start in outside:
+            adjustment = f"{adjustment}; {OUTSIDE_WINDOW}" if adjustment else OUTSIDE_WINDOW
         previous = dose
         yield {
             "STUDYID": protocol.study_id,

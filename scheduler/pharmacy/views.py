@@ -15,9 +15,10 @@ from scheduler import core
 from scheduler.clock import local_today
 from scheduler.core.accountability import DoseSummary, Reconciliation, relative_dose_intensity
 from scheduler.core.cycles import CyclePlan
+from scheduler.core.dose_changes import may_prepare
 from scheduler.kernel.subject_state import SubjectState, subject_state
 from scheduler.models import Dispensing, DrugReturn, Preparation, Subject
-from scheduler.pharmacy.accountability import load_records, reconcile, strengths
+from scheduler.pharmacy.accountability import load_records, need_for, reconcile, strengths
 from scheduler.pharmacy.capsules import CapsuleLine, capsules_for
 from scheduler.pharmacy.preparation_list import PreparationRow
 
@@ -104,10 +105,8 @@ class SubjectAccount:
     doses: DoseSummary
     capsule_strengths: tuple[str, ...]
     """Every strength of the protocol, written as the forms send it ("12", not "12.0")."""
-
-    @property
-    def preparable(self) -> list[int]:
-        return [c.cycle.number for c in self.cycles if c.cycle.status in _NOT_STARTED_OR_RUNNING]
+    preparable: tuple[int, ...] = ()
+    """Cycles ``may_prepare`` allows today: the ones the preparation form offers."""
 
     @property
     def on_shelf(self) -> list[int]:
@@ -148,10 +147,18 @@ def subject_account(session: Session, code: str, now: datetime) -> SubjectAccoun
             for s in sorted(dispensed)
         )
         cycles.append(CycleAccount(cycle, tuple(prepared[s] for s in sorted(prepared)), lines))
+    preparable = []
+    for cycle in plan.cycles:
+        if cycle.status not in _NOT_STARTED_OR_RUNNING:
+            continue
+        need = need_for(plan, records, cycle)
+        if may_prepare(plan, cycle, need.needed_on, plan.today).allowed:
+            preparable.append(cycle.number)
     return SubjectAccount(
         state=state,
         plan=plan,
         cycles=tuple(cycles),
         doses=relative_dose_intensity(plan),
         capsule_strengths=tuple(f"{s:g}" for s in sorted(strengths(state.protocol))),
+        preparable=tuple(preparable),
     )

@@ -120,6 +120,24 @@ class Pharmacy(_Strict):
     lead_working_days: int = Field(ge=0, le=30)
 
 
+class Enrolment(_Strict):
+    """``[enrolment]``: the dates a subject may be enrolled with. Outside them, enrolment needs
+    the investigator's reason and is kept as a protocol deviation."""
+
+    surgery_to_c1d1_min_days: int = Field(ge=1)
+    surgery_to_c1d1_max_days: int = Field(ge=1)
+    """The allowed interval from surgery to cycle 1 day 1, both ends included."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Enrolment:
+        if self.surgery_to_c1d1_max_days < self.surgery_to_c1d1_min_days:
+            raise KeyedValueError(
+                "surgery_to_c1d1_max_days",
+                "the longest interval from surgery to C1D1 is shorter than the shortest",
+            )
+        return self
+
+
 class Visit(_Strict):
     """One line of the visit plan; ``cycles`` repeats it for each cycle in the range."""
 
@@ -201,6 +219,7 @@ class Protocol(_Strict):
     """CTCAE terms the adverse event form offers (those expected with the drug); the rule
     table's and lab terms are offered too, and any other term may be typed."""
     day1_criteria: tuple[Day1Criterion, ...] = ()
+    enrolment: Enrolment | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
@@ -230,6 +249,12 @@ class Protocol(_Strict):
                     f"{self.schedule.cycles} cycles of the schedule",
                 )
         return self
+
+    @property
+    def needs_surgery(self) -> bool:
+        """Whether a subject's plan has visits anchored to the surgery date, so that enrolment
+        must give it."""
+        return any(visit.anchor == "surgery" for visit in self.visits) or self.enrolment is not None
 
     @property
     def starting_dose_mg(self) -> float:

@@ -1,7 +1,7 @@
 """A patient's reminder choice through the JSON API, as in the Reminders section of the subject
 page: read it, or opt in or out with ``set_preference``, the service ``dosing reminders
-opt-in``/``opt-out`` call. The address is shown to every role, as the audit trail already shows
-it to every logged-in member of staff."""
+opt-in``/``opt-out`` call. The address is shown here to every role (read-only but to nurses and
+investigators); the audit views show it only to the roles that manage reminders."""
 
 from __future__ import annotations
 

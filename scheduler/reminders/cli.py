@@ -14,6 +14,7 @@ from scheduler.cli.options import DbOption, JsonOption, UserOption, database_url
 from scheduler.cli.render import print_json, table
 from scheduler.clock import SystemClock
 from scheduler.migrate import require_current
+from scheduler.reminders.erasure import erase_contact_details
 from scheduler.reminders.jobs import ReminderJobs
 from scheduler.reminders.outbox import outbox_status, set_preference
 from scheduler.settings import get_settings
@@ -112,3 +113,17 @@ def opt_out(
         for code in subjects:
             set_preference(unit, code, opted_in=False)
     typer.echo(f"reminders off for {', '.join(subjects)}")
+
+
+@app.command("erase-contact")
+def erase_contact(
+    subject: Annotated[str, typer.Argument(help="Subject code")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (audited), e.g. consent withdrawn")],
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Erase the subject's reminder address (email or phone) everywhere it is stored, keeping
+    the clinical record; reminders stop. The audit trail records the erasure, not the values."""
+    with open_unit(db, user) as unit:
+        rows = erase_contact_details(unit, subject, reason=reason)
+    typer.echo(f"contact details of {subject} erased (preference and {rows} reminder rows)")

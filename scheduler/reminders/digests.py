@@ -53,9 +53,9 @@ def pharmacy_digest(
     rows = [r for r in listing.rows if r.status == TO_PREPARE]
     for row in rows:
         capsules = ", ".join(f"{c.count} x {c.strength_mg:g} mg" for c in row.capsules)
+        when = f"new dose from {row.prepare_by}" if row.unscheduled else f"day 1 {row.day1}"
         lines.append(
-            f"- {row.subject} cycle {row.cycle} (day 1 {row.day1}): {capsules}, "
-            f"prepare by {row.prepare_by}"
+            f"- {row.subject} cycle {row.cycle} ({when}): {capsules}, prepare by {row.prepare_by}"
         )
     if not rows:
         lines.append("- nothing to prepare")

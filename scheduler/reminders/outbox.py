@@ -27,10 +27,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, update
+from sqlalchemy import and_, bindparam, case, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -43,6 +43,7 @@ from scheduler.kernel.subject_state import SubjectState, get_subject
 from scheduler.kernel.unit import Unit
 from scheduler.models import Reminder, ReminderPreference, Subject
 from scheduler.models.reminder import REMINDER_STATUSES
+from scheduler.pharmacy.accountability import new_capsule_days_of
 from scheduler.reminders.channels.registry import check_address
 from scheduler.settings import Settings
 
@@ -59,8 +60,14 @@ def idempotency_key(
     return f"{kind}.{owner}.{item}.{due_at:%Y%m%dT%H%MZ}.{route}"
 
 
-def wanted_reminders(plan: Plan, now: datetime, settings: Settings) -> list[Wanted]:
-    """The core's rule, with the horizon and graces of the application or worker running."""
+def wanted_reminders(
+    plan: Plan,
+    now: datetime,
+    settings: Settings,
+    new_capsules_on: frozenset[date] = frozenset(),
+) -> list[Wanted]:
+    """The core's rule, with the horizon and graces of the application or worker running, and
+    the days whose dose waits for new capsules (``pharmacy.accountability.new_capsule_days``)."""
     return core_wanted_reminders(
         plan,
         now,
@@ -68,6 +75,7 @@ def wanted_reminders(plan: Plan, now: datetime, settings: Settings) -> list[Want
         dose_grace_hours=settings.reminder_dose_grace_hours,
         visit_time=settings.reminder_visit_time,
         visit_grace_hours=settings.reminder_visit_grace_hours,
+        new_capsules_on=new_capsules_on,
     )
 
 
@@ -109,11 +117,14 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
     ).all()
     by_key = {row.idempotency_key: row for row in open_rows}
     wanted: dict[str, tuple[SubjectState, ReminderPreference, Wanted]] = {}
-    for state in fresh:
-        preference = preferences.get(state.subject.id or 0)
-        if preference is None or not preference.opted_in:
-            continue
-        for item in wanted_reminders(state.plan(), now, settings):
+    opted_in = [
+        s for s in fresh if (p := preferences.get(s.subject.id or 0)) is not None and p.opted_in
+    ]
+    collect = new_capsule_days_of(session, opted_in)
+    for state in opted_in:
+        preference = preferences[state.subject.id or 0]
+        days = collect[state.subject.id or 0]
+        for item in wanted_reminders(state.plan(), now, settings, days):
             key = idempotency_key(
                 item.kind,
                 state.subject.code,
@@ -155,20 +166,34 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
     missing = [key for key in wanted if key not in by_key]
     if not missing:
         return
-    # A key seen before: revive it if it was cancelled; anything else (sent, expired, failed,
-    # in flight) keeps its row and its fate.
+    # A key seen before: revive it if it was cancelled, with what the plan says now (a dose
+    # held, then resumed at a lower level, keeps its time but not its strength); anything else
+    # (sent, expired, failed, in flight) keeps its row and its fate.
+    reminders = Reminder.__table__  # type: ignore[attr-defined]
     session.execute(
-        update(Reminder)
-        .where(col(Reminder.idempotency_key).in_(missing), col(Reminder.status) == "cancelled")
+        update(reminders)
+        .where(reminders.c.idempotency_key == bindparam("key"), reminders.c.status == "cancelled")
         .values(
             status="pending",
             attempts=0,
-            next_attempt_at=Reminder.due_at,
+            next_attempt_at=reminders.c.due_at,
             claimed_by=None,
             claimed_until=None,
             last_error=None,
             updated_at=now,
-        )
+            body=bindparam("new_body"),
+            title=bindparam("new_title"),
+            expires_at=bindparam("new_expires_at"),
+        ),
+        [
+            {
+                "key": key,
+                "new_body": wanted[key][2].body,
+                "new_title": wanted[key][2].title,
+                "new_expires_at": wanted[key][2].expires_at,
+            }
+            for key in missing
+        ],
     )
     insert_ignoring_duplicates(
         session,

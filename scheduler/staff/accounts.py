@@ -1,8 +1,12 @@
-"""Staff accounts: creation, password checks, login sessions, API tokens, deactivation.
+"""Staff accounts: creation, sites, password checks, login sessions, API tokens, deactivation.
 
 Passwords are hashed with argon2 (argon2-cffi's defaults, RFC 9106 low-memory profile). Session
 and API tokens are 256-bit random strings handed out once; only their SHA-256 digests are kept,
-which is enough for values that cannot be guessed and keeps lookups a single indexed query.
+which is enough for values that cannot be guessed and keeps lookups a single indexed query. API
+tokens expire (``TOKEN_LIFETIME`` unless issued for fewer days) and remember their last use.
+
+An account with sites (``StaffSite``) works only at those sites: every unit of work acting for
+it is bound to them (``kernel.sites``). An account without sites is study-wide.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,13 +23,19 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
 from scheduler.errors import Conflict, InputError, NotFound
+from scheduler.kernel.sites import get_site
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import check_text
-from scheduler.models import ROLES, ApiToken, StaffSession, StaffUser
+from scheduler.models import ROLES, ApiToken, Site, StaffSession, StaffSite, StaffUser
 from scheduler.settings import get_settings
+from scheduler.staff.throttle import locked_until
 
 SESSION_LIFETIME = timedelta(hours=12)
 """A clinic shift: after that the browser logs in again."""
+TOKEN_LIFETIME_DAYS = 90
+MAX_TOKEN_LIFETIME_DAYS = 365
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+"""``last_used_at`` is written at most once a minute per token, not at every call."""
 MIN_PASSWORD_LENGTH = 10
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 _HASHER = (
@@ -42,6 +53,22 @@ class Staff:
     id: int
     name: str
     role: str
+    sites: tuple[str, ...] = ()
+    """Codes of the sites the account works at; empty for a study-wide account."""
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    """An account as the admin sees it in the list."""
+
+    name: str
+    role: str
+    active: bool
+    created_at: datetime
+    created_by: str
+    sites: tuple[str, ...]
+    locked_until: datetime | None
+    """The end of a lockout after too many failed logins, or None."""
 
 
 @dataclass(frozen=True)
@@ -55,8 +82,32 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _staff(row: StaffUser) -> Staff:
-    return Staff(id=row.id or 0, name=row.name, role=row.role)
+def _sites_of(session: Session, staff_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    rows = session.exec(
+        select(StaffSite.staff_id, Site.code)
+        .join(Site, col(Site.id) == StaffSite.site_id)
+        .where(col(StaffSite.staff_id).in_(staff_ids))
+        .order_by(col(Site.code))
+    ).all()
+    found: dict[int, tuple[str, ...]] = {}
+    for staff_id, code in rows:
+        found[staff_id] = (*found.get(staff_id, ()), code)
+    return found
+
+
+def _staff(session: Session, row: StaffUser) -> Staff:
+    sites = _sites_of(session, [row.id or 0]).get(row.id or 0, ())
+    return Staff(id=row.id or 0, name=row.name, role=row.role, sites=sites)
+
+
+def _check_sites(session: Session, codes: Sequence[str]) -> list[Site]:
+    """The sites named, each once, in the order given; a site the acting account cannot see
+    is unknown to it (NotFound), so nobody grants access beyond their own."""
+    sites: dict[str, Site] = {}
+    for code in codes:
+        site = get_site(session, code.strip())
+        sites.setdefault(site.code, site)
+    return list(sites.values())
 
 
 def check_role(role: str) -> str:
@@ -82,7 +133,10 @@ def get_staff_user(session: Session, name: str) -> StaffUser:
     return row
 
 
-def create_staff(unit: Unit, name: str, *, role: str, password: str) -> Staff:
+def create_staff(
+    unit: Unit, name: str, *, role: str, password: str, sites: Sequence[str] = ()
+) -> Staff:
+    """A new account; ``sites`` are the codes of the sites it works at (none: study-wide)."""
     if not _NAME.fullmatch(name):
         raise InputError(
             "name",
@@ -91,6 +145,7 @@ def create_staff(unit: Unit, name: str, *, role: str, password: str) -> Staff:
         )
     check_role(role)
     check_password(password)
+    chosen = _check_sites(unit.session, sites)
     if unit.session.exec(select(StaffUser).where(StaffUser.name == name)).first() is not None:
         raise Conflict("name", f"staff user {name!r} already exists")
     row = StaffUser(
@@ -103,8 +158,45 @@ def create_staff(unit: Unit, name: str, *, role: str, password: str) -> Staff:
     )
     unit.session.add(row)
     unit.session.flush()
-    unit.audit("staff.create", entity="staff", entity_id=row.id, new={"name": name, "role": role})
-    return _staff(row)
+    for site in chosen:
+        unit.session.add(StaffSite(staff_id=row.id or 0, site_id=site.id or 0))
+    unit.session.flush()
+    unit.audit(
+        "staff.create",
+        entity="staff",
+        entity_id=row.id,
+        new={"name": name, "role": role, "sites": [s.code for s in chosen]},
+    )
+    return _staff(unit.session, row)
+
+
+def set_sites(unit: Unit, name: str, sites: Sequence[str], *, reason: str) -> Staff:
+    """Replace the sites ``name`` works at (none: study-wide). Takes effect at the account's
+    next request: each unit of work reads the sites afresh."""
+    reason = check_text("reason", reason, required=True)
+    row = get_staff_user(unit.session, name)
+    chosen = _check_sites(unit.session, sites)
+    before = _sites_of(unit.session, [row.id or 0]).get(row.id or 0, ())
+    after = tuple(sorted(s.code for s in chosen))
+    if before == after:
+        raise Conflict("site", f"staff user {name!r} already works at {_describe(after)}")
+    unit.session.exec(delete(StaffSite).where(col(StaffSite.staff_id) == row.id))
+    for site in chosen:
+        unit.session.add(StaffSite(staff_id=row.id or 0, site_id=site.id or 0))
+    unit.session.flush()
+    unit.audit(
+        "staff.sites",
+        entity="staff",
+        entity_id=row.id,
+        old={"sites": list(before)},
+        new={"sites": list(after)},
+        reason=reason,
+    )
+    return _staff(unit.session, row)
+
+
+def _describe(sites: Sequence[str]) -> str:
+    return ", ".join(sites) if sites else "every site (study-wide)"
 
 
 def verify_password(session: Session, name: str, password: str) -> Staff | None:
@@ -119,7 +211,7 @@ def verify_password(session: Session, name: str, password: str) -> Staff | None:
         return None
     if row is None or not row.active:
         return None
-    return _staff(row)
+    return _staff(session, row)
 
 
 def deactivate(unit: Unit, name: str, *, reason: str) -> Staff:
@@ -144,11 +236,30 @@ def deactivate(unit: Unit, name: str, *, reason: str) -> Staff:
         new={"active": False},
         reason=reason,
     )
-    return _staff(row)
+    return _staff(unit.session, row)
 
 
-def list_staff(session: Session) -> list[StaffUser]:
-    return list(session.exec(select(StaffUser).order_by(col(StaffUser.name))).all())
+def list_staff(session: Session, now: datetime, name: str | None = None) -> list[StaffAccount]:
+    """Every account by name (or only ``name``), with its sites and any lockout in force at
+    ``now``."""
+    query = select(StaffUser).order_by(col(StaffUser.name))
+    if name is not None:
+        query = query.where(StaffUser.name == get_staff_user(session, name).name)
+    rows = list(session.exec(query).all())
+    sites = _sites_of(session, [row.id or 0 for row in rows])
+    locks = locked_until(session, now)
+    return [
+        StaffAccount(
+            name=row.name,
+            role=row.role,
+            active=row.active,
+            created_at=row.created_at,
+            created_by=row.created_by,
+            sites=sites.get(row.id or 0, ()),
+            locked_until=locks.get(row.name),
+        )
+        for row in rows
+    ]
 
 
 def start_session(unit: Unit, staff: Staff) -> LoginSession:
@@ -186,7 +297,7 @@ def session_staff(session: Session, token: str, now: datetime) -> tuple[Staff, s
     login, user = found
     if login.expires_at <= now or not user.active:
         return None
-    return _staff(user), login.csrf_token
+    return _staff(session, user), login.csrf_token
 
 
 def end_session(unit: Unit, token: str) -> None:
@@ -194,15 +305,29 @@ def end_session(unit: Unit, token: str) -> None:
     unit.audit("staff.logout", entity="staff", entity_id=None)
 
 
-def issue_api_token(unit: Unit, name: str, *, label: str = "") -> str:
-    """A new bearer token for ``name``; returned once, stored only as a digest."""
+def check_token_days(days: int) -> int:
+    if not 1 <= days <= MAX_TOKEN_LIFETIME_DAYS:
+        raise InputError("days", f"is {days}; a token lasts 1 to {MAX_TOKEN_LIFETIME_DAYS} days")
+    return days
+
+
+def issue_api_token(
+    unit: Unit, name: str, *, label: str = "", days: int = TOKEN_LIFETIME_DAYS
+) -> str:
+    """A new bearer token for ``name``, valid for ``days``; returned once, stored only as a
+    digest."""
     row = get_staff_user(unit.session, name)
     if not row.active:
         raise Conflict("name", f"staff user {name!r} is deactivated")
     label = check_text("label", label, required=False, limit=100)
+    check_token_days(days)
     token = secrets.token_urlsafe(32)
     api_token = ApiToken(
-        token_sha256=_digest(token), staff_id=row.id or 0, label=label, created_at=unit.now
+        token_sha256=_digest(token),
+        staff_id=row.id or 0,
+        label=label,
+        created_at=unit.now,
+        expires_at=unit.now + timedelta(days=days),
     )
     unit.session.add(api_token)
     unit.session.flush()
@@ -210,13 +335,43 @@ def issue_api_token(unit: Unit, name: str, *, label: str = "") -> str:
         "staff.token_issue",
         entity="api_token",
         entity_id=api_token.id,
-        new={"staff": name, "label": label},
+        new={"staff": name, "label": label, "expires_at": api_token.expires_at},
     )
     return token
 
 
-def token_staff(session: Session, token: str) -> Staff | None:
-    """The active staff user a bearer token acts for, or None when unknown or revoked."""
+def list_tokens(session: Session, name: str) -> list[ApiToken]:
+    """Every API token of ``name``, live or not, oldest first (never the token itself)."""
+    row = get_staff_user(session, name)
+    query = select(ApiToken).where(ApiToken.staff_id == row.id).order_by(col(ApiToken.id))
+    return list(session.exec(query).all())
+
+
+def revoke_api_token(unit: Unit, name: str, token_id: int, *, reason: str) -> ApiToken:
+    """Revoke one token of ``name``: it stops working at once, the others go on."""
+    reason = check_text("reason", reason, required=True)
+    row = get_staff_user(unit.session, name)
+    api_token = unit.session.get(ApiToken, token_id)
+    if api_token is None or api_token.staff_id != row.id:
+        raise NotFound("token", f"{name!r} has no API token {token_id}")
+    if api_token.revoked_at is not None:
+        raise Conflict("token", f"API token {token_id} of {name!r} is already revoked")
+    api_token.revoked_at = unit.now
+    unit.session.add(api_token)
+    unit.audit(
+        "staff.token_revoke",
+        entity="api_token",
+        entity_id=api_token.id,
+        old={"staff": name, "label": api_token.label, "revoked_at": None},
+        new={"revoked_at": unit.now},
+        reason=reason,
+    )
+    return api_token
+
+
+def token_staff(session: Session, token: str, now: datetime) -> Staff | None:
+    """The active staff user a bearer token acts for, or None when unknown, revoked or expired.
+    A use is noted in ``last_used_at`` (at most once a minute)."""
     found = session.exec(
         select(ApiToken, StaffUser)
         .join(StaffUser, col(StaffUser.id) == ApiToken.staff_id)
@@ -225,6 +380,9 @@ def token_staff(session: Session, token: str) -> Staff | None:
     if found is None:
         return None
     api_token, user = found
-    if api_token.revoked_at is not None or not user.active:
+    if api_token.revoked_at is not None or api_token.expires_at <= now or not user.active:
         return None
-    return _staff(user)
+    if api_token.last_used_at is None or now - api_token.last_used_at >= TOKEN_USE_RESOLUTION:
+        api_token.last_used_at = now
+        session.add(api_token)
+    return _staff(session, user)

@@ -1,6 +1,10 @@
 """Login and logout, and how refusals look: pages send people to the login form, the API
 answers 401/403 as JSON with the field and the reason.
 
+Failed logins are throttled per name and per client address, and a name is locked out after
+ten in a row (``throttle``): an attempt before its time is refused with 429 and Retry-After
+without its password being checked.
+
 Sessions are server-side rows (``StaffSession``): the cookie holds a random token whose digest
 names the row, so logging out or deactivating an account ends the session at once. The cookie is
 HttpOnly, SameSite=Lax, and Secure whenever the request came over HTTPS. Each session has its own
@@ -18,8 +22,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduler.staff.accounts import (
     SESSION_LIFETIME,
@@ -27,6 +29,7 @@ from scheduler.staff.accounts import (
     start_session,
     verify_password,
 )
+from scheduler.staff.throttle import Wait, clear_failures, login_wait, record_failure
 from scheduler.web.deps import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -83,6 +86,21 @@ def _login_page(request: Request, next_url: str, error: str = "", status: int = 
     return response
 
 
+def _throttled(request: Request, next_url: str, wait: Wait) -> Response:
+    """429 with Retry-After: the attempt came before the next allowed time, and its password
+    was not checked."""
+    if wait.locked:
+        message = (
+            "Too many failed logins: this account is locked for "
+            f"{-(-wait.seconds // 60)} minutes. An admin can unlock it sooner."
+        )
+    else:
+        message = f"Too many failed logins: please wait {wait.seconds} seconds and try again."
+    response = _login_page(request, next_url, message, 429)
+    response.headers["Retry-After"] = str(wait.seconds)
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str | None = None) -> Response:
     return _login_page(request, _safe_next(next))
@@ -100,14 +118,20 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
         return _login_page(request, next_url, "The form expired; please try again.", 403)
+    address = request.client.host if request.client else None
+    login_session = None
     with request_unit(request, "login") as unit:
-        staff = verify_password(unit.session, name.strip(), password)
-        if staff is None:
-            # Nothing is written for a failed attempt; the unit commits an empty transaction.
-            login_session = None
-        else:
-            unit.actor = staff.name
-            login_session = start_session(unit, staff)
+        wait = login_wait(unit.session, name, address, unit.now)
+        if wait is None:
+            staff = verify_password(unit.session, name.strip(), password)
+            if staff is None:
+                record_failure(unit, name, address)
+            else:
+                unit.actor = staff.name
+                clear_failures(unit, staff.name)
+                login_session = start_session(unit, staff)
+    if wait is not None:
+        return _throttled(request, next_url, wait)
     if login_session is None:
         return _login_page(request, next_url, "Unknown user name or wrong password.", 401)
     response = RedirectResponse(next_url, status_code=303)
@@ -143,39 +167,9 @@ def _refusal(request: Request, status: int, field: str, reason: str) -> Response
     )
 
 
-FRAMING_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
-
-
-class FramingHeaders:
-    """Adds ``FRAMING_HEADERS`` to every answer as plain ASGI: Starlette's ``@app.middleware``
-    wraps each request in a task and a stream, which cost a third of a feed revalidation."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in FRAMING_HEADERS.items():
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-"""No page may be framed by another site (so a form cannot be clicked through a disguise), and
-no answer is sniffed as another content type."""
-
-
 def install(app: FastAPI) -> None:
-    """Add the login routes, the handlers that turn refusals into responses, and the headers
-    every answer carries."""
-    app.add_middleware(FramingHeaders)
+    """Add the login routes and the handlers that turn refusals into responses (the headers
+    every answer carries are ``web.security_headers``)."""
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

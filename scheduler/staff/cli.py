@@ -1,5 +1,6 @@
-"""`dosing user ...`: staff accounts and API tokens. Passwords are typed at a prompt (or read
-from stdin with --password-stdin), never given as an argument that shells keep in history."""
+"""`dosing user ...`: staff accounts, their sites, login lockouts and API tokens. Passwords are
+typed at a prompt (or read from stdin with --password-stdin), never given as an argument that
+shells keep in history."""
 
 from __future__ import annotations
 
@@ -10,55 +11,116 @@ import typer
 
 from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
 from scheduler.cli.render import print_json, table
+from scheduler.errors import InputError
 from scheduler.models import ROLES
-from scheduler.staff.accounts import create_staff, deactivate, issue_api_token, list_staff
+from scheduler.staff.accounts import (
+    MAX_TOKEN_LIFETIME_DAYS,
+    TOKEN_LIFETIME_DAYS,
+    create_staff,
+    deactivate,
+    issue_api_token,
+    list_staff,
+    list_tokens,
+    revoke_api_token,
+    set_sites,
+)
+from scheduler.staff.throttle import unlock
 
-app = typer.Typer(help="Staff accounts: add, list, deactivate, API tokens.", no_args_is_help=True)
+app = typer.Typer(
+    help="Staff accounts: add, list, sites, unlock, deactivate, API tokens.", no_args_is_help=True
+)
 Name = Annotated[str, typer.Argument(help="Staff user name (recorded in the audit trail)")]
+SiteOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--site", help="A site the account works at (repeat for several; none: all sites)"
+    ),
+]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (audited)")]
 
 
 @app.command("add")
 def add(
     name: Name,
     role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}")],
+    site: SiteOption = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from the first stdin line")
     ] = False,
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
-    """Create a staff account with a role."""
+    """Create a staff account with a role, working at the sites given (default: all sites)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with open_unit(db, user) as unit:
-        staff = create_staff(unit, name, role=role, password=password)
-    typer.echo(f"created {staff.name} ({staff.role})")
+        staff = create_staff(unit, name, role=role, password=password, sites=site or ())
+    where = f" at {', '.join(staff.sites)}" if staff.sites else ""
+    typer.echo(f"created {staff.name} ({staff.role}{where})")
 
 
 @app.command("list")
 def list_command(db: DbOption = None, user: UserOption = None, as_json: JsonOption = False) -> None:
-    """List staff accounts."""
+    """List staff accounts with their sites and any lockout after failed logins."""
     with open_unit(db, user) as unit:
-        rows = [
-            {"name": s.name, "role": s.role, "active": s.active, "created_by": s.created_by}
-            for s in list_staff(unit.session)
-        ]
+        accounts = list_staff(unit.session, unit.now)
     if as_json:
-        print_json(rows)
-    else:
-        typer.echo(
-            table(["name", "role", "active", "created_by"], [list(r.values()) for r in rows])
+        print_json(
+            [
+                {
+                    "name": s.name,
+                    "role": s.role,
+                    "sites": list(s.sites),
+                    "active": s.active,
+                    "locked_until": s.locked_until,
+                    "created_by": s.created_by,
+                }
+                for s in accounts
+            ]
         )
+        return
+    headers = ["name", "role", "sites", "active", "locked_until", "created_by"]
+    cells = [
+        [s.name, s.role, ", ".join(s.sites) or "all", s.active, s.locked_until, s.created_by]
+        for s in accounts
+    ]
+    typer.echo(table(headers, cells))
+
+
+@app.command("sites")
+def sites_command(
+    name: Name,
+    reason: ReasonOption,
+    site: SiteOption = None,
+    all_sites: Annotated[
+        bool, typer.Option("--all-sites", help="Make the account study-wide (no --site)")
+    ] = False,
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Set the sites NAME works at: --site (repeated) or --all-sites."""
+    if bool(site) == all_sites:
+        raise InputError("site", "give --site (one or more) or --all-sites, not both or neither")
+    with open_unit(db, user) as unit:
+        staff = set_sites(unit, name, site or (), reason=reason)
+    typer.echo(f"{staff.name} works at {', '.join(staff.sites) if staff.sites else 'all sites'}")
+
+
+@app.command("unlock")
+def unlock_command(
+    name: Name, reason: ReasonOption, db: DbOption = None, user: UserOption = None
+) -> None:
+    """Lift NAME's lockout after too many failed logins (and forget the failures)."""
+    with open_unit(db, user) as unit:
+        unlock(unit, name, reason=reason)
+    typer.echo(f"unlocked {name}")
 
 
 @app.command("deactivate")
 def deactivate_command(
-    name: Name,
-    reason: Annotated[str, typer.Option("--reason", help="Why (audited)")],
-    db: DbOption = None,
-    user: UserOption = None,
+    name: Name, reason: ReasonOption, db: DbOption = None, user: UserOption = None
 ) -> None:
     """Lock an account: its sessions end and its API tokens stop working at once."""
     with open_unit(db, user) as unit:
@@ -70,10 +132,52 @@ def deactivate_command(
 def token_command(
     name: Name,
     label: Annotated[str, typer.Option("--label", help="What the token is for")] = "",
+    days: Annotated[
+        int,
+        typer.Option("--days", help=f"Days until it expires (1 to {MAX_TOKEN_LIFETIME_DAYS})"),
+    ] = TOKEN_LIFETIME_DAYS,
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
     """Issue an API bearer token acting as NAME; it is printed once and stored only hashed."""
     with open_unit(db, user) as unit:
-        token = issue_api_token(unit, name, label=label)
+        token = issue_api_token(unit, name, label=label, days=days)
     typer.echo(token)
+
+
+@app.command("tokens")
+def tokens_command(
+    name: Name, db: DbOption = None, user: UserOption = None, as_json: JsonOption = False
+) -> None:
+    """List NAME's API tokens (never the tokens themselves): expiry, last use, revocation."""
+    with open_unit(db, user) as unit:
+        rows = [
+            {
+                "id": t.id,
+                "label": t.label,
+                "created_at": t.created_at,
+                "expires_at": t.expires_at,
+                "last_used_at": t.last_used_at,
+                "revoked_at": t.revoked_at,
+            }
+            for t in list_tokens(unit.session, name)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    headers = ["id", "label", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    typer.echo(table(headers, [[r[h] for h in headers] for r in rows]))
+
+
+@app.command("revoke-token")
+def revoke_token_command(
+    name: Name,
+    token_id: Annotated[int, typer.Argument(help="The token's id (see `dosing user tokens`)")],
+    reason: ReasonOption,
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Revoke one API token of NAME; its other tokens go on working."""
+    with open_unit(db, user) as unit:
+        revoke_api_token(unit, name, token_id, reason=reason)
+    typer.echo(f"revoked token {token_id} of {name}")

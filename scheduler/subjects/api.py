@@ -24,6 +24,7 @@ from scheduler.subjects.visits import record_visit
 from scheduler.web.api_types import ERRORS, ClockTime, Day, Reason
 from scheduler.web.deps import (
     ClockDep,
+    CurrentStaff,
     EngineDep,
     InvestigatorStaff,
     NurseStaff,
@@ -87,10 +88,12 @@ def plan(code: SubjectCode, unit: UnitDep) -> dict[str, Any]:
 @router.get("/audit")
 def audit(
     unit: UnitDep,
+    staff: CurrentStaff,
     subject: Annotated[str | None, Query(max_length=32, description="One subject's trail")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
-    """Who changed what, when and why, newest first, with the old and new values."""
+    """Who changed what, when and why, newest first, with the old and new values; reminder
+    addresses only for the roles that manage reminders (nurse, investigator)."""
     return [
         {
             "id": line.entry.id,
@@ -100,11 +103,11 @@ def audit(
             "subject": line.subject,
             "entity": line.entry.entity,
             "entity_id": line.entry.entity_id,
-            "old": None if line.entry.old_value is None else json.loads(line.entry.old_value),
-            "new": None if line.entry.new_value is None else json.loads(line.entry.new_value),
+            "old": None if line.old_value is None else json.loads(line.old_value),
+            "new": None if line.new_value is None else json.loads(line.new_value),
             "reason": line.entry.reason,
         }
-        for line in audit_lines(unit.session, subject, limit=limit)
+        for line in audit_lines(unit.session, subject, limit=limit, role=staff.role)
     ]
 
 
@@ -220,6 +223,18 @@ def _preview(preview: Preview) -> dict[str, Any]:
         "visits_moved": _moves(diff.visits_moved),
         "levels": [
             {"cycle": lvl.cycle, "before_mg": lvl.before_mg, "after_mg": lvl.after_mg}
+            for lvl in diff.levels
+        ],
+        "dose_changes": [
+            {
+                "cycle": lvl.cycle,
+                "first_day": lvl.first_day,
+                "last_day": lvl.last_day,
+                "before_mg": lvl.before_mg,
+                "after_mg": lvl.after_mg,
+                "doses": lvl.count,
+                "label": lvl.label,
+            }
             for lvl in diff.levels
         ],
         "plan": _plan(preview.after),

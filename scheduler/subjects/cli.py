@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlmodel import Session
 
 from scheduler import core
-from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
+from scheduler.cli.options import DbOption, JsonOption, UserOption, engine_for, open_unit
 from scheduler.cli.render import plan_text, print_json, table
 from scheduler.core.plan import mg_number
+from scheduler.kernel.audit_chain import verify_chain
 from scheduler.kernel.sites import ensure_default_site
 from scheduler.kernel.subject_state import all_subjects, states, subject_state
 from scheduler.kernel.validation import parse_optional_date
@@ -21,7 +23,19 @@ from scheduler.subjects.records import audit_of, records_of
 def enroll_command(
     subject: Annotated[str, typer.Argument(help="Subject code")],
     c1d1: Annotated[str, typer.Option("--c1d1", help="Cycle 1 day 1, YYYY-MM-DD")],
-    surgery: Annotated[str, typer.Option("--surgery", help="Liver resection date, YYYY-MM-DD")],
+    surgery: Annotated[
+        str | None,
+        typer.Option(
+            "--surgery",
+            help="Surgery date, YYYY-MM-DD (for protocols with visits counted from it)",
+        ),
+    ] = None,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason", help="Investigator's reason to enrol outside the protocol's dates"
+        ),
+    ] = "",
     site: Annotated[str | None, typer.Option("--site", help="Site code")] = None,
     tz: Annotated[str | None, typer.Option("--tz", help="IANA time zone (default: site's)")] = None,
     dose_time: Annotated[str | None, typer.Option("--dose-time", help="HH:MM local")] = None,
@@ -44,6 +58,7 @@ def enroll_command(
             dose_time=dose_time,
             protocol_id=protocol,
             default_site=default_site,
+            reason=reason,
         )
         plan = subject_state(unit.session, row.code, unit.now).plan()
     if as_json:
@@ -143,12 +158,18 @@ def records_command(
 
 
 def audit_command(
-    subject: Annotated[str, typer.Argument(help="Subject code")],
+    subject: Annotated[
+        str, typer.Argument(help="Subject code, or `verify` to check the whole trail's chain")
+    ],
     db: DbOption = None,
     user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show the audit trail: who changed what, when, and why."""
+    """Show a subject's audit trail: who changed what, when, and why. `dosing audit verify`
+    checks the hash chain of the whole trail instead: exit 1 naming the first broken entry."""
+    if subject == VERIFY:
+        verify_command(db, as_json)
+        return
     with open_unit(db, user) as unit:
         entries = audit_of(unit.session, subject)
         data = [e.model_dump() for e in entries]
@@ -167,3 +188,43 @@ def audit_command(
         for e in data
     ]
     typer.echo(table(["at", "who", "action", "old", "new", "why"], rows))
+
+
+VERIFY = "verify"
+"""The word that makes ``dosing audit`` check the chain rather than show a subject's trail."""
+
+
+def verify_command(db: str | None, as_json: bool) -> None:
+    """Recompute the chain of the whole trail (read-only). Prints the number of entries and the
+    head's hash, worth noting down outside the database: a trail cut short at its end is still
+    a whole chain, but not one that ends at the noted head."""
+    with Session(engine_for(db)) as session:
+        report = verify_chain(session)
+    broken = report.broken
+    if as_json:
+        print_json(
+            {
+                "intact": broken is None,
+                "entries": report.entries,
+                "head": report.head,
+                "broken": None
+                if broken is None
+                else {
+                    "entry_id": broken.entry_id,
+                    "at": broken.at,
+                    "action": broken.action,
+                    "problem": broken.problem,
+                },
+            }
+        )
+    elif broken is None:
+        typer.echo(f"audit trail intact: {report.entries} entries, head {report.head}")
+    else:
+        typer.echo(
+            f"audit trail broken at entry {broken.entry_id} ({broken.at:%Y-%m-%d %H:%M:%S}Z, "
+            f"{broken.action}): {broken.problem}; the {report.entries} entries before it are "
+            "intact",
+            err=True,
+        )
+    if broken is not None:
+        raise typer.Exit(1)

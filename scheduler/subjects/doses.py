@@ -4,12 +4,13 @@ reason; the earlier record stays in the database and in the audit trail."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time, tzinfo
 
 from sqlmodel import func, select
 
 from scheduler import core
 from scheduler.core.dosing_days import DoseSlot
+from scheduler.core.times import local_instant
 from scheduler.errors import Conflict, InputError
 from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.unit import Unit
@@ -39,6 +40,8 @@ def record_dose(
     taken_at = parse_time("at", at) if at is not None else None
     if taken_at is not None and not taken:
         raise InputError("at", "only a taken dose has a time; a missed dose has none")
+    if taken_at is not None:
+        _not_after_now(day, taken_at, state.anchors.time_zone, unit.now)
     reason = check_text("reason", reason, required=False)
     earlier = [r for r in state.history.doses if (r.on, r.slot) == (day, slot)]
     if earlier and not reason:
@@ -83,3 +86,15 @@ def record_dose(
     )
     recorded = next(s for s in plan.doses() if s.record_id == -1)
     return RecordedDose(record=row, slot=recorded, corrected=bool(earlier))
+
+
+def _not_after_now(day: date, taken_at: time, zone: tzinfo, now: datetime) -> None:
+    """A dose cannot have been taken later than now; a time typed for a later hour of today is
+    a slip (often a.m. for p.m.), and storing it would judge the dose against a future time."""
+    if local_instant(day, taken_at, zone) > now:
+        local_now = now.astimezone(zone)
+        raise InputError(
+            "at",
+            f"{taken_at:%H:%M} on {day} is later than now ({local_now:%H:%M} on "
+            f"{local_now.date()} in the subject's time zone)",
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -41,20 +42,28 @@ def enroll(
     code: str,
     *,
     c1d1: str | date,
-    surgery: str | date,
+    surgery: str | date | None = None,
     site_code: str | None = None,
     time_zone: str | None = None,
     dose_time: str | time | None = None,
     protocol_id: str | None = None,
     default_site: Site | None = None,
+    reason: str = "",
 ) -> Subject:
+    """Enrol a subject under the latest version of the protocol.
+
+    Dates the protocol does not allow (surgery to C1D1 outside ``[enrolment]``) are the
+    investigator's documented decision: they need ``reason`` and are audited as a deviation.
+    Dates that cannot be right (a follow-up before screening) are refused whatever the reason.
+    """
     code = check_code("subject", code)
     first_day = parse_date("c1d1", c1d1)
-    surgery_day = parse_date("surgery", surgery)
-    if first_day <= surgery_day:
+    surgery_day = parse_date("surgery", surgery) if surgery not in (None, "") else None
+    if surgery_day is not None and first_day <= surgery_day:
         raise InputError(
             "c1d1", f"{first_day} must be after the surgery date {surgery_day} (adjuvant therapy)"
         )
+    reason = check_text("reason", reason, required=False)
     if unit.session.exec(select(Subject).where(Subject.code == code)).first() is not None:
         raise Conflict("subject", f"{code!r} is already enrolled")
     if site_code is not None:
@@ -65,10 +74,30 @@ def enroll(
         raise InputError("site", "no site given and no default site exists; run `dosing init`")
     version = latest_version(unit.session, protocol_id or DEFAULT_PROTOCOL_ID)
     protocol = protocol_of(version)
+    if surgery_day is None and protocol.needs_surgery:
+        raise InputError(
+            "surgery",
+            f"{protocol.id} counts visits or enrolment from the surgery date: give --surgery",
+        )
     zone = check_zone("tz", time_zone or site.time_zone)
     at = parse_time("dose_time", dose_time) if dose_time is not None else None
     at = at or protocol.schedule.default_dose_time
     _check_dose_time(protocol, "dose_time", at)
+    anchors = core.Anchors(
+        subject=code,
+        c1d1=first_day,
+        surgery=surgery_day,
+        time_zone=ZoneInfo(zone),
+        dose_time=at,
+    )
+    _no_follow_up_before_screening(
+        core.build_plan(protocol, anchors, core.History(), local_today(unit.now, zone))
+    )
+    deviation = _surgery_interval_deviation(protocol, first_day, surgery_day)
+    if deviation and not reason:
+        raise InputError(
+            "reason", f"{deviation}: give --reason (the investigator's decision to enrol)"
+        )
     subject = Subject(
         code=code,
         site_id=site.id or 0,
@@ -96,8 +125,52 @@ def enroll(
             "time_zone": zone,
             "dose_time": at.strftime("%H:%M"),
         },
+        reason=reason,
     )
+    if deviation:
+        unit.audit(
+            "subject.enrolment_deviation",
+            entity="subject",
+            entity_id=subject.id,
+            subject_id=subject.id,
+            new={"deviation": deviation},
+            reason=reason,
+        )
     return subject
+
+
+def _surgery_interval_deviation(
+    protocol: Protocol, first_day: date, surgery_day: date | None
+) -> str:
+    """``[enrolment]``: how C1D1 misses the protocol's interval after the surgery ("" when it
+    does not, or the protocol sets none)."""
+    rule = protocol.enrolment
+    if rule is None or surgery_day is None:
+        return ""
+    days = (first_day - surgery_day).days
+    low, high = rule.surgery_to_c1d1_min_days, rule.surgery_to_c1d1_max_days
+    if low <= days <= high:
+        return ""
+    return (
+        f"C1D1 {first_day} is {days} days after the surgery on {surgery_day}; "
+        f"{protocol.id} allows {low}-{high} days"
+    )
+
+
+def _no_follow_up_before_screening(plan: core.Plan) -> None:
+    """A visit counted from the surgery may never fall before screening: such dates put a
+    follow-up scan before the subject was even assessed for the trial."""
+    cycle_visits = [v for v in plan.visits if v.anchor == "cycle"]
+    if not cycle_visits:
+        return
+    screening = min(cycle_visits, key=lambda v: v.window_start)
+    for visit in plan.visits:
+        if visit.anchor == "surgery" and visit.target < screening.window_start:
+            raise InputError(
+                "surgery",
+                f"{plan.anchors.surgery} puts {visit.name} ({visit.code}, {visit.target}) "
+                f"before {screening.name} ({screening.window_start}): check both dates",
+            )
 
 
 ANCHOR_FIELDS = ("c1d1", "surgery", "tz", "dose_time")
@@ -111,7 +184,7 @@ def change_anchor(unit: Unit, code: str, field: str, value: str, reason: str) ->
     old: object
     if field == "c1d1":
         new_date = parse_date("c1d1", value)
-        if new_date <= subject.surgery_date:
+        if subject.surgery_date is not None and new_date <= subject.surgery_date:
             raise InputError("c1d1", f"{new_date} must be after the surgery date")
         old, subject.c1d1 = subject.c1d1, new_date
     elif field == "surgery":
@@ -133,6 +206,8 @@ def change_anchor(unit: Unit, code: str, field: str, value: str, reason: str) ->
         state.history,
         local_today(unit.now, subject.time_zone),
     )
+    if field in ("c1d1", "surgery"):
+        _no_follow_up_before_screening(plan)
     unit.session.add(subject)
     unit.audit(
         f"subject.change_{field}",

@@ -5,11 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
-from sqlmodel import col, select
 
 from scheduler.clock import local_today
 from scheduler.errors import InputError
-from scheduler.kernel.sites import get_site
+from scheduler.kernel.sites import get_site, visible_sites
 from scheduler.kernel.subject_state import all_subjects, states
 from scheduler.models import Site
 from scheduler.web.deps import UnitDep
@@ -19,13 +18,21 @@ from scheduler.web.swimmer_svg import swimmer_svg
 router = APIRouter(include_in_schema=False)
 
 
+def _default_site(request: Request, sites: list[Site]) -> str:
+    default: str = request.app.state.settings.default_site_code
+    if sites and default not in {s.code for s in sites}:
+        return sites[0].code
+    return default
+
+
 @router.get("/overview", response_class=HTMLResponse)
 def overview(request: Request, unit: UnitDep, site: str | None = None) -> Response:
-    """Every subject of one site (default: the configured default site) as of the site's today.
-    Plans are built here, one per subject: the picture needs each subject's whole history. A
-    site that does not exist is said next to the site picker."""
-    code = site or request.app.state.settings.default_site_code
-    sites = list(unit.session.exec(select(Site).order_by(col(Site.code))))
+    """Every subject of one site (default: the configured default site, or the first of a
+    site-bound account's sites) as of the site's today. Plans are built here, one per subject:
+    the picture needs each subject's whole history. A site that does not exist (or is not one
+    of the account's) is said next to the site picker."""
+    sites = visible_sites(unit.session)
+    code = site or _default_site(request, sites)
     try:
         chosen = get_site(unit.session, code)
     except InputError as exc:

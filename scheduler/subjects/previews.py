@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from scheduler import core
 from scheduler.core.dosing_days import DoseSlot
+from scheduler.kernel.sites import bind_account
 from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.unit import Unit
 from scheduler.subjects.treatment import hold, resume
@@ -52,9 +53,26 @@ class DateMove:
 
 @dataclass(frozen=True)
 class LevelChange:
+    """Consecutive doses of one cycle whose dose changes the same way: from the first dose
+    affected, so a change in the middle of a cycle shows where it starts."""
+
     cycle: int
     before_mg: float
     after_mg: float
+    first_day: int
+    last_day: int
+    count: int
+
+    @property
+    def label(self) -> str:
+        """ "C2 D8-D14: 12 -> 10 mg, 7 doses" """
+        days = f"D{self.first_day}" + (
+            f"-D{self.last_day}" if self.last_day > self.first_day else ""
+        )
+        noun = "dose" if self.count == 1 else "doses"
+        return (
+            f"C{self.cycle} {days}: {self.before_mg:g} -> {self.after_mg:g} mg, {self.count} {noun}"
+        )
 
 
 @dataclass(frozen=True)
@@ -139,15 +157,13 @@ def diff_plans(before: core.Plan, after: core.Plan) -> PlanDiff:
             restored.append(later)
     after_cycles = {c.number: c for c in after.cycles}
     cycles_moved = []
-    levels = []
     for cycle in before.cycles:
         other = after_cycles.get(cycle.number)
         if other is None:
             continue
         if other.day1 != cycle.day1:
             cycles_moved.append(DateMove(f"C{cycle.number}D1", cycle.day1, other.day1))
-        if other.dose_mg != cycle.dose_mg and other.status != "cancelled":
-            levels.append(LevelChange(cycle.number, cycle.dose_mg, other.dose_mg))
+    levels = _level_changes(before, after_slots)
     visits_moved = []
     for visit in before.visits:
         moved = after.visit(visit.code)
@@ -164,12 +180,55 @@ def diff_plans(before: core.Plan, after: core.Plan) -> PlanDiff:
     )
 
 
+def _level_changes(before: core.Plan, after_slots: dict[str, DoseSlot]) -> tuple[LevelChange, ...]:
+    """Doses still to be taken (or taken) after the change at another dose than before, in runs
+    of consecutive days of one cycle at one pair of doses."""
+    changed: list[tuple[DoseSlot, DoseSlot]] = []
+    for slot in before.doses():
+        later = after_slots.get(slot.key)
+        if later is None or later.status in _STOPPED or later.dose_mg == slot.dose_mg:
+            continue
+        changed.append((slot, later))
+    levels: list[LevelChange] = []
+    run: list[tuple[DoseSlot, DoseSlot]] = []
+    for pair in changed:
+        old, new = pair
+        if run:
+            last_old, last_new = run[-1]
+            same = (last_new.cycle, last_old.dose_mg, last_new.dose_mg) == (
+                new.cycle,
+                old.dose_mg,
+                new.dose_mg,
+            )
+            if not same or new.day > last_new.day + 1:
+                levels.append(_level(run))
+                run = []
+        run.append(pair)
+    if run:
+        levels.append(_level(run))
+    return tuple(levels)
+
+
+def _level(run: list[tuple[DoseSlot, DoseSlot]]) -> LevelChange:
+    first_old, first_new = run[0]
+    return LevelChange(
+        cycle=first_new.cycle,
+        before_mg=first_old.dose_mg,
+        after_mg=first_new.dose_mg,
+        first_day=first_new.day,
+        last_day=run[-1][1].day,
+        count=len(run),
+    )
+
+
 @contextmanager
 def _discarded_unit(engine: Engine, actor: str, now: datetime) -> Iterator[Unit]:
     """A unit of work whose writes are always rolled back, and whose derived rows are never
-    refreshed: the change is tried, never kept."""
+    refreshed: the change is tried, never kept. It sees only the sites of the staff account
+    ``actor``, as every unit of the web does."""
     with Session(engine, expire_on_commit=False) as session:
         session.begin()
+        bind_account(session, actor)
         try:
             yield Unit(session=session, actor=actor, now=now)
         finally:

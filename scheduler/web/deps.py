@@ -4,7 +4,8 @@ a unit of work (its audit actor is the logged-in staff user).
 Two ways to authenticate, never mixed up:
 - a browser sends the session cookie; every POST it makes must carry the session's CSRF token;
 - an API client sends ``Authorization: Bearer <token>``; a header is never sent by a browser on
-  its own, so bearer requests need no CSRF token. The cookie is not accepted under ``/api``.
+  its own, so bearer requests need no CSRF token. The cookie is not accepted under ``/api``,
+  but for reading the OpenAPI schema (a GET that changes nothing) from the /docs page.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from scheduler.staff.accounts import Staff, session_staff, token_staff
 
 SESSION_COOKIE = "dosing_session"
 CSRF_FIELD = "csrf_token"
+OPENAPI_URL = "/api/openapi.json"
+"""The one path under /api that also takes the session cookie: /docs, a page, reads it."""
 
 NURSE_ACTIONS = ("nurse", "investigator")
 PHARMACY_ACTIONS = ("pharmacist",)
@@ -90,9 +93,9 @@ def wants_json(request: Request) -> bool:
     return is_api(request) or "authorization" in request.headers
 
 
-def _token_staff(engine: Engine, token: str) -> Staff | None:
+def _token_staff(engine: Engine, token: str, now: datetime) -> Staff | None:
     with transaction(engine) as session:
-        return token_staff(session, token)
+        return token_staff(session, token, now)
 
 
 def _session_staff(engine: Engine, token: str, now: datetime) -> tuple[Staff, str] | None:
@@ -112,10 +115,10 @@ async def get_staff(
     engine: Engine = request.app.state.engine
     now = request.app.state.clock.now()
     if credentials is not None:
-        staff = await run_in_threadpool(_token_staff, engine, credentials.credentials)
+        staff = await run_in_threadpool(_token_staff, engine, credentials.credentials, now)
         if staff is None:
-            raise LoginRequired("the bearer token is unknown or revoked")
-    elif is_api(request):
+            raise LoginRequired("the bearer token is unknown, revoked or expired")
+    elif is_api(request) and request.url.path != OPENAPI_URL:
         raise LoginRequired("an API token is required: Authorization: Bearer <token>")
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
@@ -154,9 +157,10 @@ PharmacistStaff = Annotated[Staff, Depends(require_role(*PHARMACY_ACTIONS))]
 
 def request_unit(request: Request, actor: str) -> AbstractContextManager[Unit]:
     """The one way a page or API call opens a unit of work: the app's engine, clock and
-    settings (derived stores such as reminders follow the app's settings, not the process's)."""
+    settings (derived stores such as reminders follow the app's settings, not the process's).
+    The unit sees only the sites of the staff account ``actor`` (``kernel.sites``)."""
     state = request.app.state
-    return unit_of_work(state.engine, actor, state.clock, state.settings)
+    return unit_of_work(state.engine, actor, state.clock, state.settings, bind_account=True)
 
 
 def get_unit(request: Request, staff: CurrentStaff) -> Iterator[Unit]:
@@ -165,6 +169,9 @@ def get_unit(request: Request, staff: CurrentStaff) -> Iterator[Unit]:
 
 
 UnitDep = Annotated[Unit, Depends(get_unit, scope="function")]
+"""Committed when the operation returns, before its answer is sent: a client never holds a
+success for a row that is not stored (the default, request scope, commits after the
+response, when a failure can no longer reach the client)."""
 ClockDep = Annotated[Clock, Depends(get_clock)]
 EngineDep = Annotated[Engine, Depends(get_engine_dep)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -50,7 +50,8 @@ class Swimmer:
     c1d1: date
     end: date
     outcome: str
-    """"ongoing", "on hold", "completed", "discontinued" or "screening"."""
+    """"ongoing", "on hold", "completed", "discontinued", "screening" or "stopped before
+    treatment" (a screen failure or a withdrawal before C1D1)."""
     reason: str
     segments: tuple[Segment, ...]
     holds: tuple[tuple[date, date, str], ...]
@@ -71,6 +72,9 @@ def swimmer_of(plan: Plan, today: date) -> Swimmer:
     stop = plan.discontinuation
     if today < c1d1 and (stop is None or stop.on > today):
         return Swimmer(plan.subject, c1d1, c1d1, "screening", "", (), ())
+    if stop is not None and stop.on < c1d1:
+        # Stopped before the first day of treatment: no bar to draw, only the outcome.
+        return Swimmer(plan.subject, c1d1, c1d1, "stopped before treatment", stop.reason, (), ())
     if stop is not None and stop.on <= today:
         end, outcome, reason = stop.on, "discontinued", stop.reason
     elif plan.status == "completed":
@@ -171,9 +175,12 @@ def _draw(svg: ET.Element, s: Swimmer, y: int, scale: float) -> None:
     mid = y + ROW_H / 2
     _el(group, "text", x=4, y=mid + 4, font_size=11).text = s.subject
     if not s.segments:
-        _el(
-            group, "text", x=LABEL_W, y=mid + 4, font_size=11, fill="#555"
-        ).text = f"screening, C1D1 {s.c1d1}"
+        caption = (
+            f"screening, C1D1 {s.c1d1}"
+            if s.outcome == "screening"
+            else f"stopped before C1D1 {s.c1d1} ({s.reason})"
+        )
+        _el(group, "text", x=LABEL_W, y=mid + 4, font_size=11, fill="#555").text = caption
         return
 
     def x(day: date) -> float:

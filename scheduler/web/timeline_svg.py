@@ -24,6 +24,7 @@ from scheduler.core.visits import VisitPlan
 DOSE_COLOURS: dict[str, str] = {
     "taken": "#2e7d32",
     "late": "#f9a825",
+    "taken_outside_window": "#ef6c00",
     "missed": "#c62828",
     "held": "#6a1b9a",
     "planned": "#90caf9",
@@ -31,6 +32,8 @@ DOSE_COLOURS: dict[str, str] = {
 }
 """Dose status -> fill. Chosen to stay distinguishable for the common colour-vision deficits
 together with the legend's labels (taken green vs missed red also differ in lightness)."""
+_LEGEND_WORDS = {"taken_outside_window": "taken too late"}
+"""Legend text for a status whose name would not fit a legend column."""
 
 HOLD_FILL = "#e1bee7"
 VISIT_COLOURS: dict[str, str] = {
@@ -258,7 +261,7 @@ def _legend(svg: ET.Element, y: int) -> None:
             _el(item, "path", d=f"M{x},{ly} L{x + 12},{ly} L{x + 6},{ly + 10} Z", fill=colour)
         else:
             _el(item, "rect", x=x, y=ly, width=12, height=12, fill=colour)
-        _el(item, "text", x=x + 16, y=ly + 10, font_size=11).text = label
+        _el(item, "text", x=x + 16, y=ly + 10, font_size=11).text = _LEGEND_WORDS.get(label, label)
 
 
 def timeline_svg(plan: Plan, today: date) -> str:

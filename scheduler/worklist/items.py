@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 from scheduler.clock import local_today
 from scheduler.core.limits import hold_limit_passed
 from scheduler.core.plan import mg_number
-from scheduler.kernel.sites import get_site
+from scheduler.kernel.sites import get_site, visible_sites
 from scheduler.models import (
     Day1Check,
     MissedDose,
@@ -307,8 +307,14 @@ def _status_items(
         )
 
 
-_STANDING_URGENCY: dict[str, Urgency] = {"proposal": "overdue", "day1_check": "today"}
-"""As the same kinds are urgent elsewhere in the list: a decision, and a check due today."""
+_STANDING_URGENCY: dict[str, Urgency] = {
+    "proposal": "overdue",
+    "day1_check": "today",
+    "dose_deviation": "today",
+    "new_strength": "today",
+}
+"""As the same kinds are urgent elsewhere in the list: a decision, a check due today, and a
+deviation to report as a missed dose is followed up."""
 
 
 def _standing_items(
@@ -387,10 +393,7 @@ def worklists(
     Subjects enrolled before the worklist tables existed get their rows here on first use (the
     session's transaction commits them); ``dosing init`` does the same up front.
     """
-    if site_code is not None:
-        sites = [get_site(session, site_code)]
-    else:
-        sites = list(session.execute(select(Site).order_by(col(Site.code))).scalars())
+    sites = [get_site(session, site_code)] if site_code is not None else visible_sites(session)
     if missing_rows(session, sites[0].id if site_code is not None else None):
         backfill(session, now)
     return _drawn(session, now, sites, on)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import col, select
 
 from scheduler.errors import InputError
+from scheduler.kernel.sites import visible_sites
 from scheduler.kernel.validation import parse_optional_date
-from scheduler.models import Site
 from scheduler.web.deps import UnitDep
 from scheduler.web.rendering import TEMPLATES
 from scheduler.worklist.items import Worklist, worklists
@@ -30,7 +29,7 @@ def home(
         lists = worklists(unit.session, unit.now, site_code=site or None, on=day)
     except InputError as exc:
         day, error = None, exc
-    sites = list(unit.session.exec(select(Site).order_by(col(Site.code))))
+    sites = visible_sites(unit.session)
     context = {
         "lists": lists,
         "sites": sites,

@@ -33,14 +33,24 @@ from sqlmodel import Session, col, select
 from scheduler import core
 from scheduler.core.cycles import CyclePlan
 from scheduler.core.limits import delay_limit_passed
+from scheduler.core.plan import STOPPED
 from scheduler.core.visits import VisitPlan
 from scheduler.kernel.subject_state import SubjectState, states
 from scheduler.kernel.unit import Unit
 from scheduler.models import MissedDose, ScheduledVisit, StandingItem, Subject, SubjectStatus
-from scheduler.pharmacy.accountability import Records, load_records, open_discrepancies
+from scheduler.pharmacy.accountability import (
+    Records,
+    awaiting_new_capsules,
+    load_records,
+    open_discrepancies,
+)
 from scheduler.worklist.work_item import WorkItem
 
 BACKFILL_BATCH = 500
+DEVIATION_DAYS = 7
+"""A dose taken outside the window is listed for this many days from the dose's date: long
+enough for the diary to reach the nurse at the next visit or call and the deviation to be
+reported."""
 DAY1_LOOKAHEAD_DAYS = 3
 """Cycle day 1 visits up to this many days ahead are checked for day-1 criteria."""
 _TABLES = (ScheduledVisit, SubjectStatus, MissedDose, StandingItem)
@@ -122,7 +132,9 @@ def rows_for(
         for s in plan.doses()
         if s.status == "missed"
     ]
+    rows.standing += [key | item for item in late_dose_deviations(plan)]
     rows.standing += [key | item for item in delay_proposals(plan)]
+    rows.standing += [key | item for item in new_strength_waiting(plan, records)]
     rows.standing += [key | item for item in criteria_wait(plan, records)]
     rows.standing += [
         key
@@ -136,6 +148,50 @@ def rows_for(
         for item in discrepancy_items(plan, site_code, records)
     ]
     return rows
+
+
+def late_dose_deviations(plan: core.Plan) -> list[dict[str, Any]]:
+    """Doses taken later than the protocol's late-dose limit: they count as taken, but each is
+    a protocol deviation the nurse reports, so it is listed for ``DEVIATION_DAYS`` days."""
+    limit = plan.protocol.limits.late_dose_hours
+    found: list[dict[str, Any]] = []
+    for slot in plan.doses():
+        if slot.status != "taken_outside_window" or slot.taken_at is None:
+            continue
+        hours, minutes = divmod(slot.late_minutes or 0, 60)
+        found.append(
+            {
+                "kind": "dose_deviation",
+                "what": slot.key,
+                "detail": (
+                    f"dose of {slot.date} {slot.time:%H:%M} taken at {slot.taken_at:%H:%M}, "
+                    f"{hours} h {minutes:02d} min late, beyond the {limit}-hour limit: "
+                    "protocol deviation"
+                ),
+                "shown_from": slot.date,
+                "shown_until": slot.date + timedelta(days=DEVIATION_DAYS - 1),
+            }
+        )
+    return found
+
+
+def new_strength_waiting(plan: core.Plan, records: Records) -> list[dict[str, Any]]:
+    """A dose changed mid-cycle whose new strength is not dispensed: the patient holds only the
+    old capsules. Listed until the dispensing (or a "not needed") is recorded, which derives
+    the rows again, or until the last dose it was for has passed."""
+    return [
+        {
+            "kind": "new_strength",
+            "what": f"cycle {change.cycle}",
+            "detail": (
+                f"new strength not yet dispensed: {change.label}; "
+                f"needed before the dose of {change.dose_dates[0]}"
+            ),
+            "shown_from": None,
+            "shown_until": change.dose_dates[-1],
+        }
+        for change in awaiting_new_capsules(plan, records)
+    ]
 
 
 def delay_proposals(plan: core.Plan) -> list[dict[str, Any]]:
@@ -152,7 +208,7 @@ def delay_proposals(plan: core.Plan) -> list[dict[str, Any]]:
     A cycle waiting for its day-1 criteria is tentative too, but nothing else stands for it:
     its proposal is listed from the first day its delay is beyond the limit, until a check
     finds the criteria met (a change that derives the rows)."""
-    if plan.status == "discontinued":
+    if plan.status in STOPPED:
         return []
     limit = plan.protocol.limits.max_delay_days
     found: list[dict[str, Any]] = []

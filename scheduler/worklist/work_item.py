@@ -11,6 +11,8 @@ ItemKind = Literal[
     "visit_due",
     "day1_check",
     "missed_doses",
+    "dose_deviation",
+    "new_strength",
     "proposal",
     "visit_in_window",
     "on_hold",

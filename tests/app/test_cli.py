@@ -15,7 +15,7 @@ from cli_runner import run
 def db(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     code, out, _ = run(capsys, "init", "--db", url)
-    assert code == 0 and "protocol NCT03945799 v2" in out
+    assert code == 0 and "protocol NCT03945799 v3" in out
     code, _, err = run(
         capsys, "enroll", "S-001", "--c1d1", "2026-01-05", "--surgery", "2025-12-01", "--db", url
     )
@@ -80,7 +80,7 @@ def test_bad_input_exits_2_with_one_line_naming_the_field(capsys, db, argv, fiel
         (["ae", "S-001", "--term", "Rash", "--grade", "x", "--onset", "2026-01-06"], "'--grade'"),
         (["resume", "S-001", "--on", "2026-01-08", "--dose-mg", "ten"], "'--dose-mg'"),
         (["hold", "S-001", "--from", "2026-01-08"], "'--reason'"),
-        (["enroll", "S-002", "--c1d1", "2026-01-05"], "'--surgery'"),
+        (["enroll", "S-002", "--surgery", "2025-12-01"], "'--c1d1'"),
         (["plan", "S-001", "--jsn"], "--jsn"),
         (["frobnicate"], "'frobnicate'"),
     ],

@@ -34,9 +34,18 @@ def test_the_delay_limit_is_passed_only_beyond_max_delay_days(days, passed):
 
 @pytest.mark.parametrize(
     ("minutes", "status"),
-    [(-30, "taken"), (0, "taken"), (60, "taken"), (61, "late"), (720, "late"), (721, "missed")],
+    [
+        (-30, "taken"),
+        (0, "taken"),
+        (60, "taken"),
+        (61, "late"),
+        (720, "late"),
+        (721, "taken_outside_window"),
+    ],
 )
-def test_lateness_is_on_time_then_late_up_to_late_dose_hours_then_missed(minutes, status):
+def test_lateness_is_on_time_then_late_up_to_late_dose_hours_then_outside_the_window(
+    minutes, status
+):
     assert lateness(minutes, on_time_minutes=60, late_dose_hours=12) == status
 
 

@@ -445,22 +445,33 @@ def test_a_pharmacist_can_see_but_not_issue_a_patients_feed_link(staff_client):
 
 
 def _diary_days(html: str) -> list[str]:
-    return re.findall(r"<tr><td>(D\d+)(?: #\d)?</td>", html)
+    return re.findall(r"<tr><td>(Day \d+ of \d+)(?:, dose \d)?</td>", html)
 
 
-def test_the_handout_has_the_next_cycles_diary_visits_and_the_clinic_phone(staff_client, units):
+def test_the_handout_has_the_diary_to_the_next_cycle_visits_and_the_clinic_phone(
+    staff_client, units
+):
+    """The diary covers the rest of the running cycle and the next one (it used to start at the
+    next cycle, leaving a patient mid-cycle without lines for the doses they were taking)."""
     nurse = staff_client("nurse")
     with units() as unit:
         plan = subject_state(unit.session, "DEMO-002", unit.now).plan()
+    running = next(c for c in plan.cycles if c.day1 <= plan.today <= c.end)
     upcoming = next(c for c in plan.cycles if c.day1 >= plan.today)
     page = nurse.get("/subjects/DEMO-002/handout")
     assert page.status_code == 200
     html = page.text
     assert "@media print" in html and "@page" in html
+    assert f"Cycle {running.number}: {running.day1} to {running.end}" in html
     assert f"Cycle {upcoming.number}: {upcoming.day1} to {upcoming.end}" in html
-    planned = [s for s in upcoming.doses if s.status == "planned"]
-    assert len(planned) == 14
-    assert _diary_days(html) == [f"D{s.day}" for s in planned]
+    planned = [
+        s
+        for c in (running, upcoming)
+        for s in c.doses
+        if s.status == "planned" and s.date >= plan.today
+    ]
+    assert len(planned) == 10 + 14
+    assert _diary_days(html) == [f"Day {s.day} of 14" for s in planned]
     assert html.count('<td class="box">') == len(planned)
     assert html.count('<td class="box" style="width:20mm">') == len(planned)
     assert "12 mg at 09:00" in html

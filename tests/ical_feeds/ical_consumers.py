@@ -92,8 +92,21 @@ class FeedView:
 
 
 def canonical(events: Iterable[EventView]) -> tuple[EventView, ...]:
-    """Events in a canonical order, so that views compare as multisets."""
-    return tuple(sorted(events, key=lambda e: (str(e.start), str(e.end), e.summary, e.uid or "")))
+    """Events in a canonical order, so that views compare as multisets (status and alarms
+    break ties between untitled events of one day that a consumer reports without a uid)."""
+    return tuple(
+        sorted(
+            events,
+            key=lambda e: (
+                str(e.start),
+                str(e.end),
+                e.summary,
+                e.uid or "",
+                e.status,
+                str(e.alarms),
+            ),
+        )
+    )
 
 
 def _utc(value: datetime, zones: Mapping[str, tzinfo], what: str) -> datetime:
@@ -534,7 +547,9 @@ def planned_events(
         if cancelled and _dropped_out(plan, identity):
             continue
         alarmed = slot.status == "planned" and not slot.tentative
-        label = f"C{slot.cycle} D{slot.day}"
+        # The patient's count of dosing days, never a staff code such as "C2 D8".
+        days = plan.protocol.schedule.dosing_days
+        label = f"day {days.index(slot.day) + 1} of {len(days)}"
         events.append(
             PlannedEvent(
                 EventView(
@@ -560,7 +575,8 @@ def planned_events(
             continue
         status = "CANCELLED" if cancelled else "TENTATIVE" if visit.tentative else "CONFIRMED"
         evening_before: tuple[Instant, ...] = ()
-        if visit.status not in ("done", "cancelled"):  # due or overdue: still to happen
+        # Due or overdue: still to happen; a tentative date has no alarm until confirmed.
+        if visit.status not in ("done", "cancelled") and not visit.tentative:
             evening_before = (datetime.combine(on - timedelta(days=1), options.visit_alarm),)
         events.append(
             PlannedEvent(
@@ -573,7 +589,11 @@ def planned_events(
                     end=on + timedelta(days=1),
                     alarms=evening_before,
                 ),
-                words=(visit.name,),
+                words=(
+                    (f"first day of cycle {visit.cycle}",)
+                    if visit.dispense and visit.cycle is not None
+                    else (visit.name,)
+                ),
                 title_starts="CANCELLED" if cancelled else "",
             )
         )

@@ -13,10 +13,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from fixed_clock import FIXED_NOW
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -27,8 +28,6 @@ from scheduler.models import AdverseEvent, DoseRecord
 from scheduler.staff.accounts import create_staff, issue_api_token
 
 PASSWORD = "concurrent-password"
-FIXED_NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
-"""The suite's fixed clock (tests/conftest.py): 12:00 in Shanghai."""
 DOSE_SUBJECTS = ("DEMO-002",)
 """On treatment on the fixed clock's day, 2026-03-02 in Shanghai, its diary kept up to 02-27."""
 EVENT_SUBJECTS = ("DEMO-002", "DEMO-003")

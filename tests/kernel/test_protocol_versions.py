@@ -19,13 +19,15 @@ from scheduler.subjects.adverse_events import record_adverse_event
 from scheduler.subjects.enrolment import enroll
 
 SHIPPED = next(p for p in shipped_protocol_files() if p.name == "nct03945799.toml")
-RULE_V2 = SHIPPED.read_text(encoding="utf-8")
+SHIPPED_TEXT = SHIPPED.read_text(encoding="utf-8")
 
 
 def _version_1(folder: Path) -> Path:
     """The shipped protocol as version 1 had it: only "hemorrhage" and "bleeding" (and two
-    spellings) under the hemorrhage rule."""
-    text = RULE_V2.replace('version = "2"', 'version = "1"', 1)
+    spellings) under the hemorrhage rule, and no ``[enrolment]`` interval (version 3)."""
+    text = SHIPPED_TEXT.replace('version = "3"', 'version = "1"', 1)
+    enrolment = text.index("[enrolment]\n")
+    text = text[:enrolment] + text[text.index("\n\n", enrolment) + 2 :]
     start = text.index("terms = [\n", text.index('id = "hemorrhage-g3"'))
     end = text.index("]\n", start) + 2
     old_terms = 'terms = ["hemorrhage", "haemorrhage", "bleeding", "gastrointestinal hemorrhage"]\n'
@@ -51,7 +53,7 @@ def test_changed_text_under_a_loaded_version_is_refused_and_nothing_is_stored(
         load_shipped_protocols(unit)
     before = _versions(engine)
     amended = tmp_path / "amended.toml"
-    amended.write_text(RULE_V2.replace("max_grade = 3", "max_grade = 4", 1), encoding="utf-8")
+    amended.write_text(SHIPPED_TEXT.replace("max_grade = 3", "max_grade = 4", 1), encoding="utf-8")
     with pytest.raises(ProtocolError) as error, unit_of_work(engine, "pharmacist", clock) as unit:
         load_protocol_file(unit, amended)
     assert error.value.key_path == "version" and "new version" in str(error.value)
@@ -59,8 +61,8 @@ def test_changed_text_under_a_loaded_version_is_refused_and_nothing_is_stored(
 
 
 def test_subjects_keep_the_version_they_were_enrolled_under(engine, clock, settings, tmp_path):
-    """A grade 3 epistaxis proposes a hold under version 1 and discontinuation under
-    version 2, whichever version is newest when it is recorded."""
+    """A grade 3 epistaxis proposes a hold under version 1 and discontinuation under the
+    shipped version, whichever version is newest when it is recorded."""
     with unit_of_work(engine, "setup", clock) as unit:
         load_protocol_file(unit, _version_1(tmp_path))
         site = ensure_default_site(unit, settings).code

@@ -32,6 +32,7 @@ def subject(units):
             count=14,
             lot="AN2601",
             expiry="2027-06-30",
+            reason="prepared before the pharmacy records were kept",
         )
     return "S-001"
 

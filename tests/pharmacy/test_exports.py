@@ -38,6 +38,7 @@ def subject(units):
             count=14,
             lot="L1",
             expiry="2027-01-01",
+            reason="prepared on paper",
         )
         record_return(unit, "S-001", cycle=1, on="2026-02-23", strength=12, count=7)
         record_visit(unit, "S-001", "C1D1", on="2026-02-02")

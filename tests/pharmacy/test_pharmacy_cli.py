@@ -1,4 +1,5 @@
-"""``dosing pharmacy`` prints the same rows as a table, JSON and CSV, with a totals row."""
+"""``dosing pharmacy`` prints the same rows as a table, JSON and CSV; the CSV is one table and
+its totals go to a file of their own."""
 
 import csv
 import io
@@ -23,7 +24,7 @@ def db(tmp_path, capsys):
 RANGE = ("--from", "2035-01-01", "--to", "2035-01-31", "--site", "ZJU1")
 
 
-def test_json_and_csv_carry_the_same_rows(capsys, db):
+def test_json_and_csv_carry_the_same_rows(capsys, db, tmp_path):
     code, out, _ = run(capsys, "pharmacy", *RANGE, "--json", "--db", db)
     assert code == 0
     listing = json.loads(out)
@@ -32,19 +33,28 @@ def test_json_and_csv_carry_the_same_rows(capsys, db):
         (2, "2035-01-29", "2035-01-25"),
     ]
     assert listing["totals"] == [{"strength_mg": 12, "count": 28}]
-    code, out, _ = run(capsys, "pharmacy", *RANGE, "--csv", "--db", db)
+    totals = tmp_path / "totals.csv"
+    code, out, _ = run(capsys, "pharmacy", *RANGE, "--csv", "--totals", str(totals), "--db", db)
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["prepare_by"], r["cycle"], r["capsules"], r["status"]) for r in rows] == [
         ("2035-01-04", "1", "14 x 12 mg", "to prepare"),
         ("2035-01-25", "2", "14 x 12 mg", "to prepare"),
-        ("TOTAL", "", "28 x 12 mg", ""),
+    ]
+    assert list(csv.DictReader(io.StringIO(totals.read_text()))) == [
+        {"strength_mg": "12", "count": "28"}
     ]
 
 
-def test_the_table_ends_with_the_totals(capsys, db):
+def test_the_table_is_followed_by_the_totals_per_strength(capsys, db):
     code, out, _ = run(capsys, "pharmacy", *RANGE, "--db", db)
     assert code == 0
-    assert out.splitlines()[-1].startswith("TOTAL") and "28 x 12 mg" in out
+    rows, totals = out.split("to prepare, per strength:")
+    assert "TOTAL" not in rows and len(rows.strip().splitlines()) == 4  # headers, rule, 2 rows
+    assert [line.split() for line in totals.strip().splitlines()] == [
+        ["strength_mg", "count"],
+        ["-----------", "-----"],
+        ["12", "28"],
+    ]
 
 
 def test_a_bad_date_names_the_option(capsys, db):
@@ -75,7 +85,8 @@ def test_dispense_return_and_reconcile_from_the_command_line(capsys, started):
     db = ("--db", started)
     code, out, err = run(
         capsys, "dispense", "S-002", "--cycle", "1", "--date", "2026-01-05", "--strength", "12",
-        "--count", "14", "--lot", "AN2601", "--expiry", "2027-06-30", *db,
+        "--count", "14", "--lot", "AN2601", "--expiry", "2027-06-30",
+        "--reason", "prepared on paper", *db,
     )  # fmt: skip
     assert code == 0, err
     assert "14 x 12 mg dispensed" in out

@@ -157,6 +157,7 @@ def test_capsules_counted_back_show_a_discrepancy_until_it_is_reviewed(pharmacis
             count=14,
             lot="L1",
             expiry="2027-01-01",
+            reason="prepared on paper",
         )
     page = pharmacist.get("/pharmacy")
     assert "Capsules back from cycle 3" in page.text
@@ -184,6 +185,7 @@ def test_a_refusal_on_the_subject_page_comes_back_to_that_page(pharmacist, units
             count=14,
             lot="L1",
             expiry="2027-01-01",
+            reason="prepared on paper",
         )
     page = pharmacist.get("/pharmacy/subjects/DEMO-003")
     assert "L1 (2027-01-01)" in page.text

@@ -26,6 +26,7 @@ FORMS = {
         "count": "1",
     },
     "/pharmacy/subjects/DEMO-003/reviews": {"cycle": "3", "note": "checked"},
+    "/pharmacy/subjects/DEMO-003/not-needed": {"cycle": "1", "reason": "dispensed on paper"},
 }
 """Every pharmacy form with values a pharmacist could post."""
 

@@ -44,9 +44,12 @@ def histories(draw: st.DrawFn) -> tuple[core.History, date]:
     drawn=histories(),
     holidays=st.lists(st.dates(C1D1, C1D1 + timedelta(days=200)), max_size=10),
 )
-def test_never_to_prepare_while_on_hold_or_stopped_on_the_prepare_by_date(
+def test_never_to_prepare_while_on_hold_or_stopped_today_or_when_the_capsules_are_needed(
     anlotinib, drawn, holidays
 ):
+    """Today is when the "prepare" action would run; the capsules are needed at day 1, or at
+    the first dose of a dose changed mid-cycle (an unscheduled row, prepared by that day). A
+    hold known to end before day 1 does not stop a preparation that starts before it."""
     history, today = drawn
     try:
         plan = core.build_plan(anlotinib, ANCHORS, history, today)
@@ -56,9 +59,12 @@ def test_never_to_prepare_while_on_hold_or_stopped_on_the_prepare_by_date(
     for row in rows:
         if row.status != TO_PREPARE:
             continue
-        assert not any(period.covers(row.prepare_by) for period in plan.holds)
-        assert plan.discontinuation is None or plan.discontinuation.on > row.prepare_by
-        assert row.prepare_by.weekday() < 5 and row.prepare_by not in holidays
+        needed = row.prepare_by if row.unscheduled else row.day1
+        for day in (today, needed):
+            assert not any(period.covers(day) for period in plan.holds)
+            assert plan.discontinuation is None or plan.discontinuation.on > day
+        if not row.unscheduled:
+            assert row.prepare_by.weekday() < 5 and row.prepare_by not in holidays
 
 
 @settings(max_examples=100, deadline=None)

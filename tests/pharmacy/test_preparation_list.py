@@ -2,12 +2,12 @@
 noon in Shanghai; S-001 started cycle 1 on Monday 2026-02-02, so cycle 3 day 1 is Monday
 2026-03-16 and, two working days earlier, its capsules must be ready by Thursday 2026-03-12."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from scheduler.errors import Conflict, InputError, RuleViolation
-from scheduler.pharmacy.accountability import confirm_day1, prepare, return_to_stock
+from scheduler.pharmacy.accountability import confirm_day1, dispense, prepare, return_to_stock
 from scheduler.pharmacy.preparation_list import (
     DAY1_NOT_MET,
     DAY1_UNCONFIRMED,
@@ -29,10 +29,22 @@ from scheduler.subjects.treatment import discontinue, hold, resume
 MARCH = {"start": date(2026, 3, 1), "end": date(2026, 3, 31)}
 
 
+def _enrolled_and_dispensed(unit, code, c1d1):
+    """Enrolled with cycles 1 and 2 dispensed at their day 1 (prepared before the records were
+    kept): the list is about what comes next."""
+    enroll(unit, code, c1d1=c1d1, surgery="2026-01-05", site_code="ZJU1")
+    for cycle in (1, 2):
+        dispense(
+            unit, code, cycle=cycle, on=c1d1 + timedelta(days=21 * (cycle - 1)), strength=12,
+            count=14, lot="AN26", expiry="2027-06-30",
+            reason="prepared before the records were kept",
+        )  # fmt: skip
+
+
 @pytest.fixture
 def subject(units):
     with units() as unit:
-        enroll(unit, "S-001", c1d1="2026-02-02", surgery="2026-01-05", site_code="ZJU1")
+        _enrolled_and_dispensed(unit, "S-001", date(2026, 2, 2))
     return "S-001"
 
 
@@ -97,7 +109,10 @@ def test_a_reduced_dose_is_flagged_with_the_new_strength(units, subject):
         hold(unit, subject, start="2026-03-01", reason="grade 3 hand-foot skin reaction")
     with units() as unit:
         resume(unit, subject, on="2026-03-02", dose_mg=10, reason="resolved to grade 1")
-    row = _list(units, **MARCH).rows[0]
+    unscheduled, row = _list(units, **MARCH).rows
+    # Resumed on C2D8: cycle 2's last 7 doses need 10 mg capsules now, cycle 3 all 14.
+    assert (unscheduled.cycle, unscheduled.capsules) == (2, (CapsuleLine(10, 7),))
+    assert unscheduled.unscheduled and not row.unscheduled
     assert (row.status, row.dose_mg, row.dose_level) == (TO_PREPARE, 10, -1)
     assert row.flags == (DOSE_REDUCED, DAY1_UNCONFIRMED)
     assert row.capsules == (CapsuleLine(10, 14),)
@@ -111,7 +126,7 @@ def test_a_discontinued_subject_has_nothing_to_prepare(units, subject):
 
 def test_totals_add_up_per_strength_across_subjects(units, subject):
     with units() as unit:
-        enroll(unit, "S-002", c1d1="2026-02-04", surgery="2026-01-05", site_code="ZJU1")
+        _enrolled_and_dispensed(unit, "S-002", date(2026, 2, 4))
     result = _list(units, **MARCH)
     assert [r.subject for r in result.rows] == ["S-001", "S-002"]
     assert result.totals == (StrengthTotal(12, 28),)
@@ -162,7 +177,7 @@ def test_a_reduction_after_preparation_is_resolved_by_relabelling(units, subject
         hold(unit, subject, start="2026-03-01", reason="grade 3 hand-foot skin reaction")
     with units() as unit:
         resume(unit, subject, on="2026-03-02", dose_mg=10, reason="resolved to grade 1")
-    row = _list(units, **MARCH).rows[0]
+    (row,) = [r for r in _list(units, **MARCH).rows if r.cycle == 3]
     assert (row.status, row.prepared, row.capsules) == (
         PLAN_CHANGED,
         (CapsuleLine(12, 14),),
@@ -172,7 +187,7 @@ def test_a_reduction_after_preparation_is_resolved_by_relabelling(units, subject
         prepare(unit, subject, cycle=3)
     with units(actor="pharmacist") as unit:
         prepare(unit, subject, cycle=3, reason="relabelled for 10 mg after reduction")
-    row = _list(units, **MARCH).rows[0]
+    (row,) = [r for r in _list(units, **MARCH).rows if r.cycle == 3]
     assert (row.status, row.prepared) == (PREPARED, (CapsuleLine(10, 14),))
 
 

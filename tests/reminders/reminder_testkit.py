@@ -71,6 +71,8 @@ class Deliveries:
         self._lock = threading.Lock()
         self.keys: list[str] = []
         self.bodies: dict[str, str] = {}
+        self.received: list[tuple[str, str]] = []
+        """Every delivery as (key, body), repeats included."""
         self.refuse_next = 0
         """How many of the next deliveries to refuse with a temporary error."""
         self.refused = 0
@@ -87,10 +89,20 @@ class Deliveries:
         with self._lock:
             self.keys.append(key)
             self.bodies[key] = body
+            self.received.append((key, body))
 
     def counts(self) -> Counter[str]:
         with self._lock:
             return Counter(self.keys)
+
+    def keys_by_body(self) -> dict[str, set[str]]:
+        """The distinct idempotency keys each message text arrived with: a message repeated
+        under a second key is a duplicate no receiver can drop."""
+        found: dict[str, set[str]] = {}
+        with self._lock:
+            for key, body in self.received:
+                found.setdefault(body, set()).add(key)
+        return found
 
 
 class _SmtpHandler:

@@ -10,6 +10,8 @@ lease can run out, so no claim of a killed worker is taken over by another worke
 killed too (which could send one message three times: two windows). Then the leases run out and
 one worker, restarted, sends what the killed ones left.
 
+Each duplicate must carry the key of its first delivery (a repeat under another key would pass
+any receiver's duplicate check): the repeats under a distinct key are counted too, and must be 0.
 The duplicates are counted and shown in the terminal summary ("reminder crash tests") and as the
 test's recorded properties (JUnit XML). REMINDER_CRASH_SEED replays a run.
 """
@@ -131,18 +133,27 @@ def test_a_worker_killed_at_random_points_neither_loses_nor_repeats_a_reminder(
 
     received = smtp_receiver.deliveries.counts() + webhook_receiver.deliveries.counts()
     duplicates = sum(n - 1 for n in received.values())
+    # A repeat under another key would pass any receiver's duplicate check: there must be none.
+    by_body: dict[str, set[str]] = {}
+    for receiver in receivers:
+        for body, seen in receiver.deliveries.keys_by_body().items():
+            by_body.setdefault(body, set()).update(seen)
+    rekeyed = sum(len(keys) - 1 for keys in by_body.values())
     by_kind = ", ".join(f"{sum(k == kind for k, _ in kills)} {kind}" for kind in KINDS)
     report = (
         f"{len(kills)} workers killed ({by_kind}), {len(keys)} reminders, "
-        f"{duplicates} duplicate{'s' * (duplicates != 1)}, "
+        f"{duplicates} duplicate{'s' * (duplicates != 1)} ({rekeyed} under another key), "
         f"{time.monotonic() - began:.1f} s, seed {seed}"
     )
     record_property("kills", len(kills))
     record_property("duplicates", duplicates)
+    record_property("duplicates_with_distinct_keys", rekeyed)
     record_property("reminder_report", report)
     assert set(received) == set(keys), report  # none lost
     assert max(received.values()) <= 2, report  # one window each, at most
     assert duplicates <= len(kills), report  # one sending thread: one window per kill
+    assert rekeyed == 0, report  # every repeat carries its first key, so a receiver can drop it
+    assert len(by_body) == len(keys), report
     assert _unfinished(db_url) == 0
     with unit_of_work(get_engine(db_url), "tester") as unit:
         statuses = set(unit.session.exec(select(Reminder.status)))

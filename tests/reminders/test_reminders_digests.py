@@ -19,6 +19,7 @@ from scheduler.clock import FixedClock
 from scheduler.db import get_engine
 from scheduler.kernel.sites import ensure_default_site
 from scheduler.models import Reminder
+from scheduler.pharmacy.accountability import dispense
 from scheduler.pharmacy.preparation_list import TO_PREPARE, preparation_list
 from scheduler.reminders.jobs import ReminderJobs, build_digests
 from scheduler.settings import Settings
@@ -87,6 +88,16 @@ def trial(units):
         hold(unit, "S-004", start="2026-03-05", reason="grade 3 hypertension")
     with units(now=_utc(2026, 3, 9, 4)) as unit:
         resume(unit, "S-004", on="2026-03-09", dose_mg=10)
+    with units("pharmacist", now=_utc(2026, 3, 9, 4)) as unit:
+        # Cycle 1 of each subject was dispensed at its day 1, and S-004's 10 mg capsules for
+        # the rest of cycle 1 on the day dosing resumed: nothing of cycle 1 is left to prepare.
+        dispensed = [(c, "2026-03-02", 12, 14) for c in ("S-001", "S-002", "S-004", "N-001")]
+        dispensed += [("S-003", "2026-03-09", 12, 14), ("S-004", "2026-03-09", 10, 7)]
+        for code, on, strength, count in dispensed:
+            dispense(
+                unit, code, cycle=1, on=on, strength=strength, count=count, lot="AN26",
+                expiry="2027-06-30", reason="prepared on paper",
+            )  # fmt: skip
     with units(now=_utc(2026, 3, 10, 4)) as unit:
         record_adverse_event(unit, "S-002", term="hypertension", grade=3, onset="2026-03-10")
         hold(unit, "S-002", start="2026-03-10", reason="grade 3 hypertension")

@@ -239,7 +239,8 @@ def test_the_0800_reminder_comes_at_0800_local_either_side_of_a_dst_change(
     zone, c1d1, expected = DST_CASES[case]
     first = date.fromisoformat(c1d1)
     enrolled = datetime(first.year, first.month, first.day, tzinfo=UTC) - timedelta(days=1)
-    _enroll(reminder_settings, "TZ-1", at=enrolled, c1d1=c1d1, surgery="2026-01-05", time_zone=zone)
+    surgery = (first - timedelta(days=35)).isoformat()  # within the protocol's 28-56 days
+    _enroll(reminder_settings, "TZ-1", at=enrolled, c1d1=c1d1, surgery=surgery, time_zone=zone)
     rows = _rows(reminder_settings)
     assert [rows[("TZ-1", item)].due_at for item in ("C1D6", "C1D7", "C1D8")] == expected
     change_day = rows[("TZ-1", "C1D7")]

@@ -40,11 +40,13 @@ def slot_for(result, on, slot=1):
         (time(9, 1), "late", 61),
         (time(11, 0), "late", 180),
         (time(20, 0), "late", 720),  # up to 12 h late still counts as taken
-        (time(20, 1), "missed", 721),
-        (time(21, 0), "missed", 780),
+        (time(20, 1), "taken_outside_window", 721),  # taken: a deviation, never "missed"
+        (time(21, 0), "taken_outside_window", 780),
     ],
 )
-def test_a_dose_taken_at_a_given_time_is_taken_late_or_missed(plan, day, at, status, late_minutes):
+def test_a_dose_taken_at_a_given_time_is_taken_late_or_taken_outside_the_window(
+    plan, day, at, status, late_minutes
+):
     result = plan(day(1, 3), History(doses=(taken(day(1, 3), at),)))
 
     dose = slot_for(result, day(1, 3))
@@ -59,10 +61,10 @@ def test_a_dose_taken_3_hours_late_is_late(plan, day):
     assert dose.status == "late"
 
 
-def test_a_dose_taken_13_hours_late_is_missed(plan, day):
+def test_a_dose_taken_13_hours_late_is_taken_outside_the_window(plan, day):
     dose = slot_for(plan(day(1, 3), History(doses=(taken(day(1, 3), time(21, 0)),))), day(1, 3))
 
-    assert dose.status == "missed"
+    assert dose.status == "taken_outside_window"
 
 
 def test_a_dose_recorded_taken_without_a_time_is_taken(plan, day):
@@ -88,7 +90,8 @@ def test_lateness_is_real_elapsed_time_across_a_dst_change(anlotinib):
 
 
 def test_the_same_clock_times_are_judged_apart_on_either_side_of_a_dst_change(anlotinib):
-    # 01:00 to 13:30 is 12.5 h on 2026-03-28 (missed) but 11.5 h on 2026-03-29 (late).
+    # 01:00 to 13:30 is 12.5 h on 2026-03-28 (outside the window) but 11.5 h on 2026-03-29
+    # (late).
     berlin = Anchors(
         subject="B-2",
         c1d1=date(2026, 3, 2),
@@ -107,9 +110,9 @@ def test_the_same_clock_times_are_judged_apart_on_either_side_of_a_dst_change(an
 
     judged = [slot_for(result, date(2026, 3, d)) for d in (28, 29, 30)]
     assert [(s.status, s.late_minutes) for s in judged] == [
-        ("missed", 750),
+        ("taken_outside_window", 750),
         ("late", 690),
-        ("missed", 750),
+        ("taken_outside_window", 750),
     ]
 
 

@@ -38,7 +38,8 @@ def test_the_second_regimen_has_its_own_visits(capecitabine, cape_subject):
     )
     assert visits["C2D8"].target == date(2026, 3, 30)
     assert visits["EOT"].target == date(2026, 7, 28)  # C6D14 (2026-06-28) + 30 days
-    assert visits["FU6M"].target == date(2026, 7, 20)
+    # Version 2 counts the follow-up from the last dose: the regimen needs no surgery date.
+    assert visits["FU6M"].target == date(2026, 12, 27)  # C6D14 (2026-06-28) + 182 days
 
 
 def test_each_administration_of_the_day_is_recorded_and_judged_on_its_own(

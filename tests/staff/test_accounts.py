@@ -82,12 +82,12 @@ def test_deactivating_ends_sessions_and_revokes_tokens_at_once(units, nurse, clo
         login = start_session(unit, nurse)
         token = issue_api_token(unit, "li.na", label="lab system")
     with units() as unit:
-        assert token_staff(unit.session, token) == nurse
+        assert token_staff(unit.session, token, clock.now()) == nurse
         assert token not in unit.session.exec(select(ApiToken)).one().token_sha256
     with units("admin") as unit:
         deactivate(unit, "li.na", reason="left the unit")
     with units() as unit:
-        assert token_staff(unit.session, token) is None
+        assert token_staff(unit.session, token, clock.now()) is None
         assert session_staff(unit.session, login.token, clock.now()) is None
         assert verify_password(unit.session, "li.na", PASSWORD) is None
         entry = unit.session.exec(
@@ -129,7 +129,7 @@ def test_dosing_user_add_creates_an_account_that_logs_in(units, db_url, capsys, 
     assert staff is not None and staff.role == "investigator" and actor == "site-admin"
     code, out, _ = _dosing(capsys, monkeypatch, "user", "token", "wang.fang", "--db", db_url)
     with units() as unit:
-        assert code == 0 and token_staff(unit.session, out.strip()) == staff
+        assert code == 0 and token_staff(unit.session, out.strip(), unit.now) == staff
 
 
 def test_dosing_user_add_refuses_an_unknown_role_naming_it(units, db_url, capsys, monkeypatch):

@@ -90,8 +90,8 @@ def test_a_deactivated_users_token_stops_working_at_once(web_app, staff_client, 
     assert _api(web_app, token).get("/api/subjects/DEMO-001/plan").status_code == 401
 
 
-def test_the_openapi_schema_declares_bearer_auth_at_the_docs_url(web_app):
-    client = TestClient(web_app)
+def test_the_openapi_schema_declares_bearer_auth_at_the_docs_url(web_app, staff_client):
+    client = staff_client("nurse")
     docs = client.get("/docs")
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text
     schema = client.get("/api/openapi.json").json()

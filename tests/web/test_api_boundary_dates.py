@@ -37,6 +37,8 @@ def _valid(schema: dict[str, Any], node: dict[str, Any]) -> Any:
         return "08:00" if node.get("pattern") == r"^\d{2}:\d{2}$" else "x"
     if kind == "boolean":
         return True
+    if kind == "array":
+        return []
     if kind in ("integer", "number"):
         return node.get("minimum", 1)
     raise AssertionError(f"no valid value for {node}")

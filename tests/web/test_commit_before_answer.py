@@ -16,10 +16,14 @@ from typing import Any
 import pytest
 from cli_runner import run
 from sqlalchemy import inspect, text
+from sqlmodel import select
 
 from scheduler.app.demo import seed_demo
 from scheduler.db import get_engine
 from scheduler.kernel.sites import ensure_default_site
+from scheduler.models import ApiToken
+from scheduler.staff.accounts import issue_api_token
+from scheduler.staff.throttle import record_failure
 
 TODAY = "2026-03-02"  # the fixed clock's date in Shanghai
 WRITES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
@@ -68,6 +72,18 @@ WRITES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
         {"name": "test-nurse", "json": {"reason": "left the study team"}},
     ),
     ("POST", "/api/staff/{name}/tokens"): ("admin", {"name": "test-nurse", "json": {}}),
+    ("PUT", "/api/staff/{name}/sites"): (
+        "admin",
+        {"name": "test-nurse", "json": {"sites": ["ZJU1"], "reason": "works at ZJU1 only"}},
+    ),
+    ("POST", "/api/staff/{name}/unlock"): (
+        "admin",
+        {"name": "test-nurse", "json": {"reason": "called the help desk"}},
+    ),
+    ("POST", "/api/staff/{name}/tokens/{token_id}/revoke"): (
+        "admin",
+        {"name": "test-nurse", "json": {"reason": "laptop lost"}},
+    ),
 }
 PREVIEWS = {
     ("POST", "/api/subjects/{code}/hold-preview"),
@@ -149,10 +165,25 @@ def _clients(staff_client):
     return {role: staff_client(role) for role in ("nurse", "investigator", "admin")}
 
 
-def _call(clients, method: str, path: str) -> Any:
+def _call(clients, method: str, path: str, token_id: int = 0) -> Any:
     role, args = WRITES[(method, path)]
-    url = path.format(code=args.get("code", ""), name=args.get("name", ""))
+    url = path.format(code=args.get("code", ""), name=args.get("name", ""), token_id=token_id)
     return clients[role].request(method, url, json=args["json"])
+
+
+def _prepare(clients, units, path: str) -> int:
+    """What a write needs to exist before it (a live link, a failed login, a token): made
+    before the database starts refusing commits. Returns the token id for a revocation."""
+    if path.endswith("/feed/revoke"):
+        assert clients["nurse"].post("/api/subjects/DEMO-003/feed", json={}).status_code == 201
+    if path.endswith("/unlock"):
+        with units("login-form") as unit:
+            record_failure(unit, "test-nurse", "127.0.0.1")
+    if path.endswith("/revoke") and "{token_id}" in path:
+        with units("admin-setup") as unit:
+            issue_api_token(unit, "test-nurse", label="to revoke")
+            return max(t.id or 0 for t in unit.session.exec(select(ApiToken)))
+    return 0
 
 
 def test_every_write_endpoint_of_the_api_is_covered_here(web_app):
@@ -168,14 +199,13 @@ def test_every_write_endpoint_of_the_api_is_covered_here(web_app):
 
 @pytest.mark.parametrize(("method", "path"), sorted(WRITES))
 def test_a_write_whose_commit_fails_answers_an_error_and_stores_nothing(
-    web_app, staff_client, db_url, refusing_commits, method, path
+    web_app, staff_client, units, db_url, refusing_commits, method, path
 ):
     clients = _clients(staff_client)
-    if path.endswith("/feed/revoke"):
-        assert clients["nurse"].post("/api/subjects/DEMO-003/feed", json={}).status_code == 201
+    token_id = _prepare(clients, units, path)
     before = _snapshot(db_url)
     refusing_commits("40001")
-    answer = _call(clients, method, path)
+    answer = _call(clients, method, path, token_id)
     assert answer.status_code == 409, answer.text
     assert answer.json()["error"]["field"] == "record"
     assert _snapshot(db_url) == before

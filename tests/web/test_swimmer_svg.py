@@ -155,8 +155,10 @@ def test_any_plans_bar_runs_from_c1d1_in_the_dose_level_of_each_day(drawn: tuple
     plan, today = drawn
     swimmer = swimmer_of(plan, today)
     group = _groups(ET.fromstring(swimmer_svg([plan], today)))["P-1"]
-    if swimmer.outcome == "screening":
+    stop = plan.discontinuation
+    if swimmer.outcome in ("screening", "stopped before treatment"):
         assert group.find("svg:rect", NS) is None
+        assert (swimmer.outcome == "screening") == (stop is None or stop.on > today)
         return
     segments = swimmer.segments
     assert segments[0].start == plan.cycles[0].day1 and segments[-1].end == swimmer.end

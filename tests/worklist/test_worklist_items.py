@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import delete, select
@@ -30,8 +30,10 @@ TODAY = date(2026, 3, 2)
 
 
 def _enroll(units, code: str, c1d1: str, **extra) -> None:
+    # Surgery 35 days before C1D1: within NCT03945799's 28-56 days whatever C1D1 a test needs.
+    surgery = (date.fromisoformat(c1d1) - timedelta(days=35)).isoformat()
     with units() as unit:
-        enroll(unit, code, c1d1=c1d1, surgery="2026-01-05", site_code="ZJU1", **extra)
+        enroll(unit, code, c1d1=c1d1, surgery=surgery, site_code="ZJU1", **extra)
 
 
 def _items(units, on: date | None = None, site: str | None = None) -> list[WorkItem]:

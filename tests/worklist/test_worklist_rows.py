@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from scheduler.app.demo import seed_demo
+from scheduler.core.dose_changes import mid_cycle_changes
 from scheduler.db import get_engine
 from scheduler.errors import InputError
 from scheduler.kernel.sites import ensure_default_site
@@ -336,6 +337,12 @@ def _expected_from_the_plan(plan, checks: dict[int, bool], day: date) -> set[Lis
     unrecorded = [s.date for s in plan.doses() if s.status == "planned" and not s.tentative]
     if unrecorded and unrecorded[0] < day - timedelta(days=7):
         found.add((code, "unrecorded_doses", None, unrecorded[0], None, None, "diary", "watch"))
+    # Nothing is dispensed in this simulation: every dose changed mid-cycle waits for its
+    # capsules, until its last dose.
+    for change in mid_cycle_changes(plan):
+        if day <= change.dose_dates[-1]:
+            what = f"cycle {change.cycle}"
+            found.add((code, "new_strength", None, None, None, None, what, "today"))
     return found
 
 

@@ -9,7 +9,7 @@ nothing, each later one corrects the one before it (voided or not); the same for
 discontinuations.
 
 Revision ID: 0013recordconstraints
-Revises: 0008day1assessedon
+Revises: 0012sitecontact
 Create Date: 2026-12-06 21:50:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013recordconstraints"
-down_revision: str | Sequence[str] | None = "0008day1assessedon"
+down_revision: str | Sequence[str] | None = "0012sitecontact"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

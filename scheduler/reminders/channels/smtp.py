@@ -1,6 +1,10 @@
 """Email over SMTP with the standard library: one connection kept open across messages.
 
-The idempotency key is the Message-ID, the header mail systems already use to drop duplicates.
+The Message-ID is made from the idempotency key (``<key@sender-domain>``, also sent as
+``X-Dosing-Idempotency-Key``), so a repeated send carries the same Message-ID. SMTP itself does
+not drop a repeated Message-ID: a relay or mailbox may (some mailbox servers and mail clients
+suppress or merge a Message-ID they already hold, when set up to), but the one duplicate a
+worker crash can cause (docs/reminders.md) may still reach the patient's inbox.
 """
 
 from __future__ import annotations
