@@ -147,6 +147,13 @@ _DOSE_SENTENCES = {
 """What a dose already recorded says instead of "take one dose at this time": whole sentences,
 so each can go to the translation catalogue as it is."""
 
+_TAKE = "Take one dose of {dose} by mouth at this time."
+_UNRECORDED = (
+    "This day has passed and your diary for it is not with the study team yet. "
+    "Tell them whether you took this dose; do not take it now."
+)
+"""A past dose without a record: never "take one dose at this time" once the day is over."""
+
 _DOSE_WORDS = {
     "taken": " (taken)",
     "late": " (taken late)",
@@ -207,7 +214,7 @@ def dose_item(
         description = _lines(
             _collect_first(format_dose(slot.dose_mg)) if waiting else "",
             _DOSE_SENTENCES.get(slot.status, "").format(dose=dose)
-            or f"Take one dose of {dose} by mouth at this time.",
+            or (_UNRECORDED if slot.date < plan.today else _TAKE.format(dose=dose)),
             "A missed dose is not made up: do not take two doses on one day.",
             _contact(options),
         )

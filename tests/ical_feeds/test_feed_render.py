@@ -93,8 +93,8 @@ def test_changed_feed_bytes_come_with_a_new_render_format():
     it (then record the new pair here), or clients keep the old bytes on 304."""
     digest = hashlib.sha256((GOLDEN / "anlotinib_hold_reduction.ics").read_bytes()).hexdigest()
     assert (calendars.RENDER_FORMAT, digest) == (
-        3,
-        "f8547e42210a2da91de83babc0af02d3fc8780ccb39641786432b2b406dcc44c",
+        4,
+        "1dad2fb3a75955d5ac061cd721acf6f636b86ba05d188ba3d8c5fe306f952fa4",
     ), "the feed's bytes changed: raise calendars.RENDER_FORMAT and record the new pair"
 
 
@@ -387,3 +387,25 @@ def test_an_event_the_fast_writer_does_not_cover_goes_through_icalendar(anlotini
     assert render.write_event(items[0], identities[items[0].ident]) is None
     feed = calendars.render_feed(items, identities, options, TODAY)
     assert "LOCATION:Klinikstra\u00dfe 1\\, M\u00fcnchen".encode() in feed
+
+
+def test_a_past_dose_without_a_diary_entry_never_says_take_it_now(anlotinib):
+    """C1D1-D8 are recorded taken; on 2026-03-12 (C1D11, no hold) D9 and D10 have no record:
+    their events ask the patient to tell the team, and only today's and later doses say
+    "take"."""
+    today = date(2026, 3, 12)
+    plan = core.build_plan(anlotinib, anchors(), core.History(doses=TAKEN), today)
+    items = calendars.patient_items(plan, OPTIONS)
+    identities = calendars.assign_identities(items, {}, FETCHED, counter_uids())
+    calendar = parsed(calendars.render_patient_feed(plan, identities, OPTIONS, today))
+    doses = {
+        str(e["SUMMARY"]).rsplit("- ", 1)[-1]: str(e["DESCRIPTION"])
+        for e in calendar.events
+        if str(e["SUMMARY"]).startswith("Study capsule")
+        and e.decoded("DTSTART").month == 3
+        and e.decoded("DTSTART").day in (10, 11, 12, 13)
+    }
+    assert "do not take it now" in doses["day 9 of 14"]
+    assert "do not take it now" in doses["day 10 of 14"]
+    assert doses["day 11 of 14"].startswith("Take one dose")
+    assert doses["day 12 of 14"].startswith("Take one dose")

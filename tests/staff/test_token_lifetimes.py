@@ -9,7 +9,7 @@ import pytest
 from cli_runner import run
 from fastapi.testclient import TestClient
 from fixed_clock import FIXED_NOW
-from sqlmodel import select
+from sqlmodel import col, select
 
 from scheduler.models import ApiToken, AuditEntry
 from scheduler.staff.accounts import issue_api_token, token_staff
@@ -118,7 +118,9 @@ def test_revoking_one_token_stops_it_and_leaves_the_others(
     assert _api(web_app, nurse.token).get("/api/worklist").status_code == 401
     with units() as unit:
         entries = unit.session.exec(
-            select(AuditEntry).where(AuditEntry.action == "staff.token_revoke")
+            select(AuditEntry)
+            .where(AuditEntry.action == "staff.token_revoke")
+            .order_by(col(AuditEntry.id))
         ).all()
     assert [(e.actor, e.reason) for e in entries] == [
         ("test-admin", "pc stolen"),
