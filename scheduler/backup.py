@@ -63,6 +63,8 @@ def backup(url: str, target: Path) -> None:
         raise InputError("db", f"there is no database at {source}")
     if target.exists():
         raise InputError("file", f"{target} exists already: back up to a new file")
+    if not target.parent.is_dir():
+        raise InputError("file", f"{target.parent} is not a folder to back up into")
     with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(target)) as copy:
         live.backup(copy)  # all pages in one step: one snapshot, never a mix of two moments
         _checked(copy, "file", str(target))

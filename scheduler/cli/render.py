@@ -6,11 +6,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from scheduler import core
+from scheduler.errors import InputError
 
 
 def _default(value: Any) -> Any:
@@ -73,3 +75,15 @@ def plan_text(plan: core.Plan) -> str:
     for proposal in plan.proposals:
         out.append(f"PROPOSED: {proposal.action}: {proposal.reason}")
     return "\n".join(out)
+
+
+def write_file(field: str, path: Path, content: str | bytes) -> None:
+    """Write a command's output file; a path that cannot be written is bad input naming the
+    option (exit 2), not an unexpected error."""
+    try:
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(field, f"cannot write {str(path)!r}: {exc.strerror}") from exc

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from scheduler.cli.options import DbOption, JsonOption, UserOption, engine_for, open_unit
-from scheduler.cli.render import print_json
+from scheduler.cli.render import print_json, write_file
 from scheduler.clock import SystemClock
 from scheduler.errors import InputError
 from scheduler.feeds.serving import subject_calendar
@@ -122,8 +122,5 @@ def ics(
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()
         return
-    try:
-        out.write_bytes(body)
-    except OSError as exc:
-        raise InputError("out", f"cannot write {str(out)!r}: {exc.strerror}") from exc
+    write_file("out", out, body)
     typer.echo(f"wrote the calendar of {subject} to {out}", err=True)

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
-from scheduler.cli.render import print_json, table
+from scheduler.cli.render import print_json, table, write_file
 from scheduler.core.accountability import relative_dose_intensity
 from scheduler.errors import InputError
 from scheduler.kernel.subject_state import plan_for
@@ -123,7 +123,7 @@ def pharmacy(
     elif as_csv:
         typer.echo(_csv(_HEADERS, [_cells(row) for row in result.rows]), nl=False)
         if totals_file is not None:
-            totals_file.write_text(_csv(_TOTAL_HEADERS, _total_rows(result)), encoding="utf-8")
+            write_file("totals", totals_file, _csv(_TOTAL_HEADERS, _total_rows(result)))
     elif not result.rows:
         typer.echo(f"nothing to prepare {result.start}..{result.end}")
     else:
@@ -315,7 +315,7 @@ def export_command(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_file("out", out, text)
         typer.echo(f"wrote {len(text.splitlines()) - 1} {domain.upper()} rows to {out}")
 
 
@@ -331,5 +331,5 @@ def fhir_command(
     if out is None:
         typer.echo(text)
     else:
-        out.write_text(text + "\n", encoding="utf-8")
+        write_file("out", out, text + "\n")
         typer.echo(f"wrote the FHIR bundle for {subject} to {out}")

@@ -72,14 +72,19 @@ def enroll(
         site = default_site
     else:
         raise InputError("site", "no site given and no default site exists; run `dosing init`")
-    version = latest_version(unit.session, protocol_id or DEFAULT_PROTOCOL_ID)
+    if protocol_id is not None:
+        check_code("protocol", protocol_id)
+    version = latest_version(
+        unit.session, DEFAULT_PROTOCOL_ID if protocol_id is None else protocol_id
+    )
     protocol = protocol_of(version)
     if surgery_day is None and protocol.needs_surgery:
         raise InputError(
             "surgery",
             f"{protocol.id} counts visits or enrolment from the surgery date: give --surgery",
         )
-    zone = check_zone("tz", time_zone or site.time_zone)
+    # Left out means the site's zone; given but empty is a mistake, not a request for it.
+    zone = check_zone("tz", site.time_zone if time_zone is None else time_zone)
     at = parse_time("dose_time", dose_time) if dose_time is not None else None
     at = at or protocol.schedule.default_dose_time
     _check_dose_time(protocol, "dose_time", at)

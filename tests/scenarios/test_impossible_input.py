@@ -68,3 +68,40 @@ def test_a_record_id_too_large_for_the_database_exits_2_naming_the_option(db_url
     )
     assert (status, out) == (2, "")
     assert "--ae" in err
+
+
+@pytest.mark.parametrize(("option", "field"), [("--tz", "tz"), ("--protocol", "protocol")])
+def test_an_empty_zone_or_protocol_at_enrolment_is_refused_not_read_as_the_default(
+    db_url, units, capsys, option, field
+):
+    status, out, err = run(
+        capsys,
+        *("enroll", "S-002", "--c1d1", "2026-03-02", "--surgery", "2026-01-20"),
+        *("--site", "ZJU1", option, "", "--db", db_url),
+    )
+    assert (status, out) == (2, "")
+    assert err.startswith(f"error: {field}:")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("export", "ex", "--out"),
+        ("fhir", "S-001", "--out"),
+        ("ics", "S-001", "--out"),
+    ],
+)
+def test_an_output_file_that_cannot_be_written_exits_2_naming_the_option(
+    db_url, subject, capsys, tmp_path, argv
+):
+    target = str(tmp_path / "no-such-folder" / "out.txt")
+    status, _, err = run(capsys, *argv, target, "--db", db_url)
+    assert status == 2
+    assert err.startswith("error: out: cannot write")
+
+
+def test_a_backup_into_a_missing_folder_exits_2_naming_the_file(sqlite_url, capsys, tmp_path):
+    target = str(tmp_path / "no-such-folder" / "backup.db")
+    status, _, err = run(capsys, "backup", target, "--db", sqlite_url)
+    assert status == 2
+    assert err.startswith("error: file:")
