@@ -40,6 +40,7 @@ from scheduler.models import (
     ReconciliationReview,
 )
 from scheduler.pharmacy.capsules import capsules_for
+from scheduler.pharmacy.working_days import working_days_before
 from scheduler.protocols.schema import Protocol
 
 PREPARED = "prepared"
@@ -477,6 +478,17 @@ def dispense(
     plan = state.plan()
     planned = _cycle(plan, cycle)
     day = not_in_future("date", parse_date("date", on), state.today)
+    earliest = working_days_before(
+        plan.cycles[0].day1,
+        state.protocol.pharmacy.lead_working_days,
+        unit.settings.site_holidays.get(state.site.code, []),
+    )
+    if day < earliest:
+        raise InputError(
+            "date",
+            f"{day} is before the pharmacy could have prepared the first cycle ({earliest}, "
+            "C1D1 minus the lead time)",
+        )
     expires = parse_date("expiry", expiry)
     if expires < day:
         raise InputError("expiry", f"lot expired on {expires}, before the dispensing date {day}")

@@ -105,3 +105,26 @@ def test_a_backup_into_a_missing_folder_exits_2_naming_the_file(sqlite_url, caps
     status, _, err = run(capsys, "backup", target, "--db", sqlite_url)
     assert status == 2
     assert err.startswith("error: file:")
+
+
+def test_a_dispensing_before_the_pharmacy_could_prepare_cycle_1_is_refused(units, subject):
+    from scheduler.models import Dispensing
+    from scheduler.pharmacy.accountability import dispense
+
+    # C1D1 is Monday 2026-03-02; two working days of lead time: Thursday 2026-02-26.
+    with units() as unit, pytest.raises(InputError) as refused:
+        dispense(
+            unit,
+            subject,
+            cycle=1,
+            on="2026-02-20",
+            strength=12,
+            count=14,
+            lot="L1",
+            expiry="2027-06-30",
+            reason="emergency supply",
+        )
+    assert refused.value.field == "date"
+    assert "(2026-02-26, C1D1 minus the lead time)" in refused.value.reason
+    with units() as unit:
+        assert unit.session.exec(select(Dispensing)).all() == []
