@@ -1,0 +1,184 @@
+"""Dose writes per second: 4 writer processes, each on its own subjects, through the service
+layer (one unit of work per dose, as the CLI and the pages do) and through the JSON API (an
+in-process ASGI client per writer), against the floor measured in the same run: bare one-row
+commits on the same database engine (SQLite in WAL mode; PostgreSQL). Prints figures; asserts
+nothing.
+
+    .venv/bin/python benchmarks/write_throughput.py [--writers 4] [--doses 100]
+        [--db postgresql+psycopg://postgres@127.0.0.1:5432/dosing_bench]
+
+Without ``--db`` it runs on a new SQLite file. A PostgreSQL database named by ``--db`` is
+dropped and created again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sqlite3
+import tempfile
+import time
+from datetime import date, timedelta
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+C1D1 = date(2026, 3, 2)
+"""Long enough ago that every dose of 8 cycles is in the past on any day of the benchmark."""
+DOSING_DAYS = [C1D1 + timedelta(days=21 * c + d) for c in range(8) for d in range(14)]
+
+
+def _codes(writer: int, doses: int) -> list[str]:
+    per_subject = len(DOSING_DAYS)
+    return [f"W{writer}-{n:03d}" for n in range(-(-doses // per_subject))]
+
+
+def _jobs(writer: int, doses: int) -> list[tuple[str, date]]:
+    return [(code, day) for code in _codes(writer, doses) for day in DOSING_DAYS][:doses]
+
+
+def _setup(url: str, writers: int, doses: int) -> None:
+    from scheduler.app.bootstrap import bootstrap
+    from scheduler.db import get_engine
+    from scheduler.kernel.protocol_versions import load_shipped_protocols
+    from scheduler.kernel.sites import ensure_default_site
+    from scheduler.kernel.unit import unit_of_work
+    from scheduler.migrate import upgrade
+    from scheduler.settings import Settings
+    from scheduler.staff.accounts import create_staff, issue_api_token
+    from scheduler.subjects.enrolment import enroll
+
+    bootstrap()
+    upgrade(url)
+    settings = Settings(database_url=url)
+    with unit_of_work(get_engine(url), "bench-setup", settings=settings) as unit:
+        load_shipped_protocols(unit)
+        site = ensure_default_site(unit, settings)
+        for writer in range(writers):
+            for mode in ("svc", "api"):
+                for code in _codes(writer, doses):
+                    enroll(
+                        unit,
+                        f"{mode}-{code}",
+                        c1d1=C1D1,
+                        surgery=C1D1 - timedelta(days=35),
+                        site_code=site.code,
+                    )
+        create_staff(unit, "bench.nurse", role="nurse", password="bench-password")
+        token = issue_api_token(unit, "bench.nurse", label="bench")
+    os.environ["BENCH_TOKEN"] = token
+
+
+def _service_writer(args: tuple[str, int, int, multiprocessing.Barrier]) -> float:
+    url, writer, doses, start = args
+    from scheduler.app.bootstrap import bootstrap
+    from scheduler.db import get_engine
+    from scheduler.kernel.unit import unit_of_work
+    from scheduler.settings import Settings
+    from scheduler.subjects.doses import record_dose
+
+    bootstrap()
+    engine, settings = get_engine(url), Settings(database_url=url)
+    jobs = _jobs(writer, doses)
+    start.wait()
+    began = time.perf_counter()
+    for code, day in jobs:
+        with unit_of_work(engine, "bench.nurse", settings=settings) as unit:
+            record_dose(unit, f"svc-{code}", on=day, taken=True)
+    return time.perf_counter() - began
+
+
+def _api_writer(args: tuple[str, int, int, multiprocessing.Barrier]) -> float:
+    url, writer, doses, start = args
+    from fastapi.testclient import TestClient
+
+    from scheduler.app.web import create_app
+    from scheduler.settings import Settings
+
+    app = create_app(Settings(database_url=url))
+    client = TestClient(app, headers={"Authorization": f"Bearer {os.environ['BENCH_TOKEN']}"})
+    jobs = _jobs(writer, doses)
+    start.wait()
+    began = time.perf_counter()
+    for code, day in jobs:
+        answer = client.post(
+            f"/api/subjects/api-{code}/doses", json={"date": day.isoformat(), "taken": True}
+        )
+        assert answer.status_code == 201, answer.text
+    return time.perf_counter() - began
+
+
+def _floor_sqlite(path: str, rows: int) -> float:
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("CREATE TABLE IF NOT EXISTS floor (id INTEGER PRIMARY KEY, v TEXT)")
+    began = time.perf_counter()
+    for n in range(rows):
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("INSERT INTO floor (v) VALUES (?)", (str(n),))
+        connection.execute("COMMIT")
+    elapsed = time.perf_counter() - began
+    connection.close()
+    return rows / elapsed
+
+
+def _floor_postgres(url: str, rows: int) -> float:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS floor (id serial PRIMARY KEY, v text)"))
+        connection.commit()
+        began = time.perf_counter()
+        for n in range(rows):
+            connection.execute(text("INSERT INTO floor (v) VALUES (:v)"), {"v": str(n)})
+            connection.commit()
+        elapsed = time.perf_counter() - began
+    engine.dispose()
+    return rows / elapsed
+
+
+def _run(kind: str, url: str, writers: int, doses: int) -> float:
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        start = manager.Barrier(writers)
+        target = _service_writer if kind == "service" else _api_writer
+        with context.Pool(writers) as pool:
+            began = time.perf_counter()
+            pool.map(target, [(url, w, doses, start) for w in range(writers)])
+            wall = time.perf_counter() - began
+    return writers * doses / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--doses", type=int, default=100, help="dose writes per writer")
+    parser.add_argument("--db", default="")
+    options = parser.parse_args()
+    os.environ.setdefault("DOSING_PASSWORD_HASH_COST", "minimal")
+    if options.db:
+        url = options.db
+        admin = make_url(url).set(database="postgres")
+        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+        name = make_url(url).database
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        floor = _floor_postgres(url, 1000)
+    else:
+        folder = tempfile.mkdtemp(prefix="dosing-writes-")
+        url = f"sqlite:///{folder}/bench.db"
+        floor = _floor_sqlite(f"{folder}/floor.db", 1000)
+    _setup(url, options.writers, options.doses)
+    service = _run("service", url, options.writers, options.doses)
+    api = _run("api", url, options.writers, options.doses)
+    backend = make_url(url).get_backend_name()
+    print(f"{backend}: {options.writers} writers x {options.doses} dose writes, own subjects")
+    print(f"  floor (bare one-row commits, one connection): {floor:8.1f} commits/s")
+    print(f"  service layer (one unit of work per dose):   {service:8.1f} writes/s")
+    print(f"  JSON API (POST /api/subjects/{{code}}/doses): {api:8.1f} writes/s")
+
+
+if __name__ == "__main__":
+    main()
