@@ -312,18 +312,13 @@ def insert_rows(session: Session, rows: Rows) -> None:
 
 
 def refresh_worklist_rows(unit: Unit, subject_states: Sequence[SubjectState]) -> None:
-    """The ``REFRESHERS`` hook: runs before commit for every subject the unit changed.
+    """The projection hook: runs before commit for every subject the unit changed.
 
     Two units changing one subject at once would both delete its rows and both insert new ones,
-    and the second insert would fail (taking the clinical record with it). So the subjects are
-    locked first (in id order; PostgreSQL, SQLite serialises writers anyway) and their states
-    read again once the lock is held, so the rows include whatever the other unit committed."""
-    ids = sorted(s.subject.id for s in subject_states if s.subject.id is not None)
-    if not ids:
-        return
-    locked = select(Subject).where(col(Subject.id).in_(ids)).order_by(col(Subject.id))
-    subjects = list(unit.session.exec(locked.with_for_update()))
-    write_rows(unit.session, states(unit.session, subjects, unit.now))
+    and the second insert would fail (taking the clinical record with it). They cannot: the
+    unit locked each subject when it first read it, and ``refresh_derived`` read the states it
+    passes here with those locks held, so they include whatever another unit committed."""
+    write_rows(unit.session, subject_states)
 
 
 def backfill(session: Session, now: datetime) -> int:
