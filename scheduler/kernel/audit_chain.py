@@ -81,14 +81,11 @@ def _hash_of(entry: AuditEntry, prev_hash: str) -> str:
 
 def _take_chain_lock(session: Session) -> None:
     """Make this transaction the only one appending until it ends. PostgreSQL: an advisory
-    lock, released at commit, after which the next holder reads the committed head. SQLite has
-    one writer at a time, but its driver begins the transaction only at the first write, so a
-    unit that has written nothing yet could read a head another writer is about to move: a
-    write statement (it deletes nothing) takes the write lock first."""
+    lock, released at commit, after which the next holder reads the committed head. SQLite
+    needs none: a unit of work holds the database's write lock from its BEGIN IMMEDIATE
+    (``scheduler.db.transaction``), so no other writer can move the head under it."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
-    else:
-        session.execute(text("DELETE FROM auditentry WHERE 0"))
 
 
 def seal(session: Session, entries: Sequence[AuditEntry]) -> None:
