@@ -3,74 +3,257 @@ stderr, exit status 2 for bad input (the field and the reason), 1 for anything u
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
 
 import typer
+from typer._click import Command, Context, HelpFormatter
 
 # Typer carries its own copy of click (pyproject pins the line) and raises its exceptions.
 from typer._click import exceptions as click_errors
+from typer._click.utils import make_default_short_help
+from typer.core import TyperGroup
 
-from scheduler.app import backup_cli, serve, setup_cli
-from scheduler.app.bootstrap import bootstrap
 from scheduler.errors import InputError, ProtocolError, StorageUnavailable
-from scheduler.feeds import cli as feeds
-from scheduler.pharmacy import cli as pharmacy
-from scheduler.reminders import cli as reminders
-from scheduler.staff import cli as users
-from scheduler.subjects import cli as subjects
-from scheduler.subjects import recording_cli as recording
-from scheduler.worklist import cli as worklist
 
-app = typer.Typer(
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": (
+        "scheduler.app.setup_cli",
+        "init",
+        ("Create or upgrade the database and load the shipped protocols."),
+    ),
+    "demo": (
+        "scheduler.app.setup_cli",
+        "demo",
+        ("Set up the embedded demo (SQLite, NCT03945799, five subjects) and show today's work."),
+    ),
+    "enroll": (
+        "scheduler.subjects.cli",
+        "enroll_command",
+        "Enroll a subject and print the start of their plan.",
+    ),
+    "plan": (
+        "scheduler.subjects.cli",
+        "plan_command",
+        "Print a subject's full plan: cycles, dosing days and visits.",
+    ),
+    "subjects": (
+        "scheduler.subjects.cli",
+        "subjects_command",
+        "List subjects with their treatment status and current dose.",
+    ),
+    "set-anchor": (
+        "scheduler.subjects.cli",
+        "set_anchor_command",
+        ("Correct an anchor (C1D1, surgery date, time zone, dose time); the plan is re-derived."),
+    ),
+    "records": (
+        "scheduler.subjects.cli",
+        "records_command",
+        ("List what was recorded about a subject, with record ids (for `dosing void`)."),
+    ),
+    "audit": (
+        "scheduler.subjects.cli",
+        "audit_command",
+        ("Show a subject's audit trail: who changed what, when, and why."),
+    ),
+    "backup": (
+        "scheduler.app.backup_cli",
+        "backup",
+        ("Copy the database to a new FILE while it stays in use, and check the copy."),
+    ),
+    "restore": (
+        "scheduler.app.backup_cli",
+        "restore",
+        "Restore the backup FILE into an empty database (a new file).",
+    ),
+    "dose": (
+        "scheduler.subjects.recording_cli",
+        "dose",
+        "Record a dose as taken (optionally when) or missed.",
+    ),
+    "ae": (
+        "scheduler.subjects.recording_cli",
+        "ae",
+        ("Record an adverse event and print the action the protocol's rule table proposes."),
+    ),
+    "hold": (
+        "scheduler.subjects.recording_cli",
+        "hold_command",
+        "Hold dosing from a date until it is resumed.",
+    ),
+    "resume": (
+        "scheduler.subjects.recording_cli",
+        "resume_command",
+        ("Resume dosing after a hold, optionally at a lower dose level."),
+    ),
+    "discontinue": (
+        "scheduler.subjects.recording_cli",
+        "discontinue_command",
+        ("End treatment permanently; remaining doses are cancelled, follow-up continues."),
+    ),
+    "visit": ("scheduler.subjects.recording_cli", "visit", "Record a visit as done."),
+    "void": (
+        "scheduler.subjects.recording_cli",
+        "void",
+        ("Strike out a record entered in error; it stays in the database with the reason."),
+    ),
+    "due": (
+        "scheduler.worklist.cli",
+        "due",
+        ("Who is due: visits due, in window or overdue; holds; missed doses; day-1 checks."),
+    ),
+    "serve": (
+        "scheduler.app.serve",
+        "serve",
+        "Serve the staff pages, the JSON API and the calendar feeds.",
+    ),
+    "pharmacy": (
+        "scheduler.pharmacy.cli",
+        "pharmacy",
+        (
+            "Capsules to prepare before each cycle day 1 (and mid-cycle, after a dose "
+            "change), with prepare-by dates and flags; overdue cycles stay listed until "
+            "dispensed or not needed."
+        ),
+    ),
+    "criteria": (
+        "scheduler.pharmacy.cli",
+        "criteria",
+        (
+            "Confirm (or not) the protocol's day-1 criteria before a cycle starts: the "
+            "cycle waits for them."
+        ),
+    ),
+    "prepare": (
+        "scheduler.pharmacy.cli",
+        "prepare_command",
+        (
+            "Mark a cycle's capsules prepared as the plan stands (again: relabel), return"
+            " them, or say why capsules that were due will not be dispensed."
+        ),
+    ),
+    "dispense": (
+        "scheduler.pharmacy.cli",
+        "dispense_command",
+        "Record capsules handed to the subject for a cycle.",
+    ),
+    "return": (
+        "scheduler.pharmacy.cli",
+        "return_command",
+        ("Record capsules returned at the next visit, and show the cycle's reconciliation."),
+    ),
+    "reconcile-review": (
+        "scheduler.pharmacy.cli",
+        "review_command",
+        ("Record that a cycle's capsule discrepancy was looked at and explained."),
+    ),
+    "accountability": (
+        "scheduler.pharmacy.cli",
+        "accountability_command",
+        ("Dispensed versus returned per cycle, dose counts and relative dose intensity."),
+    ),
+    "export": (
+        "scheduler.pharmacy.cli",
+        "export_command",
+        ("Write an SDTM-shaped CSV (EX exposure, DA accountability, SV visits)."),
+    ),
+    "fhir": (
+        "scheduler.pharmacy.cli",
+        "fhir_command",
+        "Write one subject's plan as a FHIR R4 Bundle (JSON).",
+    ),
+    "feed-url": (
+        "scheduler.feeds.cli",
+        "feed_url",
+        (
+            "Issue (or rotate, or revoke) the subject's calendar feed URL; prints https "
+            "and webcal://."
+        ),
+    ),
+    "staff-feed-url": (
+        "scheduler.feeds.cli",
+        "staff_feed_url",
+        (
+            "Issue a staff calendar feed URL for a site (nurses' visits or pharmacy "
+            "preparation); issuing again rotates it."
+        ),
+    ),
+    "ics": (
+        "scheduler.feeds.cli",
+        "ics",
+        ("Write the subject's calendar (the same bytes as the patient feed) to a file or stdout."),
+    ),
+    "worker": (
+        "scheduler.reminders.cli",
+        "worker",
+        ("Run the reminder jobs: send due reminders, build staff digests, follow moving plans."),
+    ),
+    "user": (
+        "scheduler.staff.cli",
+        "app",
+        ("Staff accounts: add, list, sites, unlock, deactivate, API tokens."),
+    ),
+    "reminders": (
+        "scheduler.reminders.cli",
+        "app",
+        "Reminder outbox and patient reminder choices.",
+    ),
+}
+"""Each command: the module and attribute that define it (a function, or a Typer app of
+subcommands) and its one-line help. A command's module is imported only when it runs, so
+``dosing --help`` and a single command import only what they need (the table's help is checked
+against each command's own in tests/app/test_cli_commands.py)."""
+
+
+class _Commands(TyperGroup):
+    """The ``dosing`` group: lists the table, loads one command when it is asked for."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        return load_command(cmd_name)
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            width = formatter.width - 6 - max(len(name) for name in COMMANDS)
+            formatter.write_dl(
+                [
+                    (name, make_default_short_help(help, width))
+                    for name, (_, _, help) in COMMANDS.items()
+                ]
+            )
+
+
+def load_command(name: str) -> Command:
+    module, attribute, _ = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    importlib.import_module("scheduler.app.bootstrap").bootstrap()
+    if not isinstance(target, typer.Typer):
+        single = typer.Typer(add_completion=False, rich_markup_mode=None)
+        single.command(name)(target)
+        target = single
+    command = typer.main.get_command(target)
+    command.name = name
+    return command
+
+
+root = _Commands(
     name="dosing",
     help="Dosing-cycle and visit scheduler for oral anticancer therapy in clinical trials.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-app.command("init")(setup_cli.init)
-app.command("demo")(setup_cli.demo)
-app.command("enroll")(subjects.enroll_command)
-app.command("plan")(subjects.plan_command)
-app.command("subjects")(subjects.subjects_command)
-app.command("set-anchor")(subjects.set_anchor_command)
-app.command("records")(subjects.records_command)
-app.command("audit")(subjects.audit_command)
-app.command("backup")(backup_cli.backup)
-app.command("restore")(backup_cli.restore)
-app.command("dose")(recording.dose)
-app.command("ae")(recording.ae)
-app.command("hold")(recording.hold_command)
-app.command("resume")(recording.resume_command)
-app.command("discontinue")(recording.discontinue_command)
-app.command("visit")(recording.visit)
-app.command("void")(recording.void)
-app.command("due")(worklist.due)
-app.command("serve")(serve.serve)
-app.command("pharmacy")(pharmacy.pharmacy)
-app.command("criteria")(pharmacy.criteria)
-app.command("prepare")(pharmacy.prepare_command)
-app.command("dispense")(pharmacy.dispense_command)
-app.command("return")(pharmacy.return_command)
-app.command("reconcile-review")(pharmacy.review_command)
-app.command("accountability")(pharmacy.accountability_command)
-app.command("export")(pharmacy.export_command)
-app.command("fhir")(pharmacy.fhir_command)
-app.command("feed-url")(feeds.feed_url)
-app.command("staff-feed-url")(feeds.staff_feed_url)
-app.command("ics")(feeds.ics)
-app.add_typer(users.app, name="user")
-app.command("worker")(reminders.worker)
-app.add_typer(reminders.app, name="reminders")
 
 
 def main(argv: list[str] | None = None) -> None:
-    bootstrap()
-    command = typer.main.get_command(app)
     try:
-        status = command.main(args=argv, prog_name="dosing", standalone_mode=False)
+        status = root.main(args=argv, prog_name="dosing", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except click_errors.NoArgsIsHelpError:
