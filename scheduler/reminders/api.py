@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from scheduler.reminders.channels.registry import CHANNEL_NAMES
 from scheduler.reminders.outbox import PreferenceSummary, preference_summary, set_preference
 from scheduler.web.api_types import ERRORS
-from scheduler.web.deps import NurseStaff, SubjectCode, UnitDep, request_unit
+from scheduler.web.deps import CurrentStaff, NurseStaff, SubjectCode, UnitDep, request_unit
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["reminders"])
 
@@ -54,10 +54,13 @@ class ReminderPreferenceIn(BaseModel):
 
 
 @router.get("/subjects/{code}/reminders")
-def reminder_preference(code: SubjectCode, unit: UnitDep) -> ReminderPreferenceOut:
-    """Whether the subject gets reminders, by which channel, to which address, and how many
-    are still to be sent."""
-    return ReminderPreferenceOut.of(preference_summary(unit.session, code))
+def reminder_preference(
+    code: SubjectCode, unit: UnitDep, staff: CurrentStaff
+) -> ReminderPreferenceOut:
+    """Whether the subject gets reminders, by which channel, to which address (shown to the
+    roles that manage reminders, "(hidden)" to the others), and how many are still to be
+    sent."""
+    return ReminderPreferenceOut.of(preference_summary(unit.session, code, viewer_role=staff.role))
 
 
 @router.put("/subjects/{code}/reminders")
@@ -74,4 +77,6 @@ def change_reminder_preference(
     # Read after the commit: the subject's reminders are re-derived as the unit commits, so the
     # pending count is only right from a second transaction.
     with request_unit(request, staff.name) as unit:
-        return ReminderPreferenceOut.of(preference_summary(unit.session, code))
+        return ReminderPreferenceOut.of(
+            preference_summary(unit.session, code, viewer_role=staff.role)
+        )

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -39,6 +39,7 @@ from scheduler.core import Plan
 from scheduler.core.reminders import Wanted
 from scheduler.core.reminders import wanted_reminders as core_wanted_reminders
 from scheduler.errors import InputError
+from scheduler.kernel.sites import site_scope
 from scheduler.kernel.subject_state import SubjectState, get_subject
 from scheduler.kernel.unit import Unit
 from scheduler.models import Reminder, ReminderPreference, Subject
@@ -297,9 +298,16 @@ class PreferenceSummary:
     updated_by: str | None
 
 
-def preference_summary(session: Session, code: str) -> PreferenceSummary:
+MANAGES_REMINDERS = ("nurse", "investigator")
+"""The roles that opt patients in and out of reminders, and so see their addresses."""
+HIDDEN_ADDRESS = "(hidden)"
+
+
+def preference_summary(session: Session, code: str, *, viewer_role: str) -> PreferenceSummary:
     """The subject's reminder choice and how many of their reminders are still to be sent;
-    one indexed count (``ix_reminder_subject_id_status``), cheap enough for every page view."""
+    one indexed count (``ix_reminder_subject_id_status``), cheap enough for every page view.
+    The address is a patient's contact detail: shown only to the roles in
+    ``MANAGES_REMINDERS``."""
     subject = get_subject(session, code)
     preference = session.exec(
         select(ReminderPreference).where(ReminderPreference.subject_id == subject.id)
@@ -318,7 +326,7 @@ def preference_summary(session: Session, code: str) -> PreferenceSummary:
     return PreferenceSummary(
         opted_in=preference.opted_in,
         channel=preference.channel,
-        address=preference.address,
+        address=preference.address if viewer_role in MANAGES_REMINDERS else HIDDEN_ADDRESS,
         pending=pending,
         updated_at=preference.updated_at,
         updated_by=preference.updated_by,
@@ -352,18 +360,31 @@ class OutboxStatus:
     next_due: datetime | None
 
 
+def _visible(session: Session) -> ColumnElement[bool]:
+    """Reminders of the subjects at the sites the session may see; staff digests, which belong
+    to no subject, only for a study-wide account."""
+    scope = site_scope(session)
+    if scope is None:
+        return true()
+    return col(Reminder.subject_id).in_(
+        select(Subject.id).where(col(Subject.site_id).in_(sorted(scope)))
+    )
+
+
 def outbox_status(session: Session, *, limit: int = 50) -> OutboxStatus:
     counts = dict.fromkeys(REMINDER_STATUSES, 0)
+    visible = _visible(session)
     for status, count in session.exec(
-        select(Reminder.status, func.count()).group_by(col(Reminder.status))
+        select(Reminder.status, func.count()).where(visible).group_by(col(Reminder.status))
     ):
         counts[status] = count
     rows = session.exec(
         select(Reminder, Subject.code)
         .join(Subject, col(Reminder.subject_id) == col(Subject.id), isouter=True)
         .where(
+            visible,
             (col(Reminder.status) == "failed")
-            | ((col(Reminder.status) == "pending") & col(Reminder.last_error).is_not(None))
+            | ((col(Reminder.status) == "pending") & col(Reminder.last_error).is_not(None)),
         )
         .order_by(col(Reminder.updated_at).desc(), col(Reminder.id).desc())
         .limit(limit)
@@ -384,7 +405,7 @@ def outbox_status(session: Session, *, limit: int = 50) -> OutboxStatus:
         for r, code in rows
     )
     next_due = session.exec(
-        select(func.min(Reminder.next_attempt_at)).where(Reminder.status == "pending")
+        select(func.min(Reminder.next_attempt_at)).where(visible, Reminder.status == "pending")
     ).one()
     return OutboxStatus(counts, failures, next_due)
 

@@ -18,11 +18,8 @@ from scheduler.kernel.subject_state import get_subject
 from scheduler.kernel.validation import check_code
 from scheduler.models import AuditEntry, Subject
 from scheduler.reminders.erasure import ERASED_ACTION
+from scheduler.reminders.outbox import HIDDEN_ADDRESS, MANAGES_REMINDERS
 from scheduler.subjects.records import audit_of
-
-MANAGES_REMINDERS = ("nurse", "investigator")
-"""The roles that opt patients in and out of reminders, and so see their addresses."""
-HIDDEN = "(hidden)"
 
 
 @dataclass(frozen=True)
@@ -39,7 +36,7 @@ def _masked(value: str | None) -> str | None:
         return None
     data = json.loads(value)
     if isinstance(data, dict) and data.get("address"):
-        data["address"] = HIDDEN
+        data["address"] = HIDDEN_ADDRESS
         return json.dumps(data, sort_keys=True)
     return value
 

@@ -131,7 +131,7 @@ def _render(
     try:
         with request_unit(request, staff.name) as unit:
             state = subject_state(unit.session, code, unit.now)
-            reminders = preference_summary(unit.session, code)
+            reminders = preference_summary(unit.session, code, viewer_role=staff.role)
     except NotFound as exc:
         if exc.field != "subject":
             raise

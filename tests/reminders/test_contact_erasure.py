@@ -136,6 +136,24 @@ def test_reminder_addresses_show_in_the_audit_only_to_nurses_and_investigators(
         assert (PHONE in page) is (shown == PHONE), role
 
 
+def test_the_subject_page_and_api_show_the_address_only_to_nurses_and_investigators(
+    web_app, staff_client, units
+):
+    _opted_in(units)
+    for role, shown in (
+        ("nurse", True),
+        ("investigator", True),
+        ("pharmacist", False),
+        ("admin", False),
+    ):
+        page = staff_client(role).get("/subjects/DEMO-002")
+        assert page.status_code == 200
+        assert (PHONE in page.text) is shown, role
+        answer = _api(web_app, staff_client, role).get("/api/subjects/DEMO-002/reminders").json()
+        assert answer["address"] == (PHONE if shown else "(hidden)"), role
+        assert answer["opted_in"] is True
+
+
 def test_after_erasure_no_role_sees_the_address_in_the_audit(web_app, staff_client, units):
     _opted_in(units)
     with units() as unit:

@@ -266,3 +266,44 @@ def test_an_account_bound_to_a_site_grants_no_other_site(site_b, units):
         with pytest.raises(NotFound) as refused:
             set_sites(unit, "nurse-b", ["ZJU1"], reason="let me in")
     assert refused.value.field == "site"
+
+
+def test_an_admin_of_site_b_sees_only_site_b_reminders_in_the_outbox(web_app, site_b, units):
+    """The outbox page names subjects: an admin bound to site B sees B's failed reminder and
+    neither site A's nor the counts that include it."""
+    from datetime import UTC, datetime
+
+    from scheduler.models import Reminder, Subject
+
+    at = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+    with units("admin-setup") as unit:
+        create_staff(unit, "admin-b", role="admin", password=PASSWORD, sites=[SITE_B])
+        for code in (DEMO_CODES[0], B_SUBJECT):
+            subject = unit.session.exec(select(Subject).where(Subject.code == code)).one()
+            unit.session.add(
+                Reminder(
+                    kind="dose",
+                    subject_id=subject.id,
+                    site_id=subject.site_id,
+                    item_key=f"{code}-C1D1",
+                    due_at=at,
+                    expires_at=at,
+                    channel="console",
+                    address="x@example.org",
+                    idempotency_key=f"test.{code}",
+                    status="failed",
+                    attempts=5,
+                    next_attempt_at=at,
+                    last_error="refused",
+                    title="Dose",
+                    body="Dose",
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+    page = log_in(web_app, "admin-b").get("/admin/reminders")
+    assert page.status_code == 200
+    assert B_SUBJECT in page.text
+    assert DEMO_CODES[0] not in page.text
+    counts = page.text.split('id="counts"')[1].split("</table>")[0]
+    assert "<td>failed</td><td>1</td>" in counts

@@ -101,7 +101,8 @@ def test_pharmacists_and_admins_see_the_choice_without_a_form_and_are_refused_th
         set_preference(unit, "DEMO-002", opted_in=True, channel="email", address="p2@example.org")
     reader = staff_client(role)
     page = reader.get("/subjects/DEMO-002").text
-    assert "Opted in: email to p2@example.org" in page
+    assert "Opted in: email to (hidden)" in page  # a patient's contact detail
+    assert "p2@example.org" not in page
     assert 'action="/subjects/DEMO-002/reminders"' not in page
     assert "changing it needs the nurse or investigator role" in page
 
