@@ -86,3 +86,12 @@ def transaction(engine: Engine) -> Iterator[Session]:
             yield session
     except DBAPIError as error:
         raise _refusal(error) from error
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A session that only reads: on SQLite it begins without the write lock, so a reader never
+    queues behind a writer's unit of work (WAL lets both run). Nothing it changes is kept: it
+    ends in a rollback."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session

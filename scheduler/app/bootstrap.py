@@ -6,12 +6,11 @@ never imports a feature, so this list is the one place that knows them all.
 
 from __future__ import annotations
 
-from scheduler.feeds.identities import refresh_feeds
 from scheduler.kernel.projections import Projection, install
 from scheduler.reminders.outbox import refresh_reminders
 from scheduler.worklist.rows import refresh_worklist_rows
 
-PROJECTIONS: tuple[Projection, ...] = (refresh_reminders, refresh_worklist_rows, refresh_feeds)
+PROJECTIONS: tuple[Projection, ...] = (refresh_reminders, refresh_worklist_rows)
 
 
 def bootstrap() -> None:

@@ -1,5 +1,7 @@
-"""The feed projection: each calendar item's stable UID and SEQUENCE, kept in step with the plan
-in the unit of work that changes it, so a subscribed client sees a change as an update."""
+"""Each calendar item's stable UID and SEQUENCE, so a subscribed client sees a change as an
+update. They are synced when a feed is derived (``serving``), which happens on the first fetch
+after a subject's records changed: an item is bumped once for the changes made between two
+fetches, which is all a client can see."""
 
 from __future__ import annotations
 
@@ -11,10 +13,7 @@ from sqlmodel import Session, col, select
 
 import calendars
 from scheduler.feeds.tokens import PATIENT, PHARMACY, SITE_VISITS
-from scheduler.kernel.subject_state import SubjectState
-from scheduler.kernel.unit import Unit
-from scheduler.models import FeedItemIdentity, FeedRevision, Site
-from scheduler.pharmacy.accountability import new_capsule_days_of
+from scheduler.models import FeedItemIdentity, Site
 from scheduler.settings import Settings
 
 _STAFF_NAMES = {SITE_VISITS: "study visits", PHARMACY: "pharmacy preparation"}
@@ -100,39 +99,3 @@ def sync_identities(
             row.revised_at = identity.revised
         session.add(row)
     return assigned
-
-
-def _mark_stale(session: Session, feeds: set[str]) -> None:
-    for row in session.exec(select(FeedRevision).where(col(FeedRevision.feed).in_(feeds))):
-        row.stale = True
-        session.add(row)
-
-
-def refresh_feeds(unit: Unit, fresh: Sequence[SubjectState]) -> None:
-    """The derived-rows refresher: identities of the changed subjects' patient and site visit
-    events move with the record that moved them, and their feeds' revisions are marked stale."""
-    settings = unit.settings
-    feeds: set[str] = set()
-    collect = new_capsule_days_of(unit.session, fresh)
-    for state in fresh:
-        subject_id = state.subject.id or 0
-        plan = state.plan()
-        ids = {state.subject.code: subject_id}
-        options = feed_options(settings, state.site)
-        items = calendars.patient_items(plan, options, new_capsules_on=collect[subject_id])
-        sync_identities(unit.session, PATIENT, items, ids, unit.now)
-        staff = feed_options(settings, state.site, SITE_VISITS)
-        sync_identities(
-            unit.session, SITE_VISITS, calendars.site_visit_items([plan], staff), ids, unit.now
-        )
-        feeds.update(
-            {
-                f"{PATIENT}:{subject_id}",
-                f"{SITE_VISITS}:{state.site.id}",
-                f"{PHARMACY}:{state.site.id}",
-            }
-        )
-    _mark_stale(unit.session, feeds)
-
-
-# -- rendering ------------------------------------------------------------------------------

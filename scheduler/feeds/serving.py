@@ -1,12 +1,14 @@
 """Calendar feeds: event identities kept in step with plans, secret-URL tokens, and fetching.
 
-Identities (UID, SEQUENCE, revision) are created or bumped by ``refresh_feeds`` in the same
-transaction as the record that changed the plan; time alone also changes feeds (a held dose
-drops out 30 days after it was held, an open hold pushes the next cycle day by day), so a fetch
-re-derives a feed whenever its stored revision is not known to be current for today, and writes
-only what changed. A feed's revision (the SHA-256 of its body, which is the ETag, and the time
-the body last changed, which is Last-Modified) is stored, so a client revalidating an unchanged
-feed costs one indexed lookup and no plan.
+A feed is derived again, and its identities (UID, SEQUENCE) synced, when its stored revision is
+not known to be current: a record of one of its subjects changed since (each unit of work that
+changes a subject's records bumps ``Subject.revision``; a site's staff feeds compare the sum over
+its subjects, which grows with every change, since revisions only grow and subjects never move
+between sites), or the local day moved on (a held dose drops out 30 days after it was held, an
+open hold pushes the next cycle day by day). A feed's revision (the SHA-256 of its body, which is
+the ETag, and the time the body last changed, which is Last-Modified) is stored, so a client
+revalidating an unchanged feed costs one indexed lookup and no plan. Writes never touch the feed
+rows: two writers on different subjects of one site do not queue for the site's feeds.
 
 A token is ``secrets.token_urlsafe(32)`` (256 bits); only its SHA-256 is stored, so the URL
 cannot be shown again: issuing a new one (rotation) revokes the old one.
@@ -20,9 +22,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from threading import Lock
 
-from sqlalchemy import Engine, String, bindparam, cast, func
+from sqlalchemy import Engine, String, bindparam, case, cast, func
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 import calendars
@@ -163,6 +166,12 @@ def _target(session: Session, token: _Owner, now: datetime) -> _Target:
 
 
 _SITE_COLUMNS = tuple(Site.__table__.columns)  # type: ignore[attr-defined]
+_SITE_SUBJECT = aliased(Subject)
+_SITE_REVISION = (
+    core_select(func.coalesce(func.sum(_SITE_SUBJECT.revision), 0))
+    .where(col(_SITE_SUBJECT.site_id) == col(FeedToken.site_id))
+    .scalar_subquery()
+)
 _LOOKUP = (
     core_select(
         col(FeedToken.kind),
@@ -175,7 +184,10 @@ _LOOKUP = (
         col(FeedRevision.revised_at),
         col(FeedRevision.valid_on),
         col(FeedRevision.options_digest),
-        col(FeedRevision.stale),
+        col(FeedRevision.source_revision),
+        case((col(FeedToken.kind) == PATIENT, col(Subject.revision)), else_=_SITE_REVISION).label(
+            "current_revision"
+        ),
     )
     .select_from(FeedToken)
     .outerjoin(Subject, col(Subject.id) == FeedToken.subject_id)
@@ -189,8 +201,9 @@ _LOOKUP = (
     )
     .where(col(FeedToken.token_hash) == bindparam("token_hash"))
 )
-"""A token with its subject's zone, its site and its feed's revision: one query, built once
-(a revalidation is this query alone; building the statement cost more than running it)."""
+"""A token with its subject's zone, its site, its feed's revision and the current revision of
+the feed's subjects: one query, built once (a revalidation is this query alone; building the
+statement cost more than running it)."""
 
 
 def fetch_feed(
@@ -224,7 +237,7 @@ def fetch_feed(
     options = feed_options(settings, site, row.kind)
     if (
         row.digest is not None
-        and not row.stale
+        and row.source_revision == row.current_revision
         and row.valid_on == today
         and row.options_digest == _options_digest(options)
     ):
@@ -241,6 +254,9 @@ def fetch_feed(
 def _rebuild(engine: Engine, owner: _Owner, now: datetime, settings: Settings) -> FeedBody:
     with transaction(engine) as session:
         target = _target(session, owner, now)
+        # Read before the records: a change committed meanwhile leaves the stored source behind
+        # what the body shows, which costs one more derivation, never a stale body.
+        source = _source_revision(session, owner)
         body, options_digest = _render(session, target, settings, now)
         digest = hashlib.sha256(body).hexdigest()
         revision = session.exec(
@@ -252,10 +268,20 @@ def _rebuild(engine: Engine, owner: _Owner, now: datetime, settings: Settings) -
             revision.digest, revision.revised_at = digest, now
         revision.valid_on = target.today
         revision.options_digest = options_digest
-        revision.stale = False
+        revision.source_revision = source
         session.add(revision)
     _bodies.put(target.feed, digest, body)
     return FeedBody(target.feed, digest, revision.revised_at, body)
+
+
+def _source_revision(session: Session, owner: _Owner) -> int:
+    if owner.kind == PATIENT:
+        query = select(Subject.revision).where(Subject.id == owner.subject_id)
+    else:
+        query = select(func.coalesce(func.sum(Subject.revision), 0)).where(
+            Subject.site_id == owner.site_id
+        )
+    return int(session.exec(query).one())
 
 
 def subject_calendar(engine: Engine, code: str, clock: Clock, settings: Settings) -> bytes:

@@ -1,13 +1,14 @@
 """Rows derived from a subject's plan: kept in step with the records in the same transaction.
 
 The plan itself is never stored (the core derives it), but some readers cannot afford to derive
-every plan on each request: the reminder outbox, the calendar feed identities (UID, SEQUENCE) and
-the worklist's indexed visit rows. Each owning feature has one projection function; the
-composition root (``scheduler.app.bootstrap``) installs the list, so the kernel never imports a
-feature. ``unit_of_work`` calls ``refresh_derived`` before it commits, for every subject whose
-records the unit touched, so a hold and the cancellation of its reminders commit together or not
-at all. Time alone also moves some plans (an open hold pushes the next cycle day by day), so the
-daily job calls it as well for the subjects whose reminders need it
+every plan on each request: the reminder outbox and the worklist's indexed visit rows. Each
+owning feature has one projection function; the composition root (``scheduler.app.bootstrap``)
+installs the list, so the kernel never imports a feature. ``unit_of_work`` calls
+``refresh_derived`` before it commits, for every subject whose records the unit touched, so a
+hold and the cancellation of its reminders commit together or not at all. The calendar feeds
+need less: only to know that a plan may have changed, which each subject's ``revision`` (bumped
+here) tells them. Time alone also moves some plans (an open hold pushes the next cycle day by
+day), so the daily job calls it as well for the subjects whose reminders need it
 (``scheduler.reminders.jobs.refresh_moving_plans``); the worklist rows are written so that they
 never need it (see ``scheduler.worklist.rows``).
 """
@@ -45,7 +46,9 @@ def installed() -> tuple[Projection, ...]:
 
 
 def refresh_derived(unit: Unit, subject_ids: Sequence[int]) -> None:
-    if not unit.projections or not subject_ids:
+    """Bumps each subject's ``revision`` (what readers such as the feeds compare with what they
+    derived from), then runs the projections."""
+    if not subject_ids:
         return
     # In id order: units refreshing several subjects (the daily job) lock them consistently.
     subjects = list(
@@ -56,6 +59,11 @@ def refresh_derived(unit: Unit, subject_ids: Sequence[int]) -> None:
             .with_for_update()
         )
     )
+    for subject in subjects:
+        subject.revision += 1
+        unit.session.add(subject)
+    if not unit.projections:
+        return
     fresh = states(unit.session, subjects, unit.now)
     for projection in unit.projections:
         projection(unit, fresh)

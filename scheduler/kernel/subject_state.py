@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -74,23 +74,29 @@ def get_subject(session: Session, code: str) -> Subject:
     return subject
 
 
+_KEPT = "kernel.subject_state.kept"
+_Kept = TypeVar("_Kept", Site, ProtocolVersion)
+
+
+def _kept(session: Session, model: type[_Kept], ids: set[int]) -> dict[int, _Kept]:
+    """Rows by id, kept for the session: a write reads its subject's state, then the
+    projections read it once more under the lock, and the session's own identity map holds
+    rows only while something else refers to them."""
+    kept: dict[int, Any] = session.info.setdefault(_KEPT, {}).setdefault(model, {})
+    missing = ids - kept.keys()
+    if missing:
+        for row in session.exec(select(model).where(col(model.id).in_(missing))):
+            kept[row.id or 0] = row
+    return {i: kept[i] for i in ids}
+
+
 def states(session: Session, subjects: list[Subject], now: datetime) -> list[SubjectState]:
     """States for many subjects with a fixed number of queries."""
     if not subjects:
         return []
     histories = load_histories(session, [s.id for s in subjects if s.id is not None])
-    sites = {
-        s.id: s
-        for s in session.exec(select(Site).where(col(Site.id).in_({x.site_id for x in subjects})))
-    }
-    versions = {
-        v.id: v
-        for v in session.exec(
-            select(ProtocolVersion).where(
-                col(ProtocolVersion.id).in_({x.protocol_version_id for x in subjects})
-            )
-        )
-    }
+    sites = _kept(session, Site, {x.site_id for x in subjects})
+    versions = _kept(session, ProtocolVersion, {x.protocol_version_id for x in subjects})
     result = []
     for subject in subjects:
         version = versions[subject.protocol_version_id]

@@ -55,8 +55,11 @@ class FeedRevision(SQLModel, table=True):
     changed (Last-Modified), which advances when an event changes or drops out.
 
     ``valid_on`` and ``options_digest`` say for which local day and feed options the digest was
-    computed; ``stale`` is set when a record of one of its subjects changed. A fresh row lets a
-    revalidation answer 304 without deriving the plan.
+    computed; ``source_revision`` is the revision of its subjects' records it was computed from
+    (the subject's ``Subject.revision`` for a patient feed, the sum over the site's subjects for
+    a staff feed): every unit of work that changes a subject's records bumps its revision, so a
+    row whose source is still current lets a revalidation answer 304 without deriving the plan,
+    and a write never has to touch the feeds (or lock a site's shared rows) itself.
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -66,4 +69,4 @@ class FeedRevision(SQLModel, table=True):
     revised_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     valid_on: date | None = None
     options_digest: str = Field(default="", max_length=64)
-    stale: bool = False
+    source_revision: int = -1

@@ -25,3 +25,6 @@ class Subject(SQLModel, table=True):
     dose_time: time
     enrolled_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     enrolled_by: str = Field(max_length=64)
+    revision: int = 0
+    """Bumped by every unit of work that changes this subject's records (``kernel.projections``):
+    what was derived from an older revision (a feed's body) is out of date."""

@@ -32,3 +32,7 @@ class SubjectStatus(SQLModel, table=True):
     """The earliest planned dose slot without a record (taken or missed)."""
     refreshed_on: date
     """The subject's local date when the rows were last derived."""
+    rows_digest: str = Field(default="", max_length=64)
+    """SHA-256 of the subject's other derived rows (visits, missed doses, standing items) when
+    they were written: a change that leaves them as they are (most doses) rewrites this row
+    alone."""

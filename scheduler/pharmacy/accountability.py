@@ -9,8 +9,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlalchemy import BindParameter, bindparam
 from sqlmodel import Session, col, select
 
 from scheduler import core
@@ -133,13 +134,15 @@ def new_capsule_days(plan: core.Plan, records: Records) -> frozenset[date]:
 def new_capsule_days_of(
     session: Session, states: Sequence[SubjectState]
 ) -> dict[int, frozenset[date]]:
-    """``new_capsule_days`` for many subjects, by subject id, with one query per table."""
-    ids = [state.subject.id or 0 for state in states]
-    records = load_records(session, ids)
-    return {
+    """``new_capsule_days`` for many subjects, by subject id, with one query per table; only
+    for subjects whose plan changes dose mid-cycle (most never do: no records to load)."""
+    changing = [state for state in states if mid_cycle_changes(state.plan())]
+    records = load_records(session, [state.subject.id or 0 for state in changing])
+    days = {
         state.subject.id or 0: new_capsule_days(state.plan(), records[state.subject.id or 0])
-        for state in states
+        for state in changing
     }
+    return {state.subject.id or 0: days.get(state.subject.id or 0, frozenset()) for state in states}
 
 
 def load_records(session: Session, subject_ids: Sequence[int]) -> dict[int, Records]:
@@ -166,12 +169,20 @@ def load_records(session: Session, subject_ids: Sequence[int]) -> dict[int, Reco
     }
 
 
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_BY_SUBJECT: dict[type[Any], Any] = {}
+
+
 def _by_subject(
     session: Session, table: type[_Table], ids: list[int]
 ) -> dict[int, tuple[_Table, ...]]:
     grouped: dict[int, list[_Table]] = defaultdict(list)
-    query = select(table).where(col(table.subject_id).in_(ids)).order_by(col(table.id))
-    for row in session.exec(query):
+    query = _BY_SUBJECT.get(table)
+    if query is None:
+        # Built once per table: building the statement cost more than running it.
+        query = select(table).where(col(table.subject_id).in_(_IDS)).order_by(col(table.id))
+        _BY_SUBJECT[table] = query
+    for row in session.exec(query, params={"ids": ids}):
         grouped[row.subject_id].append(row)
     return {sid: tuple(grouped[sid]) for sid in ids}
 

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from scheduler.clock import Clock
-from scheduler.db import transaction
+from scheduler.db import reading, transaction
 from scheduler.kernel.unit import Unit, unit_of_work
 from scheduler.settings import Settings
 from scheduler.staff.accounts import Staff, session_staff, token_staff
@@ -94,6 +94,13 @@ def wants_json(request: Request) -> bool:
 
 
 def _token_staff(engine: Engine, token: str, now: datetime) -> Staff | None:
+    """Read without the write lock; only a use to note (at most once a minute a token) takes
+    a write transaction of its own."""
+    with reading(engine) as session:
+        staff = token_staff(session, token, now)
+        noted = bool(session.dirty)
+    if not noted:
+        return staff
     with transaction(engine) as session:
         return token_staff(session, token, now)
 

@@ -22,12 +22,14 @@ So the rows change only when records change, and they change in the same transac
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import BindParameter, bindparam, delete, func, insert
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from scheduler import core
@@ -53,7 +55,14 @@ enough for the diary to reach the nurse at the next visit or call and the deviat
 reported."""
 DAY1_LOOKAHEAD_DAYS = 3
 """Cycle day 1 visits up to this many days ahead are checked for day-1 criteria."""
-_TABLES = (ScheduledVisit, SubjectStatus, MissedDose, StandingItem)
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_STATUS = SubjectStatus.__table__  # type: ignore[attr-defined]
+_STORED_STATUSES = core_select(_STATUS).where(_STATUS.c.subject_id.in_(_IDS))
+_DELETE_STATUSES = delete(_STATUS).where(_STATUS.c.subject_id.in_(_IDS))
+_DELETES = {
+    table: delete(table.__table__).where(table.__table__.c.subject_id.in_(_IDS))  # type: ignore[union-attr]
+    for table in (ScheduledVisit, MissedDose, StandingItem)
+}
 
 
 @dataclass
@@ -73,9 +82,16 @@ class Rows:
 
     def by_table(self) -> Iterator[tuple[type[Any], list[dict[str, Any]]]]:
         yield SubjectStatus, self.statuses
+        yield from self.others()
+
+    def others(self) -> Iterator[tuple[type[Any], list[dict[str, Any]]]]:
+        """The tables besides the status row, which carries their digest."""
         yield ScheduledVisit, self.visits
         yield MissedDose, self.missed
         yield StandingItem, self.standing
+
+    def digest(self) -> str:
+        return hashlib.sha256(repr(list(self.others())).encode()).hexdigest()
 
 
 def _day1_cycle(plan: core.Plan, visit: VisitPlan) -> int | None:
@@ -147,6 +163,7 @@ def rows_for(
         }
         for item in discrepancy_items(plan, site_code, records)
     ]
+    rows.statuses[0]["rows_digest"] = rows.digest()
     return rows
 
 
@@ -289,17 +306,37 @@ def criteria_wait(plan: core.Plan, records: Records) -> list[dict[str, Any]]:
 
 
 def write_rows(session: Session, subject_states: Sequence[SubjectState]) -> None:
-    """Replace the derived rows of these subjects with what their plans say now."""
+    """Bring the derived rows of these subjects in line with what their plans say now. A
+    subject's status row is rewritten when it changed; its other rows only when their digest
+    did (a dose taken moves the first unrecorded dose and nothing else)."""
     ids = [s.subject.id for s in subject_states if s.subject.id is not None]
     if not ids:
         return
-    for table in _TABLES:
-        session.execute(delete(table).where(col(table.subject_id).in_(ids)))
     records = load_records(session, ids)
+    stored = {
+        row.subject_id: row for row in session.execute(_STORED_STATUSES, {"ids": ids}).mappings()
+    }
     rows = Rows()
+    changed: list[int] = []
+    rewritten: list[int] = []
     for state in subject_states:
         sid = state.subject.id or 0
-        rows.extend(rows_for(state.plan(), sid, state.site.id or 0, state.site.code, records[sid]))
+        new = rows_for(state.plan(), sid, state.site.id or 0, state.site.code, records[sid])
+        old = stored.get(sid)
+        if old is not None and dict(old) == new.statuses[0]:
+            continue
+        changed.append(sid)
+        rows.statuses += new.statuses
+        if old is None or old["rows_digest"] != new.statuses[0]["rows_digest"]:
+            rewritten.append(sid)
+            rows.visits += new.visits
+            rows.missed += new.missed
+            rows.standing += new.standing
+    if changed:
+        session.execute(_DELETE_STATUSES, {"ids": changed})
+    if rewritten:
+        for table, _ in rows.others():
+            session.execute(_DELETES[table], {"ids": rewritten})
     insert_rows(session, rows)
 
 

@@ -15,7 +15,9 @@ from sqlalchemy import MetaData, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from scheduler.db import normalise_url
+from scheduler.app.demo import DEMO_CODES
+from scheduler.db import get_engine, normalise_url
+from scheduler.feeds.serving import subject_calendar
 from scheduler.reminders.outbox import set_preference
 from scheduler.subjects.doses import record_dose
 from scheduler.subjects.treatment import hold
@@ -36,12 +38,15 @@ def _every_row(url: str) -> dict[str, list[tuple]]:
         engine.dispose()
 
 
-def _busy(units) -> None:
-    """The demo trial, with reminders queued and a hold: rows in nearly every table."""
+def _busy(units, db_url, clock, settings) -> None:
+    """The demo trial, with reminders queued, a hold and each subject's calendar served (its
+    event identities stored): rows in nearly every table."""
     with units() as unit:
         set_preference(unit, "DEMO-002", opted_in=True, channel="webhook", address="+8613800000001")
         set_preference(unit, "DEMO-003", opted_in=True, channel="email", address="p3@example.org")
         hold(unit, "DEMO-002", start="2026-03-02", reason="grade 3 hypertension")
+    for code in DEMO_CODES:
+        subject_calendar(get_engine(db_url), code, clock, settings)
 
 
 class WriterInFlight:
@@ -111,9 +116,9 @@ def empty_postgres_database(postgres_database):
 
 
 def test_a_backup_taken_while_a_writer_is_in_flight_restores_every_table(
-    web_app, units, db_url, tmp_path, capsys, request
+    web_app, units, db_url, clock, settings, tmp_path, capsys, request
 ):
-    _busy(units)
+    _busy(units, db_url, clock, settings)
     before = _every_row(db_url)
     with WriterInFlight(units) as writer:
         backup = _backup_and_restore(db_url, tmp_path, capsys)

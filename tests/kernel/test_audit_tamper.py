@@ -258,7 +258,7 @@ def test_entries_written_before_the_upgrade_are_chained_by_it(db_url, units, cap
     _some_history(units)
     engine = get_engine(db_url)
     try:
-        command.downgrade(alembic_config(db_url), "0009audittamper@-1")  # this branch only
+        command.downgrade(alembic_config(db_url), "0013recordconstraints")  # before the chain
         with engine.begin() as connection:
             connection.exec_driver_sql(
                 "INSERT INTO auditentry (at, actor, action, entity, reason) "
