@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 
 PRODID = "-//dosing-scheduler//calendar feeds//EN"
-RENDER_FORMAT = 4
+RENDER_FORMAT = 5
 """Raised whenever the same plan would render to other bytes (a serializer or template fix):
 served feeds fold it into their options digest, so their ETags change on the next fetch
 instead of a client's cached copy of the old bytes being confirmed with 304. 2: doses changed
 mid-cycle whose new capsules are not dispensed yet say to collect them first. 3: patient words
 ("day 8 of 14", "first day of cycle 2: collect your capsules"), recorded doses say what
 happened, a visit done gives its date, a tentative visit has no alarm. 4: a past dose without
-a record asks the patient to tell the team, never to take it now."""
+a record asks the patient to tell the team, never to take it now. 5: a typed backslash
+followed by "N" is escaped as two characters instead of becoming a line break."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,8 +1,9 @@
 """Text that reaches a feed: template text, and anything a person typed made harmless.
 
-icalendar escapes commas, semicolons and newlines, so escaping alone already stops a value from
-opening a property or a component; stripping control characters and capping the length on top
-keeps odd bytes (NUL, bare CR, bidi overrides) and pasted novels out of people's calendars.
+The renderer escapes backslashes, commas, semicolons and newlines, so escaping alone already
+stops a value from opening a property or a component; stripping control characters and
+capping the length on top keeps odd bytes (NUL, bare CR, bidi overrides) and pasted novels
+out of people's calendars.
 """
 
 from __future__ import annotations

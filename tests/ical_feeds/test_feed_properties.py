@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from ical_consumers import FeedView, read_with_icalendar, read_with_icaljs
@@ -208,6 +209,52 @@ def test_typed_text_never_breaks_a_feed_or_injects_into_it(icaljs, examples):
             e.uid: e.summary for e in by_icalendar.events
         }
         _check_text(feed)
+
+
+@pytest.mark.parametrize("typed", ["a\\Nb", "\u00f2\\Nb"], ids=["ascii", "non-ascii"])
+def test_a_typed_backslash_n_stays_two_characters_in_every_text_value(icaljs, typed):
+    """A person types backslash and "N" (an address with a path in it, a stray escape): it
+    reaches the calendar as those two characters, never as a line break. icalendar's own
+    escaping reads backslash-N as its shorthand for a line break; ASCII text goes through the
+    line writer and other text through icalendar, so both paths are checked."""
+    shipped = PROTOCOLS[0]
+    visits = [
+        visit.model_copy(update={"name": f"{typed} {i}", "bring": typed})
+        for i, visit in enumerate(shipped.visits)
+    ]
+    protocol = shipped.model_copy(update={"visits": visits})
+    today = date(2026, 3, 1)
+    anchors = Anchors(
+        subject="P-1",
+        c1d1=date(2026, 3, 2),
+        surgery=date(2026, 2, 1),
+        time_zone=ZONES[0],
+        dose_time=time(8, 0),
+    )
+    plan = build_plan(protocol, anchors, History(), today)
+    options = calendars.FeedOptions(site_address=typed, clinic_phone=typed)
+    feed = _render(plan, options, staff=False)
+
+    calendar = icalendar.Calendar.from_ical(feed)
+    visit_events = [e for e in calendar.walk("VEVENT") if "Study visit" in str(e["SUMMARY"])]
+    assert visit_events
+    for event in calendar.walk("VEVENT"):
+        assert _typed_value_is_clean(str(event["SUMMARY"]))
+        assert str(event["DESCRIPTION"]).count(f"call the study team at {typed}.") == 1
+        for alarm in event.walk("VALARM"):
+            assert _typed_value_is_clean(str(alarm["DESCRIPTION"]))
+    for event in visit_events:
+        assert str(event["LOCATION"]) == typed
+        assert f"Please bring: {typed}." in str(event["DESCRIPTION"]).split("\n")
+    # The protocol's name is for staff on dispensing days; every other visit shows it.
+    named = [str(e["SUMMARY"]) for e in visit_events if "first day of cycle" not in e["SUMMARY"]]
+    assert named
+    assert all(name.startswith(f"Study visit: {typed} ") for name in named), named
+    [by_icaljs] = read_with_icaljs([feed])
+    assert isinstance(by_icaljs, FeedView), by_icaljs
+    assert {e.summary for e in by_icaljs.events} == {
+        str(e["SUMMARY"]) for e in calendar.walk("VEVENT")
+    }
 
 
 # Hypothesis takes naive bounds; the zone comes from its timezones argument.
