@@ -18,6 +18,7 @@ from scheduler.errors import InputError, ProtocolError, StorageUnavailable
 from scheduler.feeds import cli as feeds
 from scheduler.pharmacy import cli as pharmacy
 from scheduler.reminders import cli as reminders
+from scheduler.signatures import cli as signatures
 from scheduler.staff import cli as users
 from scheduler.subjects import cli as subjects
 from scheduler.subjects import recording_cli as recording
@@ -47,6 +48,9 @@ app.command("resume")(recording.resume_command)
 app.command("discontinue")(recording.discontinue_command)
 app.command("visit")(recording.visit)
 app.command("void")(recording.void)
+app.command("sign")(signatures.sign_command)
+app.command("signatures")(signatures.signatures_command)
+app.command("signature-manifest")(signatures.manifest_command)
 app.command("due")(worklist.due)
 app.command("serve")(serve.serve)
 app.command("pharmacy")(pharmacy.pharmacy)

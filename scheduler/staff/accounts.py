@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
 from scheduler.errors import Conflict, InputError, NotFound
+from scheduler.kernel.actors import has_staff
 from scheduler.kernel.sites import get_site
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import check_text
@@ -170,6 +171,17 @@ def create_staff(
     return _staff(unit.session, row)
 
 
+def create_first_admin(unit: Unit, name: str, *, password: str, sites: Sequence[str] = ()) -> Staff:
+    """The first account of a database that has none: an admin, created by the operator who
+    set the database up and recorded as created by itself (``unit.actor`` is ``name``). Once
+    any account exists, accounts are added by an admin acting as themselves."""
+    if has_staff(unit.session):
+        raise Conflict(
+            "user", "staff accounts exist already: add accounts as an admin (--user NAME)"
+        )
+    return create_staff(unit, name, role="admin", password=password, sites=sites)
+
+
 def set_sites(unit: Unit, name: str, sites: Sequence[str], *, reason: str) -> Staff:
     """Replace the sites ``name`` works at (none: study-wide). Takes effect at the account's
     next request: each unit of work reads the sites afresh."""
@@ -214,12 +226,25 @@ def verify_password(session: Session, name: str, password: str) -> Staff | None:
     return _staff(session, row)
 
 
+def _active_admins(session: Session) -> int:
+    query = select(func.count(col(StaffUser.id))).where(
+        StaffUser.role == "admin", col(StaffUser.active).is_(True)
+    )
+    return int(session.exec(query).one())
+
+
 def deactivate(unit: Unit, name: str, *, reason: str) -> Staff:
-    """Lock an account out: its sessions end and its API tokens are revoked at once."""
+    """Lock an account out: its sessions end and its API tokens are revoked at once. Nobody
+    deactivates their own account, and the last active admin stays: either would leave the
+    study with no one to manage its accounts (``reactivate`` undoes a deactivation)."""
     reason = check_text("reason", reason, required=True)
     row = get_staff_user(unit.session, name)
     if not row.active:
         raise Conflict("name", f"staff user {name!r} is already deactivated")
+    if row.name == unit.actor:
+        raise Conflict("name", "you cannot deactivate your own account; ask another admin")
+    if row.role == "admin" and _active_admins(unit.session) <= 1:
+        raise Conflict("name", f"{name!r} is the last active admin; add another admin first")
     row.active = False
     unit.session.add(row)
     unit.session.exec(delete(StaffSession).where(col(StaffSession.staff_id) == row.id))
@@ -234,6 +259,26 @@ def deactivate(unit: Unit, name: str, *, reason: str) -> Staff:
         entity_id=row.id,
         old={"active": True},
         new={"active": False},
+        reason=reason,
+    )
+    return _staff(unit.session, row)
+
+
+def reactivate(unit: Unit, name: str, *, reason: str) -> Staff:
+    """Let a deactivated account log in again (with its old password; its old sessions and API
+    tokens stay ended)."""
+    reason = check_text("reason", reason, required=True)
+    row = get_staff_user(unit.session, name)
+    if row.active:
+        raise Conflict("name", f"staff user {name!r} is active")
+    row.active = True
+    unit.session.add(row)
+    unit.audit(
+        "staff.reactivate",
+        entity="staff",
+        entity_id=row.id,
+        old={"active": False},
+        new={"active": True},
         reason=reason,
     )
     return _staff(unit.session, row)

@@ -11,6 +11,7 @@ from scheduler import core
 from scheduler.cli.options import DbOption, JsonOption, UserOption, engine_for, open_unit
 from scheduler.cli.render import plan_text, print_json, table
 from scheduler.core.plan import mg_number
+from scheduler.kernel.actors import ANY_ROLE, NURSE_ACTIONS
 from scheduler.kernel.audit_chain import verify_chain
 from scheduler.kernel.sites import ensure_default_site
 from scheduler.kernel.subject_state import all_subjects, states, subject_state
@@ -46,7 +47,7 @@ def enroll_command(
 ) -> None:
     """Enroll a subject and print the start of their plan."""
     settings = get_settings()
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         default_site = ensure_default_site(unit, settings) if site is None else None
         row = enroll(
             unit,
@@ -77,7 +78,7 @@ def plan_command(
     as_json: JsonOption = False,
 ) -> None:
     """Print a subject's full plan: cycles, dosing days and visits."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         state = subject_state(unit.session, subject, unit.now)
     today = parse_optional_date("date", as_of) or state.today
     plan = core.build_plan(state.protocol, state.anchors, state.history, today)
@@ -94,7 +95,7 @@ def subjects_command(
     as_json: JsonOption = False,
 ) -> None:
     """List subjects with their treatment status and current dose."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         rows = []
         for state in states(unit.session, all_subjects(unit.session, site), unit.now):
             plan = state.plan()
@@ -125,7 +126,7 @@ def set_anchor_command(
     user: UserOption = None,
 ) -> None:
     """Correct an anchor (C1D1, surgery date, time zone, dose time); the plan is re-derived."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         plan = change_anchor(unit, subject, field, value, reason)
     typer.echo(f"{subject}: {field} is now {value}; status {plan.status}")
 
@@ -137,7 +138,7 @@ def records_command(
     as_json: JsonOption = False,
 ) -> None:
     """List what was recorded about a subject, with record ids (for `dosing void`)."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         lines = records_of(unit.session, subject)
     if as_json:
         print_json(lines)
@@ -170,7 +171,7 @@ def audit_command(
     if subject == VERIFY:
         verify_command(db, as_json)
         return
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         entries = audit_of(unit.session, subject)
         data = [e.model_dump() for e in entries]
     if as_json:
