@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -17,6 +18,7 @@ from scheduler.kernel.sites import ensure_default_site
 from scheduler.kernel.subject_state import all_subjects, states, subject_state
 from scheduler.kernel.validation import parse_optional_date
 from scheduler.settings import get_settings
+from scheduler.signatures.services import awaiting_signature, signatures_of
 from scheduler.subjects.enrolment import ANCHOR_FIELDS, change_anchor, enroll
 from scheduler.subjects.records import audit_of, records_of
 
@@ -137,11 +139,23 @@ def records_command(
     user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List what was recorded about a subject, with record ids (for `dosing void`)."""
+    """List what was recorded about a subject, with record ids (for `dosing void`) and the
+    signature of each investigator's decision (or "awaiting signature")."""
     with open_unit(db, user, roles=ANY_ROLE) as unit:
         lines = records_of(unit.session, subject)
+        signed = {s.record: s for s in signatures_of(unit.session, subject)}
+        waiting = {r.label for r in awaiting_signature(unit.session, subject)}
+
+    def signature(kind: str, record_id: int) -> str:
+        label = f"{kind}-{record_id}"
+        if label in signed:
+            found = signed[label]
+            valid = "" if found.valid else " (DOES NOT MATCH THE RECORD)"
+            return f"signed by {found.signer_name} at {found.signed_at}{valid}"
+        return "awaiting signature" if label in waiting else ""
+
     if as_json:
-        print_json(lines)
+        print_json([{**asdict(r), "signature": signature(r.kind, r.id)} for r in lines])
         return
     rows = [
         [
@@ -152,10 +166,12 @@ def records_command(
             f"{r.recorded_at:%Y-%m-%d %H:%M}Z",
             r.recorded_by,
             f"VOID: {r.voided}" if r.voided else "",
+            signature(r.kind, r.id),
         ]
         for r in lines
     ]
-    typer.echo(table(["kind", "id", "date", "what", "recorded", "by", ""], rows))
+    headers = ["kind", "id", "date", "what", "recorded", "by", "", "signature"]
+    typer.echo(table(headers, rows))
 
 
 def audit_command(

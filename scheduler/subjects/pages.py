@@ -24,6 +24,7 @@ from scheduler.kernel.validation import parse_date
 from scheduler.protocols.schema import DoseLevel
 from scheduler.reminders.channels.registry import DESCRIPTORS
 from scheduler.reminders.outbox import preference_summary, set_preference
+from scheduler.signatures.services import awaiting_signature, signatures_of
 from scheduler.staff.accounts import Staff
 from scheduler.subjects.adverse_events import record_adverse_event
 from scheduler.subjects.doses import record_dose
@@ -132,6 +133,8 @@ def _render(
         with request_unit(request, staff.name) as unit:
             state = subject_state(unit.session, code, unit.now)
             reminders = preference_summary(unit.session, code)
+            signed = signatures_of(unit.session, code)
+            unsigned = awaiting_signature(unit.session, code)
     except NotFound as exc:
         if exc.field != "subject":
             raise
@@ -166,6 +169,8 @@ def _render(
         "values": values or {},
         "notice": NOTICES.get(request.query_params.get("done", "")),
         "assessed": assessed,
+        "signatures": signed,
+        "awaiting_signature": unsigned,
     }
     return TEMPLATES.TemplateResponse(request, "subject.html", context, status_code=status)
 

@@ -189,3 +189,32 @@ def test_a_record_id_that_cannot_be_signed_is_refused_naming_record(text):
 def test_an_unknown_record_is_not_found(units, held):
     with units(actor=INVESTIGATOR) as unit, pytest.raises(NotFound):
         sign(unit, "hold", held + 100, password=PASSWORD)
+
+
+def test_the_worklist_and_dosing_records_show_the_hold_awaiting_signature_until_signed(
+    units, held, db_url, capsys
+):
+    from scheduler.worklist.items import worklist
+
+    def awaiting() -> list[tuple[str, str, str]]:
+        with units(actor=INVESTIGATOR) as unit:
+            return [
+                (i.subject, i.what, i.detail)
+                for i in worklist(unit.session, unit.now)
+                if i.kind == "awaiting_signature"
+            ]
+
+    assert awaiting() == [
+        ("S-001", f"hold-{held}", "awaiting signature: approved: hold from 2026-02-20")
+    ]
+    _, out, _ = run(capsys, "records", "S-001", "--json", "--db", db_url)
+    assert [r["signature"] for r in json.loads(out) if r["kind"] == "hold"] == [
+        "awaiting signature"
+    ]
+    with units(actor=INVESTIGATOR) as unit:
+        sign(unit, "hold", held, password=PASSWORD)
+    assert awaiting() == []
+    _, out, _ = run(capsys, "records", "S-001", "--json", "--db", db_url)
+    assert [r["signature"] for r in json.loads(out) if r["kind"] == "hold"] == [
+        f"signed by {INVESTIGATOR} at 2026-03-02T04:00:00Z"
+    ]
