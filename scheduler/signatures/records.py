@@ -127,8 +127,8 @@ def _deviation(kind: str, row_id: int, session: Session) -> str:
 
 
 def _row(session: Session, kind: str, record_id: int) -> Any:
-    table = Void if kind == "void" else SIGNED_KINDS[kind]
-    row = session.get(table, record_id)
+    table: type[SQLModel] = Void if kind == "void" else SIGNED_KINDS[kind]
+    row: Any = session.get(table, record_id)
     if row is None or (kind == "void" and row.record_kind not in SIGNED_KINDS):
         raise NotFound("record", f"no signable record {kind}-{record_id}")
     return row

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from scheduler import core
 from scheduler.core.inputs import DISCONTINUATION_REASONS
 from scheduler.errors import InputError, NotFound
+from scheduler.kernel.actors import INVESTIGATOR_ACTIONS, NURSE_ACTIONS
 from scheduler.kernel.subject_state import SubjectState, subject_state
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import parse_date
@@ -32,8 +33,6 @@ from scheduler.subjects.previews import Preview, preview_hold, preview_resume
 from scheduler.subjects.treatment import discontinue, hold, resume
 from scheduler.subjects.visits import record_visit
 from scheduler.web.deps import (
-    INVESTIGATOR_ACTIONS,
-    NURSE_ACTIONS,
     CurrentStaff,
     InvestigatorStaff,
     NurseStaff,

@@ -253,11 +253,9 @@ def _signature_items(
     waiting = unsigned_ids(session, site_ids=list(codes))
     if not waiting:
         return
+    owners = {owner for _, _, owner in waiting}
     subjects = {
-        row.id: row
-        for row in session.exec(
-            select(Subject).where(col(Subject.id).in_({owner for _, _, owner in waiting}))
-        ).scalars()
+        row.id: row for row in session.scalars(select(Subject).where(col(Subject.id).in_(owners)))
     }
     for kind, record_id, owner in waiting:
         subject = subjects[owner]
