@@ -12,6 +12,7 @@ the refused unit stores nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -130,6 +131,17 @@ def sign(
         reason=reason,
     )
     return signature
+
+
+def has_signed_since(session: Session, staff_name: str, since: datetime) -> bool:
+    """Whether ``staff_name`` signed anything since ``since`` (the start of a web session):
+    then the password alone identifies them at the next signing (11.200(a)(1)(i))."""
+    found = session.exec(
+        select(Signature.id).where(
+            Signature.signer_account == staff_name, col(Signature.signed_at) >= since
+        )
+    ).first()
+    return found is not None
 
 
 def record_failed_signature(

@@ -345,6 +345,14 @@ def session_staff(session: Session, token: str, now: datetime) -> tuple[Staff, s
     return _staff(session, user), login.csrf_token
 
 
+def session_started_at(session: Session, token: str) -> datetime | None:
+    """When the login session of ``token`` began (None for no such session)."""
+    found = session.exec(
+        select(StaffSession.created_at).where(StaffSession.token_sha256 == _digest(token))
+    ).first()
+    return found
+
+
 def end_session(unit: Unit, token: str) -> None:
     unit.session.exec(delete(StaffSession).where(col(StaffSession.token_sha256) == _digest(token)))
     unit.audit("staff.logout", entity="staff", entity_id=None)

@@ -63,6 +63,7 @@ NOTICES = {
     "hold": "Hold started: every dose from its first day is held until a resumption.",
     "resume": "Resumption recorded.",
     "discontinue": "Discontinuation recorded.",
+    "signed": "Signed.",
     "reminders-on": "Reminders on: the subject's reminders are queued from the plan.",
     "reminders-off": "Reminders off: the pending reminders were cancelled.",
 }
@@ -188,11 +189,24 @@ def _submit(
     values: dict[str, str],
     change: Callable[[Unit], Any],
     done: str,
+    signed_kind: str | None = None,
 ) -> Response:
+    """Run ``change``; a decision an investigator signs (``signed_kind``) recorded by an
+    investigator goes on to its signing page: record and sign in one flow."""
+    recorded: list[int] = []
+
+    def run(unit: Unit) -> None:
+        change(unit)
+        recorded.extend(
+            e.entity_id for e in unit.audit_entries if e.entity == signed_kind and e.entity_id
+        )
+
     try:
-        _attempt(request, staff, change)
+        _attempt(request, staff, run)
     except InputError as exc:
         return _render(request, staff, code, form=form, refused=exc, values=values)
+    if recorded and staff.role in INVESTIGATOR_ACTIONS:
+        return RedirectResponse(f"/signatures/{signed_kind}-{recorded[-1]}", status_code=303)
     return RedirectResponse(f"/subjects/{code}?{done}", status_code=303)
 
 
@@ -359,6 +373,7 @@ def start_hold_form(
             adverse_event_id=optional_whole("ae", ae, digits=9),
         ),
         "done=hold",
+        signed_kind="hold",
     )
 
 
@@ -414,6 +429,7 @@ def resume_form(
             reason=reason,
         ),
         "done=resume",
+        signed_kind="resumption",
     )
 
 
@@ -435,6 +451,7 @@ def discontinue_form(
         values,
         lambda unit: discontinue(unit, code, on=parse_date("on", on), reason=reason, note=note),
         "done=discontinue",
+        signed_kind="discontinuation",
     )
 
 
