@@ -29,7 +29,12 @@ from scheduler.signatures.services import awaiting_signature, signatures_of
 from scheduler.staff.accounts import Staff
 from scheduler.subjects.adverse_events import record_adverse_event
 from scheduler.subjects.doses import record_dose
-from scheduler.subjects.previews import Preview, preview_hold, preview_resume
+from scheduler.subjects.previews import (
+    Preview,
+    preview_discontinue,
+    preview_hold,
+    preview_resume,
+)
 from scheduler.subjects.treatment import discontinue, hold, resume
 from scheduler.subjects.visits import record_visit
 from scheduler.web.deps import (
@@ -433,6 +438,34 @@ def resume_form(
     )
 
 
+@router.get("/subjects/{code}/discontinue-preview", response_class=HTMLResponse)
+def discontinue_preview(
+    request: Request,
+    code: SubjectCode,
+    staff: InvestigatorStaff,
+    on: str = "",
+    reason: str = "",
+    note: str = "",
+) -> Response:
+    """What a discontinuation would cancel, before anyone confirms it (no reason is assumed)."""
+    values = {"on": on, "reason": reason, "note": note}
+    return _preview_page(
+        request,
+        staff,
+        code,
+        "discontinue",
+        values,
+        lambda: preview_discontinue(
+            request.app.state.engine,
+            staff.name,
+            request.app.state.clock.now(),
+            code,
+            on=parse_date("on", on),
+            reason=reason,
+        ),
+    )
+
+
 @router.post("/subjects/{code}/discontinuation")
 def discontinue_form(
     request: Request,
@@ -441,15 +474,24 @@ def discontinue_form(
     on: Text = "",
     reason: Text = "",
     note: Text = "",
+    confirm: Text = "",
 ) -> Response:
+    """Stores the discontinuation confirmed on its preview page: never in one click."""
     values = {"on": on, "reason": reason, "note": note}
+
+    def change(unit: Unit) -> object:
+        day = parse_date("on", on)
+        if confirm != "yes":
+            raise InputError("confirm", "review the preview and confirm the discontinuation")
+        return discontinue(unit, code, on=day, reason=reason, note=note)
+
     return _submit(
         request,
         staff,
         code,
         "discontinue",
         values,
-        lambda unit: discontinue(unit, code, on=parse_date("on", on), reason=reason, note=note),
+        change,
         "done=discontinue",
         signed_kind="discontinuation",
     )

@@ -1,5 +1,5 @@
-"""What-if previews: what a hold or a resumption would do to a subject's plan, before anyone
-confirms it.
+"""What-if previews: what a hold, a resumption or a discontinuation would do to a subject's
+plan, before anyone confirms it.
 
 A preview runs the very service function the confirmation will run, in a transaction that is
 always rolled back. So the preview applies the same checks (doses already recorded after the
@@ -24,7 +24,7 @@ from scheduler.core.dosing_days import DoseSlot
 from scheduler.kernel.sites import bind_account
 from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.unit import Unit
-from scheduler.subjects.treatment import hold, resume
+from scheduler.subjects.treatment import discontinue, hold, resume
 
 
 @dataclass(frozen=True)
@@ -283,4 +283,14 @@ def preview_resume(
         now,
         code,
         lambda unit: resume(unit, code, on=on, dose_mg=dose_mg, reason=reason),
+    )
+
+
+def preview_discontinue(
+    engine: Engine, actor: str, now: datetime, code: str, *, on: str | date, reason: str
+) -> Preview:
+    """What ``treatment.discontinue`` would do (every planned dose and visit from ``on`` is
+    cancelled, for good); raises what it would raise, a reason not chosen included."""
+    return _preview(
+        engine, actor, now, code, lambda unit: discontinue(unit, code, on=on, reason=reason)
     )
