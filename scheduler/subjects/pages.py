@@ -27,7 +27,7 @@ from scheduler.reminders.channels.registry import DESCRIPTORS
 from scheduler.reminders.outbox import preference_summary, set_preference
 from scheduler.signatures.services import awaiting_signature, signatures_of
 from scheduler.staff.accounts import Staff
-from scheduler.subjects.adverse_events import record_adverse_event
+from scheduler.subjects.adverse_events import RecordedEvent, record_adverse_event
 from scheduler.subjects.doses import record_dose
 from scheduler.subjects.previews import (
     Preview,
@@ -280,28 +280,35 @@ def record_adverse_event_form(
     onset: Text = "",
     related: Text = "",
     intolerable: Text = "",
+    reason: Text = "",
 ) -> Response:
+    """Causality is asked, never assumed: ``related`` must be answered yes or no."""
     values = {
         "term": term,
         "grade": grade,
         "onset": onset,
         "related": related,
         "intolerable": intolerable,
+        "reason": reason,
     }
-    try:
-        recorded = _attempt(
-            request,
-            staff,
-            lambda unit: record_adverse_event(
-                unit,
-                code,
-                term=term,
-                grade=whole("grade", grade),
-                onset=parse_date("onset", onset),
-                related=bool(related),
-                intolerable=bool(intolerable),
-            ),
+
+    def change(unit: Unit) -> RecordedEvent:
+        graded, day = whole("grade", grade), parse_date("onset", onset)
+        if related not in ("yes", "no"):
+            raise InputError("related", "say whether the event is related to the study drug")
+        return record_adverse_event(
+            unit,
+            code,
+            term=term,
+            grade=graded,
+            onset=day,
+            related=related == "yes",
+            intolerable=bool(intolerable),
+            reason=reason,
         )
+
+    try:
+        recorded = _attempt(request, staff, change)
     except InputError as exc:
         return _render(request, staff, code, form="ae", refused=exc, values=values)
     return RedirectResponse(f"/subjects/{code}?ae={recorded.record.id}", status_code=303)

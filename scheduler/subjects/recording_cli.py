@@ -60,6 +60,10 @@ def ae(
     intolerable: Annotated[
         bool, typer.Option("--intolerable", help="Grade 2 that the subject cannot tolerate")
     ] = False,
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="Why a second event with the same term, grade and onset"),
+    ] = "",
     db: DbOption = None,
     user: UserOption = None,
     as_json: JsonOption = False,
@@ -74,6 +78,7 @@ def ae(
             onset=onset,
             related=related,
             intolerable=intolerable,
+            reason=reason,
         )
     if as_json:
         print_json(result.as_json())

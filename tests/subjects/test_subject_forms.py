@@ -104,7 +104,7 @@ def test_a_dose_in_the_future_is_refused_next_to_the_date(staff_client, units):
 def test_a_grade_that_is_not_a_number_is_refused_next_to_the_grade(staff_client, units):
     response = staff_client("nurse").form(
         "/subjects/DEMO-002/adverse-events",
-        {"term": "hypertension", "grade": "three", "onset": "2026-03-02", "related": "1"},
+        {"term": "hypertension", "grade": "three", "onset": "2026-03-02", "related": "yes"},
     )
     assert response.status_code == 422
     assert "not a whole number" in _error_next_to(response.text, "ae", "grade")
@@ -114,7 +114,7 @@ def test_a_grade_that_is_not_a_number_is_refused_next_to_the_grade(staff_client,
 def test_grade_3_hypertension_shows_the_proposed_hold_then_reduce(staff_client):
     page = staff_client("nurse").form(
         "/subjects/DEMO-002/adverse-events",
-        {"term": "hypertension", "grade": "3", "onset": "2026-03-02", "related": "1"},
+        {"term": "hypertension", "grade": "3", "onset": "2026-03-02", "related": "yes"},
     )
     assert page.status_code == 200
     assert "Proposed action: hold_then_reduce" in page.text
