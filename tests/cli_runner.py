@@ -22,8 +22,8 @@ from scheduler.staff.accounts import create_staff
 
 PASSWORD = "correct horse battery staple"
 """The password of every test account (the web fixtures use the same)."""
-ACCOUNTS = {role: f"test-{role}" for role in ("admin", "investigator", "nurse", "pharmacist")}
-"""The test account of each role."""
+ACCOUNTS = {role: f"cli-{role}" for role in ("admin", "investigator", "nurse", "pharmacist")}
+"""The test account of each role (the web fixtures' accounts are ``test-<role>``)."""
 PHARMACY_WRITES = {"prepare", "dispense", "return", "reconcile-review"}
 NO_ACCOUNT = {"init", "demo", "backup", "restore", "serve", "worker", "ics"}
 """Set-up and operator commands that act as no staff account, and the feed file (a read)."""
@@ -39,8 +39,19 @@ def account_for(argv: tuple[str, ...]) -> str:
     return ACCOUNTS["investigator"]
 
 
+def add_account(url: str, name: str, role: str, sites: tuple[str, ...] = ()) -> None:
+    """A real staff account ``name`` in the database at ``url``, for a test that acts as it."""
+    engine = get_engine(url)
+    try:
+        with unit_of_work(engine, "setup") as unit:
+            create_staff(unit, name, role=role, password=PASSWORD, sites=sites)
+    finally:
+        engine.dispose()
+
+
 def ensure_accounts(url: str) -> None:
-    """The test accounts in the database at ``url``, once it has been set up."""
+    """The test accounts in the database at ``url``, once it has been set up. They are set up
+    without audit entries, so that a test counting entries counts only its own."""
     engine = get_engine(url)
     try:
         if not inspect(engine).has_table("staffuser"):
@@ -53,6 +64,7 @@ def ensure_accounts(url: str) -> None:
             for role, name in ACCOUNTS.items():
                 if name not in existing:
                     create_staff(unit, name, role=role, password=PASSWORD)
+            unit.audit_entries.clear()
     finally:
         engine.dispose()
 

@@ -19,6 +19,7 @@ from scheduler.models import ROLES
 from scheduler.staff.accounts import (
     MAX_TOKEN_LIFETIME_DAYS,
     TOKEN_LIFETIME_DAYS,
+    check_role,
     create_first_admin,
     create_staff,
     deactivate,
@@ -63,7 +64,7 @@ def add(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     if _awaits_first_admin(db):
-        if role != "admin":
+        if check_role(role) != "admin":
             raise InputError("role", "the first account of a database must be an admin")
         with unit_of_work(engine_for(db), name) as unit:
             staff = create_first_admin(unit, name, password=password, sites=site or ())

@@ -110,7 +110,7 @@ def test_without_a_terminal_dosing_sign_is_refused_and_the_hold_stays_awaiting(
 
 def test_a_nurse_cannot_sign_from_the_cli(units, held, db_url, capsys):
     status, _, err = run(capsys, "sign", f"hold-{held}", "--db", db_url, "--user", NURSE)
-    assert status == 2 and err.startswith("error: user: test-nurse is a nurse")
+    assert status == 2 and err.startswith(f"error: user: {NURSE} is a nurse")
 
 
 def test_signing_with_another_users_password_or_name_is_refused(units, held):
@@ -126,9 +126,7 @@ def test_signing_twice_or_replaying_a_signature_is_refused_naming_the_first(unit
         sign(unit, "hold", held, password=PASSWORD)
     with units(actor=INVESTIGATOR) as unit, pytest.raises(Conflict) as twice:
         sign(unit, "hold", held, password=PASSWORD)
-    assert twice.value.field == "record" and "signed already by test-investigator" in str(
-        twice.value
-    )
+    assert twice.value.field == "record" and f"signed already by {INVESTIGATOR}" in str(twice.value)
 
 
 def test_a_record_that_changed_since_the_preview_is_refused_as_stale(units, held):

@@ -35,7 +35,7 @@ def _subjects(db) -> list[str]:
     ("user", "reason"),
     [
         ("inv.wang", "'inv.wang' is not a staff account"),
-        (ACCOUNTS["pharmacist"], "test-pharmacist is a pharmacist; this needs the role nurse"),
+        (ACCOUNTS["pharmacist"], "cli-pharmacist is a pharmacist; this needs the role nurse"),
     ],
 )
 def test_an_unknown_name_or_a_role_that_may_not_is_refused_and_nothing_is_stored(
@@ -54,7 +54,7 @@ def test_a_nurse_cannot_resume_at_a_reduced_dose_from_the_cli(db, capsys):
         *("resume", "S-001", "--on", "2026-03-10", "--dose-mg", "10", "--db", db),
         *("--user", ACCOUNTS["nurse"]),
     )
-    assert status == 2 and err.startswith("error: user: test-nurse is a nurse")
+    assert status == 2 and err.startswith("error: user: cli-nurse is a nurse")
 
 
 def test_without_user_or_dosing_user_the_os_user_is_not_taken(db, capsys, monkeypatch):
