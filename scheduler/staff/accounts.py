@@ -233,18 +233,53 @@ def _active_admins(session: Session) -> int:
     return int(session.exec(query).one())
 
 
+def _deactivatable(session: Session, actor: str, name: str) -> StaffUser:
+    row = get_staff_user(session, name)
+    if not row.active:
+        raise Conflict("name", f"staff user {name!r} is already deactivated")
+    if row.name == actor:
+        raise Conflict("name", "you cannot deactivate your own account; ask another admin")
+    if row.role == "admin" and _active_admins(session) <= 1:
+        raise Conflict("name", f"{name!r} is the last active admin; add another admin first")
+    return row
+
+
+@dataclass(frozen=True)
+class DeactivationPreview:
+    """What deactivating an account would end, for the page that asks to confirm it."""
+
+    name: str
+    role: str
+    sessions: int
+    tokens: int
+
+
+def preview_deactivation(
+    session: Session, actor: str, name: str, now: datetime
+) -> DeactivationPreview:
+    """What ``deactivate`` would end; raises what it would raise."""
+    row = _deactivatable(session, actor, name)
+    sessions = session.exec(
+        select(func.count()).where(
+            StaffSession.staff_id == row.id, col(StaffSession.expires_at) > now
+        )
+    ).one()
+    tokens = session.exec(
+        select(func.count()).where(
+            ApiToken.staff_id == row.id,
+            col(ApiToken.revoked_at).is_(None),
+            col(ApiToken.expires_at) > now,
+        )
+    ).one()
+    return DeactivationPreview(row.name, row.role, int(sessions), int(tokens))
+
+
 def deactivate(unit: Unit, name: str, *, reason: str) -> Staff:
     """Lock an account out: its sessions end and its API tokens are revoked at once. Nobody
     deactivates their own account, and the last active admin stays: either would leave the
     study with no one to manage its accounts (``reactivate`` undoes a deactivation)."""
     reason = check_text("reason", reason, required=True)
-    row = get_staff_user(unit.session, name)
-    if not row.active:
-        raise Conflict("name", f"staff user {name!r} is already deactivated")
-    if row.name == unit.actor:
-        raise Conflict("name", "you cannot deactivate your own account; ask another admin")
-    if row.role == "admin" and _active_admins(unit.session) <= 1:
-        raise Conflict("name", f"{name!r} is the last active admin; add another admin first")
+    row = _deactivatable(unit.session, unit.actor, name)
     row.active = False
     unit.session.add(row)
     unit.session.exec(delete(StaffSession).where(col(StaffSession.staff_id) == row.id))

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
+from sqlmodel import select
 
 from scheduler import core
 from scheduler.core.inputs import DISCONTINUATION_REASONS
@@ -22,21 +23,26 @@ from scheduler.kernel.actors import INVESTIGATOR_ACTIONS, NURSE_ACTIONS
 from scheduler.kernel.subject_state import SubjectState, subject_state
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import parse_date
+from scheduler.models import Void
 from scheduler.protocols.schema import DoseLevel
 from scheduler.reminders.channels.registry import DESCRIPTORS
 from scheduler.reminders.outbox import preference_summary, set_preference
 from scheduler.signatures.services import awaiting_signature, signatures_of
 from scheduler.staff.accounts import Staff
 from scheduler.subjects.adverse_events import RecordedEvent, record_adverse_event
+from scheduler.subjects.corrections import void_record
 from scheduler.subjects.doses import record_dose
 from scheduler.subjects.previews import (
     Preview,
     preview_discontinue,
     preview_hold,
     preview_resume,
+    preview_void,
 )
+from scheduler.subjects.records import RecordLine, records_of
 from scheduler.subjects.treatment import discontinue, hold, resume
 from scheduler.subjects.visits import record_visit
+from scheduler.web.confirmation import confirmation_page, require_confirmation
 from scheduler.web.deps import (
     CurrentStaff,
     InvestigatorStaff,
@@ -69,6 +75,7 @@ NOTICES = {
     "resume": "Resumption recorded.",
     "discontinue": "Discontinuation recorded.",
     "signed": "Signed.",
+    "void": "Record voided.",
     "reminders-on": "Reminders on: the subject's reminders are queued from the plan.",
     "reminders-off": "Reminders off: the pending reminders were cancelled.",
 }
@@ -139,6 +146,7 @@ def _render(
             state = subject_state(unit.session, code, unit.now)
             reminders = preference_summary(unit.session, code)
             signed = signatures_of(unit.session, code)
+            records = records_of(unit.session, code)
             unsigned = awaiting_signature(unit.session, code)
     except NotFound as exc:
         if exc.field != "subject":
@@ -175,6 +183,7 @@ def _render(
         "notice": NOTICES.get(request.query_params.get("done", "")),
         "assessed": assessed,
         "signatures": signed,
+        "records": records,
         "awaiting_signature": unsigned,
     }
     return TEMPLATES.TemplateResponse(request, "subject.html", context, status_code=status)
@@ -524,3 +533,95 @@ def reminder_preference_form(
 
     done = "done=reminders-on" if opted_in == "yes" else "done=reminders-off"
     return _submit(request, staff, code, "reminders", values, change, done)
+
+
+def _void_changes(line: RecordLine, preview: Preview) -> list[str]:
+    diff = preview.diff
+    changes = [
+        f"{line.kind} {line.id} of {line.on} ({line.summary}) is struck out: the record stays, "
+        "marked void with your reason.",
+        f"Status now {diff.status_before}, then {diff.status_after}.",
+    ]
+    if diff.lost_count:
+        changes.append(f"{diff.lost_count} planned dose(s) are no longer planned.")
+    if diff.restored_count:
+        changes.append(f"{diff.restored_count} dose(s) are planned again.")
+    if line.kind in ("hold", "resumption", "discontinuation"):
+        changes.append("Voiding an investigator's decision needs an investigator's signature.")
+    return changes
+
+
+def _void_page(
+    request: Request,
+    staff: Staff,
+    code: SubjectCode,
+    kind: str,
+    record_id: int,
+    reason: str,
+    error: InputError | None = None,
+) -> Response:
+    try:
+        with request_unit(request, staff.name) as unit:
+            line = next(
+                (r for r in records_of(unit.session, code) if (r.kind, r.id) == (kind, record_id)),
+                None,
+            )
+        if line is None:
+            raise NotFound("id", f"no {kind} record {record_id} for {code}")
+        preview = preview_void(
+            request.app.state.engine,
+            staff.name,
+            request.app.state.clock.now(),
+            code,
+            kind=kind,
+            record_id=record_id,
+        )
+    except InputError as exc:
+        return problem_page(request, "Cannot void this record", str(exc), exc.http_status)
+    return confirmation_page(
+        request,
+        title=f"{code}: void or correct {kind} {record_id}",
+        changes=_void_changes(line, preview),
+        action=f"/subjects/{code}/records/{kind}/{record_id}/void",
+        hidden={},
+        confirm_label=f"I confirm that {kind} {record_id} is struck out",
+        button=f"Void {kind} {record_id}",
+        cancel=f"/subjects/{code}",
+        reason=reason,
+        error=error,
+    )
+
+
+@router.get("/subjects/{code}/records/{kind}/{record_id}/void", response_class=HTMLResponse)
+def void_preview(
+    request: Request, code: SubjectCode, kind: str, record_id: int, staff: NurseStaff
+) -> Response:
+    """What voiding the record would do to the plan, with a reason and a confirmation to give;
+    a correction is then recorded as a new record."""
+    return _void_page(request, staff, code, kind, record_id, "")
+
+
+@router.post("/subjects/{code}/records/{kind}/{record_id}/void")
+def void_form(
+    request: Request,
+    code: SubjectCode,
+    kind: str,
+    record_id: int,
+    staff: NurseStaff,
+    reason: Text = "",
+    confirm: Text = "",
+) -> Response:
+    """Voids the record confirmed on its preview page. An investigator voiding a signed
+    decision goes on to sign the void."""
+    try:
+        with request_unit(request, staff.name) as unit:
+            void_record(unit, code, kind, record_id, require_confirmation(reason, confirm))
+            void_id = unit.session.exec(
+                select(Void.id).where(Void.record_kind == kind, Void.record_id == record_id)
+            ).one()
+            awaiting = {r.label for r in awaiting_signature(unit.session, code)}
+    except InputError as exc:
+        return _void_page(request, staff, code, kind, record_id, reason, exc)
+    if f"void-{void_id}" in awaiting and staff.role in INVESTIGATOR_ACTIONS:
+        return RedirectResponse(f"/signatures/void-{void_id}", status_code=303)
+    return RedirectResponse(f"/subjects/{code}?done=void", status_code=303)

@@ -24,6 +24,7 @@ from scheduler.core.dosing_days import DoseSlot
 from scheduler.kernel.sites import bind_account
 from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.unit import Unit
+from scheduler.subjects.corrections import void_record
 from scheduler.subjects.treatment import discontinue, hold, resume
 
 
@@ -293,4 +294,18 @@ def preview_discontinue(
     cancelled, for good); raises what it would raise, a reason not chosen included."""
     return _preview(
         engine, actor, now, code, lambda unit: discontinue(unit, code, on=on, reason=reason)
+    )
+
+
+def preview_void(
+    engine: Engine, actor: str, now: datetime, code: str, *, kind: str, record_id: int
+) -> Preview:
+    """What striking out ``kind`` record ``record_id`` would do to the plan; raises what
+    ``void_record`` would raise (but for the reason, asked on the preview page)."""
+    return _preview(
+        engine,
+        actor,
+        now,
+        code,
+        lambda unit: void_record(unit, code, kind, record_id, "preview"),
     )
