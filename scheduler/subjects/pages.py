@@ -434,23 +434,34 @@ def resume_form(
     on: Text = "",
     dose_mg: Text = "",
     reason: Text = "",
+    confirm: Text = "",
 ) -> Response:
+    """Stores the resumption confirmed on its preview; one that continues past a protocol
+    limit (an override) needs the confirmation ticked there too."""
     values = {"on": on, "dose_mg": dose_mg, "reason": reason}
-    return _submit(
-        request,
-        staff,
-        code,
-        "resume",
-        values,
-        lambda unit: resume(
-            unit,
+    state = request.app.state
+    try:
+        tried = preview_resume(
+            state.engine,
+            staff.name,
+            state.clock.now(),
             code,
             on=parse_date("on", on),
             dose_mg=optional_milligrams("dose_mg", dose_mg),
             reason=reason,
-        ),
-        "done=resume",
-        signed_kind="resumption",
+        )
+        override = bool(tried.limits_passed)
+    except InputError:
+        override = False  # the unit of work below refuses it with the same error
+
+    def change(unit: Unit) -> object:
+        day, dose = parse_date("on", on), optional_milligrams("dose_mg", dose_mg)
+        if override and confirm != "yes":
+            raise InputError("confirm", "review the preview and confirm continuing past the limit")
+        return resume(unit, code, on=day, dose_mg=dose, reason=reason)
+
+    return _submit(
+        request, staff, code, "resume", values, change, "done=resume", signed_kind="resumption"
     )
 
 

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from scheduler import core
 from scheduler.core.dosing_days import DoseSlot
+from scheduler.core.limit_overrides import limits_passed
 from scheduler.kernel.sites import bind_account
 from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.unit import Unit
@@ -110,6 +111,12 @@ class Preview:
     before: core.Plan
     after: core.Plan
     diff: PlanDiff
+
+    @property
+    def limits_passed(self) -> list[str]:
+        """The protocol limits the change continues past (an override: the investigator's
+        reason, a confirmation and a signature with that reason)."""
+        return limits_passed(self.before, self.after)
 
 
 _OPEN = ("planned",)

@@ -103,3 +103,29 @@ def test_an_investigator_voiding_a_signed_hold_goes_on_to_sign_the_void(staff_cl
         void_url, {"reason": "entered in error", "confirm": "yes"}, follow_redirects=False
     )
     assert done.status_code == 303 and done.headers["location"].startswith("/signatures/void-")
+
+
+def test_a_resumption_past_the_hold_limit_is_confirmed_then_signed_with_a_reason(
+    staff_client, units
+):
+    investigator = staff_client("investigator")
+    values = {"on": "2026-03-20", "reason": "toxicity resolved late, patient responding"}
+    preview = investigator.get("/subjects/DEMO-004/resume-preview", params=values)
+    assert preview.status_code == 200 and 'id="override"' in preview.text
+    assert "over the 14-day limit" in preview.text
+    unconfirmed = investigator.form("/subjects/DEMO-004/resumptions", values)
+    assert unconfirmed.status_code == 422 and "confirm continuing past the limit" in (
+        unconfirmed.text
+    )
+    confirmed = investigator.form(
+        "/subjects/DEMO-004/resumptions", {**values, "confirm": "yes"}, follow_redirects=False
+    )
+    assert confirmed.status_code == 303
+    sign_page = investigator.get(confirmed.headers["location"]).text
+    assert 'id="deviation"' in sign_page and "continues past the protocol" in sign_page
+    digest = re.search(r'name="record_sha256" value="([0-9a-f]{64})"', sign_page).group(1)
+    no_reason = investigator.form(
+        confirmed.headers["location"],
+        {"user_name": "test-investigator", "password": PASSWORD, "record_sha256": digest},
+    )
+    assert no_reason.status_code == 422 and "Not signed: reason" in no_reason.text
