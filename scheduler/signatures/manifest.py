@@ -1,5 +1,6 @@
 """The signature manifest: one CSV row per signature, with whether it still matches its record
-(what an inspector compares with the audit trail)."""
+(what an inspector compares with the audit trail), then one row per decision still awaiting
+its signature, so an export never passes an unsigned decision off as signed."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import io
 from sqlmodel import Session
 
 from scheduler.kernel.sites import site_scope
+from scheduler.signatures.records import signable_record, unsigned_ids
 from scheduler.signatures.services import manifest
 
 HEADERS = (
+    "status",
     "subject",
     "record",
     "meaning",
@@ -31,9 +34,11 @@ def manifest_csv(session: Session) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADERS)
-    for line in manifest(session, None if scope is None else sorted(scope)):
+    site_ids = None if scope is None else sorted(scope)
+    for line in manifest(session, site_ids):
         writer.writerow(
             [
+                "signed",
                 line.subject,
                 line.record,
                 line.meaning,
@@ -45,5 +50,10 @@ def manifest_csv(session: Session) -> str:
                 line.record_sha256,
                 "yes" if line.valid else "NO",
             ]
+        )
+    for kind, record_id, _ in unsigned_ids(session, site_ids=site_ids):
+        record = signable_record(session, kind, record_id)
+        writer.writerow(
+            ["awaiting signature", record.subject_code, record.label, record.meaning] + [""] * 6
         )
     return out.getvalue()

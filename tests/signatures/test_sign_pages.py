@@ -92,3 +92,12 @@ def test_the_signature_form_without_its_csrf_token_is_refused(staff_client, unit
     assert refused.status_code == 403
     with units() as unit:
         assert unit.session.exec(select(Signature)).all() == []
+
+
+def test_the_api_lists_signatures_and_what_awaits_one(staff_client):
+    nurse = staff_client("nurse")
+    answer = nurse.get("/api/subjects/DEMO-004/signatures")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["signed"] == []
+    assert [r["record"].split("-")[0] for r in body["awaiting_signature"]] == ["hold"]

@@ -93,8 +93,8 @@ def test_dosing_sign_at_a_terminal_signs_and_dosing_signatures_shows_it(
     assert [s["record"] for s in shown["signed"]] == [f"hold-{held}"]
     status, out, _ = run(capsys, "signature-manifest", "--db", db_url)
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert [(r["subject"], r["record"], r["signer_account"], r["valid"]) for r in rows] == [
-        ("S-001", f"hold-{held}", INVESTIGATOR, "yes")
+    assert [(r["status"], r["record"], r["signer_account"], r["valid"]) for r in rows] == [
+        ("signed", f"hold-{held}", INVESTIGATOR, "yes")
     ]
 
 
@@ -104,6 +104,11 @@ def test_without_a_terminal_dosing_sign_is_refused_and_the_hold_stays_awaiting(
     status, out, err = run(capsys, "sign", f"hold-{held}", "--db", db_url)
     assert (status, out) == (2, "")
     assert err.startswith("error: password: signing needs a terminal")
+    _, manifest, _ = run(capsys, "signature-manifest", "--db", db_url)
+    rows = list(csv.DictReader(io.StringIO(manifest)))
+    assert [(r["status"], r["subject"], r["record"], r["signer_name"]) for r in rows] == [
+        ("awaiting signature", "S-001", f"hold-{held}", "")
+    ]
     with units(actor=INVESTIGATOR) as unit:
         assert [r.label for r in awaiting_signature(unit.session, "S-001")] == [f"hold-{held}"]
 
