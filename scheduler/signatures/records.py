@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from scheduler.errors import InputError, NotFound
 from scheduler.kernel.sites import in_scope
+from scheduler.kernel.subject_state import plan_for
 from scheduler.models import (
     AuditEntry,
     Day1Check,
@@ -108,22 +109,62 @@ def _meaning(kind: str, row: Any, session: Session) -> str:
     return f"approved: void of {row.record_kind}-{row.record_id} ({row.reason})"
 
 
-def _deviation(kind: str, row_id: int, session: Session) -> str:
-    """The sentence a preview shows when the decision continued past a protocol limit."""
+def resume_dose_deviation(
+    session: Session, subject_id: int, resume_date: date, dose_mg: float | None, now: datetime
+) -> str:
+    """One sentence when a resumption's dose differs from the dose the protocol proposed for
+    the adverse event that caused the hold it ends (e.g. 12 mg where the rule proposes 10 mg),
+    else empty."""
+    voided = select(Void.record_id).where(Void.record_kind == "hold")
+    ended = session.exec(
+        select(Hold)
+        .where(
+            Hold.subject_id == subject_id,
+            col(Hold.start_date) <= resume_date,
+            col(Hold.id).not_in(voided),
+        )
+        .order_by(col(Hold.start_date).desc(), col(Hold.id).desc())
+    ).first()
+    subject = session.get(Subject, subject_id)
+    if ended is None or ended.adverse_event_id is None or subject is None:
+        return ""
+    plan = plan_for(session, subject.code, now)
+    assessed = next((a for a in plan.adverse_events if a.event.id == ended.adverse_event_id), None)
+    if assessed is None or assessed.proposal.resume_dose_mg is None:
+        return ""
+    proposed = assessed.proposal.resume_dose_mg
+    chosen = assessed.dose_mg if dose_mg is None else dose_mg
+    if chosen == proposed:
+        return ""
+    return (
+        f"The protocol proposes resuming at {proposed:g} mg after {assessed.event.term} grade "
+        f"{assessed.event.grade}; this resumes at {chosen:g} mg, so the signature needs a reason."
+    )
+
+
+def _deviation(kind: str, row: Any, session: Session, now: datetime) -> str:
+    """What a preview says when the decision departs from the protocol's proposal: a
+    resumption at another dose than the rule proposes, a continuation past a protocol limit
+    (one sentence each), or nothing."""
+    sentences = []
+    if kind == "resumption":
+        sentences.append(
+            resume_dose_deviation(session, row.subject_id, row.resume_date, row.dose_mg, now)
+        )
     override = session.exec(
         select(AuditEntry).where(
             AuditEntry.action == "treatment.limit_override",
             AuditEntry.entity == kind,
-            AuditEntry.entity_id == row_id,
+            AuditEntry.entity_id == row.id,
         )
     ).first()
-    if override is None:
-        return ""
-    passed = json.loads(override.new_value or "{}").get("limits_passed", [])
-    return (
-        f"This decision continues past the protocol's limit ({'; '.join(passed)}), "
-        "so the signature needs a reason."
-    )
+    if override is not None:
+        passed = json.loads(override.new_value or "{}").get("limits_passed", [])
+        sentences.append(
+            f"This decision continues past the protocol's limit ({'; '.join(passed)}), "
+            "so the signature needs a reason."
+        )
+    return " ".join(s for s in sentences if s)
 
 
 def _row(session: Session, kind: str, record_id: int) -> Any:
@@ -134,9 +175,12 @@ def _row(session: Session, kind: str, record_id: int) -> Any:
     return row
 
 
-def signable_record(session: Session, kind: str, record_id: int) -> SignableRecord:
+def signable_record(
+    session: Session, kind: str, record_id: int, now: datetime | None = None
+) -> SignableRecord:
     """The record ``kind``-``record_id`` as a signature sees it; one outside the session's
-    sites is answered as if it did not exist."""
+    sites is answered as if it did not exist. ``now`` (default: when it was recorded) is the
+    moment the protocol's proposal is read at."""
     row = _row(session, kind, record_id)
     subject = session.get(Subject, row.subject_id)
     if subject is None or not in_scope(session, subject.site_id):
@@ -156,7 +200,7 @@ def signable_record(session: Session, kind: str, record_id: int) -> SignableReco
         recorded_at=row.recorded_at,
         recorded_by=row.recorded_by,
         meaning=_meaning(kind, row, session),
-        deviation=_deviation(kind, record_id, session),
+        deviation=_deviation(kind, row, session, now or row.recorded_at),
         sha256=record_digest(kind, row),
         voided=voided,
     )

@@ -27,6 +27,7 @@ from scheduler.models import Void
 from scheduler.protocols.schema import DoseLevel
 from scheduler.reminders.channels.registry import DESCRIPTORS
 from scheduler.reminders.outbox import preference_summary, set_preference
+from scheduler.signatures.records import resume_dose_deviation
 from scheduler.signatures.services import awaiting_signature, signatures_of
 from scheduler.staff.accounts import Staff
 from scheduler.subjects.adverse_events import RecordedEvent, record_adverse_event
@@ -330,16 +331,24 @@ def _preview_page(
     form: str,
     values: dict[str, str],
     make: Callable[[], Preview],
+    notes: Callable[[], list[str]] = list,
 ) -> Response:
+    """The preview page; ``notes`` are sentences on how the decision departs from the
+    protocol's proposal."""
     try:
         preview = make()
+        said = notes()
     except InputError as exc:
         return _render(request, staff, code, form=form, refused=exc, values=values)
-    return TEMPLATES.TemplateResponse(
-        request,
-        "preview.html",
-        {"code": code, "form": form, "values": values, "preview": preview, "diff": preview.diff},
-    )
+    context = {
+        "code": code,
+        "form": form,
+        "values": values,
+        "preview": preview,
+        "diff": preview.diff,
+        "notes": said,
+    }
+    return TEMPLATES.TemplateResponse(request, "preview.html", context)
 
 
 @router.get("/subjects/{code}/hold-preview", response_class=HTMLResponse)
@@ -408,6 +417,19 @@ def resume_preview(
     reason: str = "",
 ) -> Response:
     values = {"on": on, "dose_mg": dose_mg, "reason": reason}
+
+    def notes() -> list[str]:
+        with request_unit(request, staff.name) as unit:
+            subject = subject_state(unit.session, code, unit.now).subject
+            said = resume_dose_deviation(
+                unit.session,
+                subject.id or 0,
+                parse_date("on", on),
+                optional_milligrams("dose_mg", dose_mg),
+                unit.now,
+            )
+        return [said] if said else []
+
     return _preview_page(
         request,
         staff,
@@ -423,6 +445,7 @@ def resume_preview(
             dose_mg=optional_milligrams("dose_mg", dose_mg),
             reason=reason,
         ),
+        notes,
     )
 
 

@@ -101,3 +101,34 @@ def test_the_api_lists_signatures_and_what_awaits_one(staff_client):
     body = answer.json()
     assert body["signed"] == []
     assert [r["record"].split("-")[0] for r in body["awaiting_signature"]] == ["hold"]
+
+
+def test_resuming_at_another_dose_than_the_rule_proposes_is_said_and_needs_a_reason(
+    staff_client, units
+):
+    investigator = staff_client("investigator")
+    same = {"on": "2026-03-04", "dose_mg": "", "reason": ""}
+    preview = investigator.get("/subjects/DEMO-004/resume-preview", params=same)
+    assert preview.status_code == 200 and 'id="dose-deviation"' in preview.text
+    assert "proposes resuming at 10 mg after diarrhea grade 3" in preview.text
+    assert "this resumes at 12 mg" in preview.text
+    reduced = investigator.get(
+        "/subjects/DEMO-004/resume-preview", params={**same, "dose_mg": "10"}
+    )
+    assert 'id="dose-deviation"' not in reduced.text
+    done = investigator.form("/subjects/DEMO-004/resumptions", same, follow_redirects=False)
+    sign_page = investigator.get(done.headers["location"]).text
+    assert 'id="deviation"' in sign_page and "this resumes at 12 mg" in sign_page
+    digest = re.search(r'name="record_sha256" value="([0-9a-f]{64})"', sign_page).group(1)
+    base = {"user_name": "test-investigator", "password": PASSWORD, "record_sha256": digest}
+    refused = investigator.form(done.headers["location"], base)
+    assert refused.status_code == 422 and "Not signed: reason" in refused.text
+    signed = investigator.form(
+        done.headers["location"],
+        {**base, "reason": "diarrhoea resolved fully, full dose"},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    with units() as unit:
+        signature = unit.session.exec(select(Signature)).one()
+    assert signature.reason == "diarrhoea resolved fully, full dose"
