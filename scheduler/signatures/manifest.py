@@ -10,7 +10,7 @@ import io
 from sqlmodel import Session
 
 from scheduler.kernel.sites import site_scope
-from scheduler.signatures.records import signable_record, unsigned_ids
+from scheduler.signatures.records import subject_codes, unsigned_records
 from scheduler.signatures.services import manifest
 
 HEADERS = (
@@ -29,7 +29,8 @@ HEADERS = (
 
 
 def manifest_csv(session: Session) -> str:
-    """Every signature the session's sites may see, oldest first."""
+    """Every signature the session's sites may see, oldest first, then every decision there
+    awaiting one."""
     scope = site_scope(session)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -51,9 +52,11 @@ def manifest_csv(session: Session) -> str:
                 "yes" if line.valid else "NO",
             ]
         )
-    for kind, record_id, _ in unsigned_ids(session, site_ids=site_ids):
-        record = signable_record(session, kind, record_id)
+    waiting = unsigned_records(session, site_ids=site_ids)
+    codes = subject_codes(session, {u.subject_id for u in waiting})
+    for record in waiting:
+        label = f"{record.kind}-{record.id}"
         writer.writerow(
-            ["awaiting signature", record.subject_code, record.label, record.meaning] + [""] * 6
+            ["awaiting signature", codes[record.subject_id], label, record.meaning] + [""] * 6
         )
     return out.getvalue()

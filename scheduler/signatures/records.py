@@ -94,7 +94,7 @@ def record_digest(kind: str, row: SQLModel) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _meaning(kind: str, row: Any, session: Session) -> str:
+def _meaning(kind: str, row: Any) -> str:
     if kind == "hold":
         return f"approved: hold from {row.start_date}"
     if kind == "resumption":
@@ -199,7 +199,7 @@ def signable_record(
         time_zone=subject.time_zone,
         recorded_at=row.recorded_at,
         recorded_by=row.recorded_by,
-        meaning=_meaning(kind, row, session),
+        meaning=_meaning(kind, row),
         deviation=_deviation(kind, row, session, now or row.recorded_at),
         sha256=record_digest(kind, row),
         voided=voided,
@@ -216,12 +216,23 @@ def _of(query: Any, table: Any, subject_id: int | None, site_ids: list[int] | No
     return query
 
 
-def unsigned_ids(
+@dataclass(frozen=True)
+class Unsigned:
+    """A decision awaiting its signature, as lists show it (no plan is built for it)."""
+
+    kind: str
+    id: int
+    subject_id: int
+    recorded_at: datetime
+    meaning: str
+
+
+def unsigned_records(
     session: Session, *, subject_id: int | None = None, site_ids: list[int] | None = None
-) -> list[tuple[str, int, int]]:
-    """(kind, id, subject id) of every standing signable record without a signature, of one
-    subject or of some sites, oldest first: the decisions awaiting an investigator's signature.
-    A void awaits one when what it strikes out was signed."""
+) -> list[Unsigned]:
+    """Every standing signable record without a signature, of one subject or of some sites,
+    oldest first: the decisions awaiting an investigator's signature. A void awaits one when
+    what it strikes out was signed. One query per kind of record."""
     signed = set(
         session.exec(
             _of(select(Signature.record_kind, Signature.record_id), Signature, subject_id, site_ids)
@@ -230,13 +241,35 @@ def unsigned_ids(
     voided = set(
         session.exec(_of(select(Void.record_kind, Void.record_id), Void, subject_id, site_ids))
     )
-    found: list[tuple[datetime, str, int, int]] = []
+    found: list[Unsigned] = []
     for kind, table in SIGNED_KINDS.items():
-        columns = select(table.id, table.subject_id, table.recorded_at)  # type: ignore[attr-defined]
-        for row_id, owner, at in session.exec(_of(columns, table, subject_id, site_ids)):
-            if (kind, row_id) not in signed and (kind, row_id) not in voided:
-                found.append((at, kind, row_id, owner))
+        for row in session.exec(_of(select(table), table, subject_id, site_ids)):
+            key = (kind, row.id)
+            if key not in signed and key not in voided:
+                found.append(_unsigned(kind, row))
     for void in session.exec(_of(select(Void), Void, subject_id, site_ids)):
         if (void.record_kind, void.record_id) in signed and ("void", void.id) not in signed:
-            found.append((void.recorded_at, "void", void.id or 0, void.subject_id))
-    return [(kind, row_id, owner) for _, kind, row_id, owner in sorted(found)]
+            found.append(_unsigned("void", void))
+    return sorted(found, key=lambda u: (u.recorded_at, u.kind, u.id))
+
+
+def _unsigned(kind: str, row: Any) -> Unsigned:
+    return Unsigned(kind, row.id or 0, row.subject_id, row.recorded_at, _meaning(kind, row))
+
+
+def unsigned_ids(
+    session: Session, *, subject_id: int | None = None, site_ids: list[int] | None = None
+) -> list[tuple[str, int, int]]:
+    """(kind, id, subject id) of each record of ``unsigned_records``."""
+    return [
+        (u.kind, u.id, u.subject_id)
+        for u in unsigned_records(session, subject_id=subject_id, site_ids=site_ids)
+    ]
+
+
+def subject_codes(session: Session, subject_ids: set[int]) -> dict[int, str]:
+    """The codes of ``subject_ids``, in one query."""
+    rows = session.exec(
+        select(Subject.id, Subject.code).where(col(Subject.id).in_(subject_ids))
+    ).all()
+    return {row_id or 0: code for row_id, code in rows}

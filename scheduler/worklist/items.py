@@ -29,7 +29,7 @@ from scheduler.models import (
     Subject,
     SubjectStatus,
 )
-from scheduler.signatures.records import signable_record, unsigned_ids
+from scheduler.signatures.records import unsigned_records
 from scheduler.worklist.rows import DAY1_LOOKAHEAD_DAYS, backfill, missing_rows
 from scheduler.worklist.work_item import URGENCY_TITLES, ItemKind, Urgency, WorkItem
 
@@ -250,22 +250,21 @@ def _signature_items(
     session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
 ) -> None:
     """Investigators' decisions in effect but not yet signed: one item per record."""
-    waiting = unsigned_ids(session, site_ids=list(codes))
+    waiting = unsigned_records(session, site_ids=list(codes))
     if not waiting:
         return
-    owners = {owner for _, _, owner in waiting}
+    owners = {u.subject_id for u in waiting}
     subjects = {
         row.id: row for row in session.scalars(select(Subject).where(col(Subject.id).in_(owners)))
     }
-    for kind, record_id, owner in waiting:
-        subject = subjects[owner]
-        record = signable_record(session, kind, record_id)
+    for record in waiting:
+        subject = subjects[record.subject_id]
         out[subject.site_id].append(
             WorkItem(
                 subject=subject.code,
                 site=codes[subject.site_id],
                 kind="awaiting_signature",
-                what=f"{kind}-{record_id}",
+                what=f"{record.kind}-{record.id}",
                 detail=f"awaiting signature: {record.meaning}",
                 target=record.recorded_at.date(),
                 urgency="overdue",
