@@ -129,3 +129,20 @@ def test_a_resumption_past_the_hold_limit_is_confirmed_then_signed_with_a_reason
         {"user_name": "test-investigator", "password": PASSWORD, "record_sha256": digest},
     )
     assert no_reason.status_code == 422 and "Not signed: reason" in no_reason.text
+
+
+def test_the_new_forms_refuse_a_post_without_the_sessions_csrf_token(staff_client, units):
+    nurse = staff_client("nurse")
+    admin = staff_client("admin")
+    page = nurse.get("/subjects/DEMO-004").text
+    [void_url] = re.findall(r'href="(/subjects/DEMO-004/records/hold/\d+/void)"', page)
+    posts = [
+        (nurse, void_url, {"reason": "wrong subject", "confirm": "yes"}),
+        (nurse, "/subjects/DEMO-002/feed/revoke", {"reason": "lost", "confirm": "yes"}),
+        (admin, "/admin/staff/deactivate", {"name": "test-nurse", "reason": "x", "confirm": "yes"}),
+    ]
+    for client, url, data in posts:
+        assert client.post(url, data=data).status_code == 403, url
+    with units() as unit:
+        assert unit.session.exec(select(Void)).all() == []
+    assert _active(units, "test-nurse")
