@@ -25,7 +25,7 @@ from scheduler.feeds.tokens import (
     revoke_feed,
     token_status,
 )
-from scheduler.kernel.subject_state import subject_state
+from scheduler.kernel.subject_state import get_subject, subject_state
 from scheduler.pharmacy.accountability import awaiting_new_capsules, load_records
 from scheduler.web.confirmation import confirmation_page, require_confirmation
 from scheduler.web.deps import CurrentStaff, NurseStaff, request_unit
@@ -108,6 +108,8 @@ def revoke_feed_preview(
     request: Request, code: str, staff: NurseStaff, reason: str = ""
 ) -> Response:
     """What withdrawing the link does, with a reason and a confirmation to give."""
+    with request_unit(request, staff.name) as unit:
+        get_subject(unit.session, code)
     return _withdrawal_page(request, code, reason)
 
 
@@ -120,6 +122,8 @@ def revoke_feed_form(
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     """Withdraws the link confirmed on the preview page, with its reason: never in one click."""
+    with request_unit(request, staff.name) as unit:
+        get_subject(unit.session, code)
     try:
         checked = require_confirmation(reason, confirm)
         with request_unit(request, staff.name) as unit:

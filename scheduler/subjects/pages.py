@@ -590,16 +590,15 @@ def _void_page(
     staff: Staff,
     code: SubjectCode,
     kind: str,
-    record_id: int,
+    record: str,
     reason: str,
     error: InputError | None = None,
 ) -> Response:
     try:
         with request_unit(request, staff.name) as unit:
-            line = next(
-                (r for r in records_of(unit.session, code) if (r.kind, r.id) == (kind, record_id)),
-                None,
-            )
+            lines = records_of(unit.session, code)  # another site's subject: 404 first
+        record_id = whole("id", record)
+        line = next((r for r in lines if (r.kind, r.id) == (kind, record_id)), None)
         if line is None:
             raise NotFound("id", f"no {kind} record {record_id} for {code}")
         preview = preview_void(
@@ -628,7 +627,7 @@ def _void_page(
 
 @router.get("/subjects/{code}/records/{kind}/{record_id}/void", response_class=HTMLResponse)
 def void_preview(
-    request: Request, code: SubjectCode, kind: str, record_id: int, staff: NurseStaff
+    request: Request, code: SubjectCode, kind: str, record_id: str, staff: NurseStaff
 ) -> Response:
     """What voiding the record would do to the plan, with a reason and a confirmation to give;
     a correction is then recorded as a new record."""
@@ -640,18 +639,21 @@ def void_form(
     request: Request,
     code: SubjectCode,
     kind: str,
-    record_id: int,
+    record_id: str,
     staff: NurseStaff,
     reason: Text = "",
     confirm: Text = "",
 ) -> Response:
     """Voids the record confirmed on its preview page. An investigator voiding a signed
     decision goes on to sign the void."""
+    with request_unit(request, staff.name) as unit:
+        subject_state(unit.session, code, unit.now)  # another site's subject: 404 first
     try:
+        number = whole("id", record_id)
         with request_unit(request, staff.name) as unit:
-            void_record(unit, code, kind, record_id, require_confirmation(reason, confirm))
+            void_record(unit, code, kind, number, require_confirmation(reason, confirm))
             void_id = unit.session.exec(
-                select(Void.id).where(Void.record_kind == kind, Void.record_id == record_id)
+                select(Void.id).where(Void.record_kind == kind, Void.record_id == number)
             ).one()
             awaiting = {r.label for r in awaiting_signature(unit.session, code)}
     except InputError as exc:
