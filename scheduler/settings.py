@@ -3,20 +3,12 @@ accepted too), then the defaults below, which run the embedded demo on a SQLite 
 
 from __future__ import annotations
 
-import getpass
 from datetime import date, time
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 class Settings(BaseSettings):
@@ -26,8 +18,9 @@ class Settings(BaseSettings):
         default="sqlite:///dosing.db",
         validation_alias=AliasChoices("DOSING_DATABASE_URL", "DATABASE_URL"),
     )
-    user: str = Field(default_factory=_login_name)
-    """Who is recorded in the audit trail when a command does not say."""
+    user: str = ""
+    """The staff account a CLI command acts as when it has no ``--user`` (DOSING_USER). Never
+    the operating-system user: a name that is no active staff account is refused."""
 
     default_site_code: str = "ZJU1"
     default_site_name: str = "The First Affiliated Hospital, Zhejiang University School of Medicine"

@@ -27,7 +27,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": (
         "scheduler.app.setup_cli",
         "demo",
-        ("Set up the embedded demo (SQLite, NCT03945799, five subjects) and show today's work."),
+        (
+            "Set up the embedded demo (SQLite, NCT03945799, five subjects, one account per "
+            "role) and show today's work."
+        ),
     ),
     "enroll": (
         "scheduler.subjects.cli",
@@ -52,7 +55,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "records": (
         "scheduler.subjects.cli",
         "records_command",
-        ("List what was recorded about a subject, with record ids (for `dosing void`)."),
+        (
+            "List what was recorded about a subject, with record ids (for `dosing void`) and "
+            'the signature of each investigator\'s decision (or "awaiting signature").'
+        ),
     ),
     "audit": (
         "scheduler.subjects.cli",
@@ -99,6 +105,24 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "scheduler.subjects.recording_cli",
         "void",
         ("Strike out a record entered in error; it stays in the database with the reason."),
+    ),
+    "sign": (
+        "scheduler.signatures.cli",
+        "sign_command",
+        (
+            "Sign an investigator's decision (hold, resumption, discontinuation, day-1 "
+            "criteria, or the void of one) as yourself, re-entering your password."
+        ),
+    ),
+    "signatures": (
+        "scheduler.signatures.cli",
+        "signatures_command",
+        "The subject's signatures and the decisions still awaiting one.",
+    ),
+    "signature-manifest": (
+        "scheduler.signatures.cli",
+        "manifest_command",
+        "Write the signature manifest CSV (every signature, and whether it matches its record).",
     ),
     "due": (
         "scheduler.worklist.cli",
@@ -194,7 +218,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "user": (
         "scheduler.staff.cli",
         "app",
-        ("Staff accounts: add, list, sites, unlock, deactivate, API tokens."),
+        "Staff accounts: add, list, sites, unlock, deactivate, reactivate, API tokens.",
     ),
     "reminders": (
         "scheduler.reminders.cli",

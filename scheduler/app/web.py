@@ -20,6 +20,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from scheduler.pharmacy import pages as pharmacy_pages
     from scheduler.reminders import api as reminders_api
     from scheduler.reminders import pages as reminder_pages
+    from scheduler.signatures import api as signatures_api
+    from scheduler.signatures import pages as signature_pages
     from scheduler.staff import api as staff_api
     from scheduler.staff import auth
     from scheduler.staff import pages as staff_pages
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         feeds_api.router,
         reminders_api.router,
         staff_api.router,
+        signatures_api.router,
     ):
         app.include_router(api_router)
     # Pages are for people: /docs documents the JSON API only, whatever a page router says.
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         audit_pages.router,
         staff_pages.router,
         reminder_pages.router,
+        signature_pages.router,
     ):
         app.include_router(page_router, include_in_schema=False)
     auth.install(app)

@@ -23,6 +23,7 @@ from scheduler.feeds.tokens import (
     revoke_feed,
     token_status,
 )
+from scheduler.kernel.actors import ANY_ROLE, NURSE_ACTIONS
 from scheduler.settings import get_settings
 
 Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail)")]
@@ -70,7 +71,7 @@ def feed_url(
     if rotate and revoke:
         raise InputError("rotate", "give --rotate or --revoke, not both")
     settings = get_settings()
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         if revoke:
             count = revoke_feed(unit, PATIENT, subject, reason=reason)
             _print_revoked(subject, count, f"revoked {count} feed URL(s) of {subject}", as_json)
@@ -100,7 +101,7 @@ def staff_feed_url(
     if kind not in _STAFF_KINDS:
         raise InputError("kind", f"{kind!r} is not one of: {', '.join(_STAFF_KINDS)}")
     settings = get_settings()
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         if revoke:
             count = revoke_feed(unit, _STAFF_KINDS[kind], site, reason=reason)
             _print_revoked(

@@ -15,6 +15,7 @@ from scheduler.core import Plan
 from scheduler.core.cycles import CyclePlan
 from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.plan import STOPPED, format_dose
+from scheduler.errors import InputError
 from scheduler.feeds.tokens import (
     PATIENT,
     IssuedToken,
@@ -24,8 +25,9 @@ from scheduler.feeds.tokens import (
     revoke_feed,
     token_status,
 )
-from scheduler.kernel.subject_state import subject_state
+from scheduler.kernel.subject_state import get_subject, subject_state
 from scheduler.pharmacy.accountability import awaiting_new_capsules, load_records
+from scheduler.web.confirmation import confirmation_page, require_confirmation
 from scheduler.web.deps import CurrentStaff, NurseStaff, request_unit
 from scheduler.web.rendering import TEMPLATES
 
@@ -77,12 +79,59 @@ def issue_feed_form(
     return response
 
 
+_WITHDRAWAL = [
+    "The patient's calendar link stops working at once: calendars subscribed to it stop "
+    "updating and keep only what they last fetched.",
+    "The link cannot be brought back; a new link can be issued and handed out again.",
+]
+
+
+def _withdrawal_page(
+    request: Request, code: str, reason: str, error: InputError | None = None
+) -> Response:
+    return confirmation_page(
+        request,
+        title=f"Withdraw the calendar link of {code}",
+        changes=_WITHDRAWAL,
+        action=f"/subjects/{code}/feed/revoke",
+        hidden={},
+        confirm_label="I confirm that the calendar link is withdrawn now",
+        button="Withdraw the link",
+        cancel=f"/subjects/{code}/feed",
+        reason=reason,
+        error=error,
+    )
+
+
+@router.get("/subjects/{code}/feed/revoke-preview", response_class=HTMLResponse)
+def revoke_feed_preview(
+    request: Request, code: str, staff: NurseStaff, reason: str = ""
+) -> Response:
+    """What withdrawing the link does, with a reason and a confirmation to give."""
+    with request_unit(request, staff.name) as unit:
+        get_subject(unit.session, code)
+    return _withdrawal_page(request, code, reason)
+
+
 @router.post("/subjects/{code}/feed/revoke", response_class=HTMLResponse)
 def revoke_feed_form(
-    request: Request, code: str, staff: NurseStaff, reason: Annotated[str, Form()] = ""
+    request: Request,
+    code: str,
+    staff: NurseStaff,
+    reason: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
 ) -> Response:
+    """Withdraws the link confirmed on the preview page, with its reason: never in one click."""
     with request_unit(request, staff.name) as unit:
-        revoke_feed(unit, PATIENT, code, reason=reason)
+        get_subject(unit.session, code)
+    try:
+        checked = require_confirmation(reason, confirm)
+        with request_unit(request, staff.name) as unit:
+            revoke_feed(unit, PATIENT, code, reason=checked)
+    except InputError as exc:
+        if exc.field not in ("reason", "confirm"):
+            raise
+        return _withdrawal_page(request, code, reason, exc)
     return _feed_page(request, staff, code, None)
 
 

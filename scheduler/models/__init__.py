@@ -16,6 +16,7 @@ from scheduler.models.preparation import DispensingNotNeeded, Preparation
 from scheduler.models.protocol_version import ProtocolVersion
 from scheduler.models.reminder import Reminder, ReminderPreference
 from scheduler.models.scheduled_visit import ScheduledVisit
+from scheduler.models.signature import Signature
 from scheduler.models.site import Site
 from scheduler.models.staff import (
     ROLES,
@@ -56,6 +57,7 @@ __all__ = [
     "ReminderPreference",
     "Resumption",
     "ScheduledVisit",
+    "Signature",
     "Site",
     "StaffSession",
     "StaffSite",

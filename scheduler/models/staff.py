@@ -21,6 +21,8 @@ class StaffUser(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, unique=True, index=True)
+    full_name: str = Field(default="", max_length=200)
+    """The printed name a signature shows (the account name when empty)."""
     role: str = Field(max_length=16)
     password_hash: str = Field(max_length=200)
     active: bool = True

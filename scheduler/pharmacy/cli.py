@@ -17,6 +17,7 @@ from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
 from scheduler.cli.render import print_json, table, write_file
 from scheduler.core.accountability import relative_dose_intensity
 from scheduler.errors import InputError
+from scheduler.kernel.actors import ANY_ROLE, INVESTIGATOR_ACTIONS, PHARMACY_ACTIONS
 from scheduler.kernel.subject_state import plan_for
 from scheduler.kernel.validation import parse_optional_date
 from scheduler.pharmacy.accountability import (
@@ -109,7 +110,7 @@ def pharmacy(
         raise InputError("--totals", "the totals file goes with --csv")
     first = parse_optional_date("from", start)
     last = parse_optional_date("to", end)
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         result = preparation_list(
             unit.session,
             unit.now,
@@ -154,7 +155,7 @@ def criteria(
 ) -> None:
     """Confirm (or not) the protocol's day-1 criteria before a cycle starts: the cycle waits
     for them."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=INVESTIGATOR_ACTIONS) as unit:
         check = confirm_day1(unit, subject, cycle=cycle, met=met, reason=reason, on=on)
         plan = plan_for(unit.session, subject, unit.now)
     verdict = "met" if met else "not met"
@@ -185,7 +186,7 @@ def prepare_command(
     say why capsules that were due will not be dispensed."""
     if return_to_stock_ and not_needed:
         raise InputError("--not-needed", "choose one of --return-to-stock and --not-needed")
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=PHARMACY_ACTIONS) as unit:
         if not_needed:
             waived = mark_not_needed(unit, subject, cycle=cycle, reason=reason)
             typer.echo(
@@ -215,7 +216,7 @@ def dispense_command(
     user: UserOption = None,
 ) -> None:
     """Record capsules handed to the subject for a cycle."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=PHARMACY_ACTIONS) as unit:
         dispense(
             unit,
             subject,
@@ -241,7 +242,7 @@ def return_command(
     user: UserOption = None,
 ) -> None:
     """Record capsules returned at the next visit, and show the cycle's reconciliation."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=PHARMACY_ACTIONS) as unit:
         record_return(
             unit, subject, cycle=cycle, on=on, strength=strength, count=count, reason=reason
         )
@@ -262,7 +263,7 @@ def review_command(
     user: UserOption = None,
 ) -> None:
     """Record that a cycle's capsule discrepancy was looked at and explained."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=PHARMACY_ACTIONS) as unit:
         review(unit, subject, cycle=cycle, note=note)
     typer.echo(f"{subject} cycle {cycle}: discrepancy reviewed")
 
@@ -274,7 +275,7 @@ def accountability_command(
     as_json: JsonOption = False,
 ) -> None:
     """Dispensed versus returned per cycle, dose counts and relative dose intensity."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         lines = reconciliation_for(unit.session, subject, unit.now)
         summary = relative_dose_intensity(plan_for(unit.session, subject, unit.now))
     if as_json:
@@ -310,7 +311,7 @@ def export_command(
     user: UserOption = None,
 ) -> None:
     """Write an SDTM-shaped CSV (EX exposure, DA accountability, SV visits)."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         text = export_csv(unit.session, unit.now, domain, site_code=site)
     if out is None:
         typer.echo(text, nl=False)
@@ -326,7 +327,7 @@ def fhir_command(
     user: UserOption = None,
 ) -> None:
     """Write one subject's plan as a FHIR R4 Bundle (JSON)."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         text = subject_bundle_json(unit.session, subject, unit.now)
     if out is None:
         typer.echo(text)

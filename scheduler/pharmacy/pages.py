@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from scheduler.errors import InputError, NotFound
+from scheduler.kernel.actors import PHARMACY_ACTIONS
 from scheduler.kernel.sites import visible_sites
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import parse_date, parse_optional_date
@@ -41,7 +42,6 @@ from scheduler.pharmacy.preparation_list import (
 from scheduler.pharmacy.views import row_views, subject_account
 from scheduler.staff.accounts import Staff
 from scheduler.web.deps import (
-    PHARMACY_ACTIONS,
     CurrentStaff,
     PharmacistStaff,
     SubjectCode,

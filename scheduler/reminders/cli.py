@@ -13,6 +13,7 @@ from sqlmodel import Session
 from scheduler.cli.options import DbOption, JsonOption, UserOption, database_url, open_unit
 from scheduler.cli.render import print_json, table
 from scheduler.clock import SystemClock
+from scheduler.kernel.actors import NURSE_ACTIONS
 from scheduler.migrate import require_current
 from scheduler.reminders.erasure import erase_contact_details
 from scheduler.reminders.jobs import ReminderJobs
@@ -96,7 +97,7 @@ def opt_in(
     user: UserOption = None,
 ) -> None:
     """Send reminders to these subjects: doses on each dosing day, the day before each visit."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         for code in subjects:
             set_preference(unit, code, opted_in=True, channel=channel, address=address)
     typer.echo(f"reminders on for {', '.join(subjects)} by {channel}")
@@ -109,7 +110,7 @@ def opt_out(
     user: UserOption = None,
 ) -> None:
     """Stop reminders for these subjects; pending ones are cancelled."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         for code in subjects:
             set_preference(unit, code, opted_in=False)
     typer.echo(f"reminders off for {', '.join(subjects)}")
@@ -124,6 +125,6 @@ def erase_contact(
 ) -> None:
     """Erase the subject's reminder address (email or phone) everywhere it is stored, keeping
     the clinical record; reminders stop. The audit trail records the erasure, not the values."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         rows = erase_contact_details(unit, subject, reason=reason)
     typer.echo(f"contact details of {subject} erased (preference and {rows} reminder rows)")

@@ -29,6 +29,7 @@ _WORK_LABELS = {
     "on_hold": "on hold: review",
     "proposal": "decision needed",
     "drug_discrepancy": "drug return to review",
+    "awaiting_signature": "awaiting signature",
 }
 
 

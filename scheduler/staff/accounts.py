@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
 from scheduler.errors import Conflict, InputError, NotFound
+from scheduler.kernel.actors import has_staff
 from scheduler.kernel.sites import get_site
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import check_text
@@ -170,6 +171,17 @@ def create_staff(
     return _staff(unit.session, row)
 
 
+def create_first_admin(unit: Unit, name: str, *, password: str, sites: Sequence[str] = ()) -> Staff:
+    """The first account of a database that has none: an admin, created by the operator who
+    set the database up and recorded as created by itself (``unit.actor`` is ``name``). Once
+    any account exists, accounts are added by an admin acting as themselves."""
+    if has_staff(unit.session):
+        raise Conflict(
+            "user", "staff accounts exist already: add accounts as an admin (--user NAME)"
+        )
+    return create_staff(unit, name, role="admin", password=password, sites=sites)
+
+
 def set_sites(unit: Unit, name: str, sites: Sequence[str], *, reason: str) -> Staff:
     """Replace the sites ``name`` works at (none: study-wide). Takes effect at the account's
     next request: each unit of work reads the sites afresh."""
@@ -214,12 +226,60 @@ def verify_password(session: Session, name: str, password: str) -> Staff | None:
     return _staff(session, row)
 
 
-def deactivate(unit: Unit, name: str, *, reason: str) -> Staff:
-    """Lock an account out: its sessions end and its API tokens are revoked at once."""
-    reason = check_text("reason", reason, required=True)
-    row = get_staff_user(unit.session, name)
+def _active_admins(session: Session) -> int:
+    query = select(func.count(col(StaffUser.id))).where(
+        StaffUser.role == "admin", col(StaffUser.active).is_(True)
+    )
+    return int(session.exec(query).one())
+
+
+def _deactivatable(session: Session, actor: str, name: str) -> StaffUser:
+    row = get_staff_user(session, name)
     if not row.active:
         raise Conflict("name", f"staff user {name!r} is already deactivated")
+    if row.name == actor:
+        raise Conflict("name", "you cannot deactivate your own account; ask another admin")
+    if row.role == "admin" and _active_admins(session) <= 1:
+        raise Conflict("name", f"{name!r} is the last active admin; add another admin first")
+    return row
+
+
+@dataclass(frozen=True)
+class DeactivationPreview:
+    """What deactivating an account would end, for the page that asks to confirm it."""
+
+    name: str
+    role: str
+    sessions: int
+    tokens: int
+
+
+def preview_deactivation(
+    session: Session, actor: str, name: str, now: datetime
+) -> DeactivationPreview:
+    """What ``deactivate`` would end; raises what it would raise."""
+    row = _deactivatable(session, actor, name)
+    sessions = session.exec(
+        select(func.count()).where(
+            StaffSession.staff_id == row.id, col(StaffSession.expires_at) > now
+        )
+    ).one()
+    tokens = session.exec(
+        select(func.count()).where(
+            ApiToken.staff_id == row.id,
+            col(ApiToken.revoked_at).is_(None),
+            col(ApiToken.expires_at) > now,
+        )
+    ).one()
+    return DeactivationPreview(row.name, row.role, int(sessions), int(tokens))
+
+
+def deactivate(unit: Unit, name: str, *, reason: str) -> Staff:
+    """Lock an account out: its sessions end and its API tokens are revoked at once. Nobody
+    deactivates their own account, and the last active admin stays: either would leave the
+    study with no one to manage its accounts (``reactivate`` undoes a deactivation)."""
+    reason = check_text("reason", reason, required=True)
+    row = _deactivatable(unit.session, unit.actor, name)
     row.active = False
     unit.session.add(row)
     unit.session.exec(delete(StaffSession).where(col(StaffSession.staff_id) == row.id))
@@ -234,6 +294,26 @@ def deactivate(unit: Unit, name: str, *, reason: str) -> Staff:
         entity_id=row.id,
         old={"active": True},
         new={"active": False},
+        reason=reason,
+    )
+    return _staff(unit.session, row)
+
+
+def reactivate(unit: Unit, name: str, *, reason: str) -> Staff:
+    """Let a deactivated account log in again (with its old password; its old sessions and API
+    tokens stay ended)."""
+    reason = check_text("reason", reason, required=True)
+    row = get_staff_user(unit.session, name)
+    if row.active:
+        raise Conflict("name", f"staff user {name!r} is active")
+    row.active = True
+    unit.session.add(row)
+    unit.audit(
+        "staff.reactivate",
+        entity="staff",
+        entity_id=row.id,
+        old={"active": False},
+        new={"active": True},
         reason=reason,
     )
     return _staff(unit.session, row)
@@ -298,6 +378,14 @@ def session_staff(session: Session, token: str, now: datetime) -> tuple[Staff, s
     if login.expires_at <= now or not user.active:
         return None
     return _staff(session, user), login.csrf_token
+
+
+def session_started_at(session: Session, token: str) -> datetime | None:
+    """When the login session of ``token`` began (None for no such session)."""
+    found = session.exec(
+        select(StaffSession.created_at).where(StaffSession.token_sha256 == _digest(token))
+    ).first()
+    return found
 
 
 def end_session(unit: Unit, token: str) -> None:

@@ -9,25 +9,32 @@ from typing import Annotated
 
 import typer
 
-from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
+from scheduler.cli.options import DbOption, JsonOption, UserOption, engine_for, open_unit
 from scheduler.cli.render import print_json, table
+from scheduler.db import transaction
 from scheduler.errors import InputError
+from scheduler.kernel.actors import ADMIN_ACTIONS, has_staff
+from scheduler.kernel.unit import unit_of_work
 from scheduler.models import ROLES
 from scheduler.staff.accounts import (
     MAX_TOKEN_LIFETIME_DAYS,
     TOKEN_LIFETIME_DAYS,
+    check_role,
+    create_first_admin,
     create_staff,
     deactivate,
     issue_api_token,
     list_staff,
     list_tokens,
+    reactivate,
     revoke_api_token,
     set_sites,
 )
 from scheduler.staff.throttle import unlock
 
 app = typer.Typer(
-    help="Staff accounts: add, list, sites, unlock, deactivate, API tokens.", no_args_is_help=True
+    help="Staff accounts: add, list, sites, unlock, deactivate, reactivate, API tokens.",
+    no_args_is_help=True,
 )
 Name = Annotated[str, typer.Argument(help="Staff user name (recorded in the audit trail)")]
 SiteOption = Annotated[
@@ -50,13 +57,20 @@ def add(
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
-    """Create a staff account with a role, working at the sites given (default: all sites)."""
+    """Create a staff account with a role, working at the sites given (default: all sites).
+    On a database without any account this creates the first admin (no --user needed)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with open_unit(db, user) as unit:
-        staff = create_staff(unit, name, role=role, password=password, sites=site or ())
+    if _awaits_first_admin(db):
+        if check_role(role) != "admin":
+            raise InputError("role", "the first account of a database must be an admin")
+        with unit_of_work(engine_for(db), name) as unit:
+            staff = create_first_admin(unit, name, password=password, sites=site or ())
+    else:
+        with open_unit(db, user, roles=ADMIN_ACTIONS) as unit:
+            staff = create_staff(unit, name, role=role, password=password, sites=site or ())
     where = f" at {', '.join(staff.sites)}" if staff.sites else ""
     typer.echo(f"created {staff.name} ({staff.role}{where})")
 
@@ -64,7 +78,7 @@ def add(
 @app.command("list")
 def list_command(db: DbOption = None, user: UserOption = None, as_json: JsonOption = False) -> None:
     """List staff accounts with their sites and any lockout after failed logins."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ADMIN_ACTIONS) as unit:
         accounts = list_staff(unit.session, unit.now)
     if as_json:
         print_json(
@@ -103,7 +117,7 @@ def sites_command(
     """Set the sites NAME works at: --site (repeated) or --all-sites."""
     if bool(site) == all_sites:
         raise InputError("site", "give --site (one or more) or --all-sites, not both or neither")
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ADMIN_ACTIONS) as unit:
         staff = set_sites(unit, name, site or (), reason=reason)
     typer.echo(f"{staff.name} works at {', '.join(staff.sites) if staff.sites else 'all sites'}")
 
@@ -113,7 +127,7 @@ def unlock_command(
     name: Name, reason: ReasonOption, db: DbOption = None, user: UserOption = None
 ) -> None:
     """Lift NAME's lockout after too many failed logins (and forget the failures)."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ADMIN_ACTIONS) as unit:
         unlock(unit, name, reason=reason)
     typer.echo(f"unlocked {name}")
 
@@ -123,9 +137,24 @@ def deactivate_command(
     name: Name, reason: ReasonOption, db: DbOption = None, user: UserOption = None
 ) -> None:
     """Lock an account: its sessions end and its API tokens stop working at once."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ADMIN_ACTIONS) as unit:
         staff = deactivate(unit, name, reason=reason)
     typer.echo(f"deactivated {staff.name}")
+
+
+@app.command("reactivate")
+def reactivate_command(
+    name: Name, reason: ReasonOption, db: DbOption = None, user: UserOption = None
+) -> None:
+    """Let a deactivated account log in again (its old sessions and API tokens stay ended)."""
+    with open_unit(db, user, roles=ADMIN_ACTIONS) as unit:
+        staff = reactivate(unit, name, reason=reason)
+    typer.echo(f"reactivated {staff.name}")
+
+
+def _awaits_first_admin(db: str | None) -> bool:
+    with transaction(engine_for(db)) as session:
+        return not has_staff(session)
 
 
 @app.command("token")
@@ -140,7 +169,7 @@ def token_command(
     user: UserOption = None,
 ) -> None:
     """Issue an API bearer token acting as NAME; it is printed once and stored only hashed."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ADMIN_ACTIONS) as unit:
         token = issue_api_token(unit, name, label=label, days=days)
     typer.echo(token)
 
@@ -150,7 +179,7 @@ def tokens_command(
     name: Name, db: DbOption = None, user: UserOption = None, as_json: JsonOption = False
 ) -> None:
     """List NAME's API tokens (never the tokens themselves): expiry, last use, revocation."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ADMIN_ACTIONS) as unit:
         rows = [
             {
                 "id": t.id,
@@ -178,6 +207,6 @@ def revoke_token_command(
     user: UserOption = None,
 ) -> None:
     """Revoke one API token of NAME; its other tokens go on working."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ADMIN_ACTIONS) as unit:
         revoke_api_token(unit, name, token_id, reason=reason)
     typer.echo(f"revoked token {token_id} of {name}")

@@ -20,10 +20,12 @@ from scheduler.staff.accounts import (
     issue_api_token,
     list_staff,
     list_tokens,
+    preview_deactivation,
     revoke_api_token,
     set_sites,
 )
 from scheduler.staff.throttle import unlock
+from scheduler.web.confirmation import confirmation_page, require_confirmation
 from scheduler.web.deps import AdminStaff, request_unit
 from scheduler.web.forms import optional_whole, whole
 from scheduler.web.rendering import TEMPLATES
@@ -48,6 +50,7 @@ def _page(
         tokens = {a.name: list_tokens(unit.session, a.name) for a in accounts}
         sites = visible_sites(unit.session)
     context: dict[str, Any] = {
+        "staff": staff,
         "accounts": accounts,
         "tokens": tokens,
         "sites": sites,
@@ -118,13 +121,47 @@ def unlock_staff(
     return RedirectResponse(f"/admin/staff?done={name}+unlocked", status_code=303)
 
 
+@router.get("/admin/staff/deactivate-preview", response_class=HTMLResponse)
+def deactivate_preview(
+    request: Request, staff: AdminStaff, name: str = "", reason: str = ""
+) -> Response:
+    """What deactivating ``name`` ends, with a reason and a confirmation to give."""
+    try:
+        if not name:
+            raise InputError("name", "choose the account to deactivate")
+        with request_unit(request, staff.name) as unit:
+            found = preview_deactivation(unit.session, staff.name, name, unit.now)
+    except InputError as exc:
+        values = {"name": name, "reason": reason}
+        return _page(
+            request, staff, error=exc, form="deactivate", values=values, status=exc.http_status
+        )
+    return confirmation_page(
+        request,
+        title=f"Deactivate {found.name}",
+        changes=[
+            f"{found.name} ({found.role}) can no longer log in or sign.",
+            f"Their {found.sessions} open login session(s) end at once.",
+            f"Their {found.tokens} live API token(s) are revoked at once, for good.",
+            "An admin can let them log in again with `dosing user reactivate`.",
+        ],
+        action="/admin/staff/deactivate",
+        hidden={"name": found.name},
+        confirm_label=f"I confirm that {found.name} is deactivated now",
+        button=f"Deactivate {found.name}",
+        cancel="/admin/staff",
+        reason=reason,
+    )
+
+
 @router.post("/admin/staff/deactivate")
 def deactivate_staff(
-    request: Request, staff: AdminStaff, name: Text = "", reason: Text = ""
+    request: Request, staff: AdminStaff, name: Text = "", reason: Text = "", confirm: Text = ""
 ) -> Response:
+    """Deactivates the account confirmed on the preview page: never in one click."""
     try:
         with request_unit(request, staff.name) as unit:
-            deactivate(unit, name, reason=reason)
+            deactivate(unit, name, reason=require_confirmation(reason, confirm))
     except InputError as exc:
         values = {"name": name, "reason": reason}
         return _page(

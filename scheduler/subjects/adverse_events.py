@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlmodel import col, func, select
+
 from scheduler import core
-from scheduler.errors import InputError
+from scheduler.errors import Conflict, InputError
 from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import check_text, not_in_future, parse_date
-from scheduler.models import AdverseEvent
+from scheduler.models import AdverseEvent, Void
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,29 @@ class RecordedEvent:
         }
 
 
+def _refuse_duplicate(
+    unit: Unit, subject_id: int, term: str, grade: int, onset: date, reason: str
+) -> None:
+    if reason:
+        return
+    voided = select(Void.record_id).where(Void.record_kind == "adverse_event")
+    first = unit.session.exec(
+        select(AdverseEvent.id).where(
+            AdverseEvent.subject_id == subject_id,
+            func.lower(AdverseEvent.term) == term.lower(),
+            AdverseEvent.grade == grade,
+            AdverseEvent.onset == onset,
+            col(AdverseEvent.id).not_in(voided),
+        )
+    ).first()
+    if first is not None:
+        raise Conflict(
+            "term",
+            f"adverse event {first} already records {term} grade {grade} with onset {onset}; "
+            "give a reason to record a second one",
+        )
+
+
 def record_adverse_event(
     unit: Unit,
     code: str,
@@ -47,9 +72,14 @@ def record_adverse_event(
     onset: str | date,
     related: bool = True,
     intolerable: bool = False,
+    reason: str = "",
 ) -> RecordedEvent:
+    """Record an adverse event and the action the protocol proposes for it. A second event with
+    the same term, grade and onset for the subject is refused as a duplicate naming the first,
+    unless ``reason`` says why it is a different event."""
     state = subject_state(unit.session, code, unit.now)
     term = check_text("term", term, required=True, limit=200)
+    reason = check_text("reason", reason, required=False)
     if not 1 <= grade <= 5:
         raise InputError("grade", f"{grade} is not a CTCAE grade (1 to 5)")
     if intolerable and grade != 2:
@@ -60,6 +90,7 @@ def record_adverse_event(
         raise InputError(
             "onset", f"{day} is before screening opens on {screening}: not a study event"
         )
+    _refuse_duplicate(unit, state.subject.id or 0, term, grade, day, reason)
     candidate = core.ToxicityReport(
         id=-1, term=term, grade=grade, onset=day, related=related, intolerable=intolerable
     )
@@ -92,5 +123,6 @@ def record_adverse_event(
             "related": related,
             "proposed": assessed.proposal.action,
         },
+        reason=reason,
     )
     return RecordedEvent(record=row, proposal=assessed.proposal, dose_mg=assessed.dose_mg)

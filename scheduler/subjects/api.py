@@ -55,6 +55,11 @@ class AdverseEventIn(BaseModel):
     onset: Day
     related: bool = True
     intolerable: bool = False
+    reason: str = Field(
+        default="",
+        max_length=500,
+        description="Why a second event with the same term, grade and onset is recorded",
+    )
 
 
 class HoldIn(BaseModel):
@@ -156,6 +161,7 @@ def post_adverse_event(
         onset=body.onset,
         related=body.related,
         intolerable=body.intolerable,
+        reason=body.reason,
     )
     return result.as_json()
 

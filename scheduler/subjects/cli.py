@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -11,11 +12,13 @@ from scheduler import core
 from scheduler.cli.options import DbOption, JsonOption, UserOption, engine_for, open_unit
 from scheduler.cli.render import plan_text, print_json, table
 from scheduler.core.plan import mg_number
+from scheduler.kernel.actors import ANY_ROLE, NURSE_ACTIONS
 from scheduler.kernel.audit_chain import verify_chain
 from scheduler.kernel.sites import ensure_default_site
 from scheduler.kernel.subject_state import all_subjects, states, subject_state
 from scheduler.kernel.validation import parse_optional_date
 from scheduler.settings import get_settings
+from scheduler.signatures.services import awaiting_signature, signatures_of
 from scheduler.subjects.enrolment import ANCHOR_FIELDS, change_anchor, enroll
 from scheduler.subjects.records import audit_of, records_of
 
@@ -46,7 +49,7 @@ def enroll_command(
 ) -> None:
     """Enroll a subject and print the start of their plan."""
     settings = get_settings()
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         default_site = ensure_default_site(unit, settings) if site is None else None
         row = enroll(
             unit,
@@ -77,7 +80,7 @@ def plan_command(
     as_json: JsonOption = False,
 ) -> None:
     """Print a subject's full plan: cycles, dosing days and visits."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         state = subject_state(unit.session, subject, unit.now)
     today = parse_optional_date("date", as_of) or state.today
     plan = core.build_plan(state.protocol, state.anchors, state.history, today)
@@ -94,7 +97,7 @@ def subjects_command(
     as_json: JsonOption = False,
 ) -> None:
     """List subjects with their treatment status and current dose."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         rows = []
         for state in states(unit.session, all_subjects(unit.session, site), unit.now):
             plan = state.plan()
@@ -125,7 +128,7 @@ def set_anchor_command(
     user: UserOption = None,
 ) -> None:
     """Correct an anchor (C1D1, surgery date, time zone, dose time); the plan is re-derived."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         plan = change_anchor(unit, subject, field, value, reason)
     typer.echo(f"{subject}: {field} is now {value}; status {plan.status}")
 
@@ -136,11 +139,23 @@ def records_command(
     user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List what was recorded about a subject, with record ids (for `dosing void`)."""
-    with open_unit(db, user) as unit:
+    """List what was recorded about a subject, with record ids (for `dosing void`) and the
+    signature of each investigator's decision (or "awaiting signature")."""
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         lines = records_of(unit.session, subject)
+        signed = {s.record: s for s in signatures_of(unit.session, subject)}
+        waiting = {r.label for r in awaiting_signature(unit.session, subject)}
+
+    def signature(kind: str, record_id: int) -> str:
+        label = f"{kind}-{record_id}"
+        if label in signed:
+            found = signed[label]
+            valid = "" if found.valid else " (DOES NOT MATCH THE RECORD)"
+            return f"signed by {found.signer_name} at {found.signed_at}{valid}"
+        return "awaiting signature" if label in waiting else ""
+
     if as_json:
-        print_json(lines)
+        print_json([{**asdict(r), "signature": signature(r.kind, r.id)} for r in lines])
         return
     rows = [
         [
@@ -151,10 +166,12 @@ def records_command(
             f"{r.recorded_at:%Y-%m-%d %H:%M}Z",
             r.recorded_by,
             f"VOID: {r.voided}" if r.voided else "",
+            signature(r.kind, r.id),
         ]
         for r in lines
     ]
-    typer.echo(table(["kind", "id", "date", "what", "recorded", "by", ""], rows))
+    headers = ["kind", "id", "date", "what", "recorded", "by", "", "signature"]
+    typer.echo(table(headers, rows))
 
 
 def audit_command(
@@ -170,7 +187,7 @@ def audit_command(
     if subject == VERIFY:
         verify_command(db, as_json)
         return
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         entries = audit_of(unit.session, subject)
         data = [e.model_dump() for e in entries]
     if as_json:

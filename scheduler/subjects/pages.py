@@ -14,25 +14,37 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
+from sqlmodel import select
 
 from scheduler import core
 from scheduler.core.inputs import DISCONTINUATION_REASONS
 from scheduler.errors import InputError, NotFound
+from scheduler.kernel.actors import INVESTIGATOR_ACTIONS, NURSE_ACTIONS
 from scheduler.kernel.subject_state import SubjectState, subject_state
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import parse_date
+from scheduler.models import Void
 from scheduler.protocols.schema import DoseLevel
 from scheduler.reminders.channels.registry import DESCRIPTORS
 from scheduler.reminders.outbox import preference_summary, set_preference
+from scheduler.signatures.records import resume_dose_deviation
+from scheduler.signatures.services import awaiting_signature, signatures_of
 from scheduler.staff.accounts import Staff
-from scheduler.subjects.adverse_events import record_adverse_event
+from scheduler.subjects.adverse_events import RecordedEvent, record_adverse_event
+from scheduler.subjects.corrections import void_record
 from scheduler.subjects.doses import record_dose
-from scheduler.subjects.previews import Preview, preview_hold, preview_resume
+from scheduler.subjects.previews import (
+    Preview,
+    preview_discontinue,
+    preview_hold,
+    preview_resume,
+    preview_void,
+)
+from scheduler.subjects.records import RecordLine, records_of
 from scheduler.subjects.treatment import discontinue, hold, resume
 from scheduler.subjects.visits import record_visit
+from scheduler.web.confirmation import confirmation_page, require_confirmation
 from scheduler.web.deps import (
-    INVESTIGATOR_ACTIONS,
-    NURSE_ACTIONS,
     CurrentStaff,
     InvestigatorStaff,
     NurseStaff,
@@ -63,6 +75,8 @@ NOTICES = {
     "hold": "Hold started: every dose from its first day is held until a resumption.",
     "resume": "Resumption recorded.",
     "discontinue": "Discontinuation recorded.",
+    "signed": "Signed.",
+    "void": "Record voided.",
     "reminders-on": "Reminders on: the subject's reminders are queued from the plan.",
     "reminders-off": "Reminders off: the pending reminders were cancelled.",
 }
@@ -132,6 +146,9 @@ def _render(
         with request_unit(request, staff.name) as unit:
             state = subject_state(unit.session, code, unit.now)
             reminders = preference_summary(unit.session, code, viewer_role=staff.role)
+            signed = signatures_of(unit.session, code)
+            records = records_of(unit.session, code)
+            unsigned = awaiting_signature(unit.session, code)
     except NotFound as exc:
         if exc.field != "subject":
             raise
@@ -166,6 +183,9 @@ def _render(
         "values": values or {},
         "notice": NOTICES.get(request.query_params.get("done", "")),
         "assessed": assessed,
+        "signatures": signed,
+        "records": records,
+        "awaiting_signature": unsigned,
     }
     return TEMPLATES.TemplateResponse(request, "subject.html", context, status_code=status)
 
@@ -184,11 +204,24 @@ def _submit(
     values: dict[str, str],
     change: Callable[[Unit], Any],
     done: str,
+    signed_kind: str | None = None,
 ) -> Response:
+    """Run ``change``; a decision an investigator signs (``signed_kind``) recorded by an
+    investigator goes on to its signing page: record and sign in one flow."""
+    recorded: list[int] = []
+
+    def run(unit: Unit) -> None:
+        change(unit)
+        recorded.extend(
+            e.entity_id for e in unit.audit_entries if e.entity == signed_kind and e.entity_id
+        )
+
     try:
-        _attempt(request, staff, change)
+        _attempt(request, staff, run)
     except InputError as exc:
         return _render(request, staff, code, form=form, refused=exc, values=values)
+    if recorded and staff.role in INVESTIGATOR_ACTIONS:
+        return RedirectResponse(f"/signatures/{signed_kind}-{recorded[-1]}", status_code=303)
     return RedirectResponse(f"/subjects/{code}?{done}", status_code=303)
 
 
@@ -257,28 +290,35 @@ def record_adverse_event_form(
     onset: Text = "",
     related: Text = "",
     intolerable: Text = "",
+    reason: Text = "",
 ) -> Response:
+    """Causality is asked, never assumed: ``related`` must be answered yes or no."""
     values = {
         "term": term,
         "grade": grade,
         "onset": onset,
         "related": related,
         "intolerable": intolerable,
+        "reason": reason,
     }
-    try:
-        recorded = _attempt(
-            request,
-            staff,
-            lambda unit: record_adverse_event(
-                unit,
-                code,
-                term=term,
-                grade=whole("grade", grade),
-                onset=parse_date("onset", onset),
-                related=bool(related),
-                intolerable=bool(intolerable),
-            ),
+
+    def change(unit: Unit) -> RecordedEvent:
+        graded, day = whole("grade", grade), parse_date("onset", onset)
+        if related not in ("yes", "no"):
+            raise InputError("related", "say whether the event is related to the study drug")
+        return record_adverse_event(
+            unit,
+            code,
+            term=term,
+            grade=graded,
+            onset=day,
+            related=related == "yes",
+            intolerable=bool(intolerable),
+            reason=reason,
         )
+
+    try:
+        recorded = _attempt(request, staff, change)
     except InputError as exc:
         return _render(request, staff, code, form="ae", refused=exc, values=values)
     return RedirectResponse(f"/subjects/{code}?ae={recorded.record.id}", status_code=303)
@@ -291,16 +331,24 @@ def _preview_page(
     form: str,
     values: dict[str, str],
     make: Callable[[], Preview],
+    notes: Callable[[], list[str]] = list,
 ) -> Response:
+    """The preview page; ``notes`` are sentences on how the decision departs from the
+    protocol's proposal."""
     try:
         preview = make()
+        said = notes()
     except InputError as exc:
         return _render(request, staff, code, form=form, refused=exc, values=values)
-    return TEMPLATES.TemplateResponse(
-        request,
-        "preview.html",
-        {"code": code, "form": form, "values": values, "preview": preview, "diff": preview.diff},
-    )
+    context = {
+        "code": code,
+        "form": form,
+        "values": values,
+        "preview": preview,
+        "diff": preview.diff,
+        "notes": said,
+    }
+    return TEMPLATES.TemplateResponse(request, "preview.html", context)
 
 
 @router.get("/subjects/{code}/hold-preview", response_class=HTMLResponse)
@@ -355,6 +403,7 @@ def start_hold_form(
             adverse_event_id=optional_whole("ae", ae, digits=9),
         ),
         "done=hold",
+        signed_kind="hold",
     )
 
 
@@ -368,6 +417,19 @@ def resume_preview(
     reason: str = "",
 ) -> Response:
     values = {"on": on, "dose_mg": dose_mg, "reason": reason}
+
+    def notes() -> list[str]:
+        with request_unit(request, staff.name) as unit:
+            subject = subject_state(unit.session, code, unit.now).subject
+            said = resume_dose_deviation(
+                unit.session,
+                subject.id or 0,
+                parse_date("on", on),
+                optional_milligrams("dose_mg", dose_mg),
+                unit.now,
+            )
+        return [said] if said else []
+
     return _preview_page(
         request,
         staff,
@@ -383,6 +445,7 @@ def resume_preview(
             dose_mg=optional_milligrams("dose_mg", dose_mg),
             reason=reason,
         ),
+        notes,
     )
 
 
@@ -394,22 +457,62 @@ def resume_form(
     on: Text = "",
     dose_mg: Text = "",
     reason: Text = "",
+    confirm: Text = "",
 ) -> Response:
+    """Stores the resumption confirmed on its preview; one that continues past a protocol
+    limit (an override) needs the confirmation ticked there too."""
     values = {"on": on, "dose_mg": dose_mg, "reason": reason}
-    return _submit(
-        request,
-        staff,
-        code,
-        "resume",
-        values,
-        lambda unit: resume(
-            unit,
+    state = request.app.state
+    try:
+        tried = preview_resume(
+            state.engine,
+            staff.name,
+            state.clock.now(),
             code,
             on=parse_date("on", on),
             dose_mg=optional_milligrams("dose_mg", dose_mg),
             reason=reason,
+        )
+        override = bool(tried.limits_passed)
+    except InputError:
+        override = False  # the unit of work below refuses it with the same error
+
+    def change(unit: Unit) -> object:
+        day, dose = parse_date("on", on), optional_milligrams("dose_mg", dose_mg)
+        if override and confirm != "yes":
+            raise InputError("confirm", "review the preview and confirm continuing past the limit")
+        return resume(unit, code, on=day, dose_mg=dose, reason=reason)
+
+    return _submit(
+        request, staff, code, "resume", values, change, "done=resume", signed_kind="resumption"
+    )
+
+
+@router.get("/subjects/{code}/discontinue-preview", response_class=HTMLResponse)
+def discontinue_preview(
+    request: Request,
+    code: SubjectCode,
+    staff: InvestigatorStaff,
+    on: str = "",
+    reason: str = "",
+    note: str = "",
+) -> Response:
+    """What a discontinuation would cancel, before anyone confirms it (no reason is assumed)."""
+    values = {"on": on, "reason": reason, "note": note}
+    return _preview_page(
+        request,
+        staff,
+        code,
+        "discontinue",
+        values,
+        lambda: preview_discontinue(
+            request.app.state.engine,
+            staff.name,
+            request.app.state.clock.now(),
+            code,
+            on=parse_date("on", on),
+            reason=reason,
         ),
-        "done=resume",
     )
 
 
@@ -421,16 +524,26 @@ def discontinue_form(
     on: Text = "",
     reason: Text = "",
     note: Text = "",
+    confirm: Text = "",
 ) -> Response:
+    """Stores the discontinuation confirmed on its preview page: never in one click."""
     values = {"on": on, "reason": reason, "note": note}
+
+    def change(unit: Unit) -> object:
+        day = parse_date("on", on)
+        if confirm != "yes":
+            raise InputError("confirm", "review the preview and confirm the discontinuation")
+        return discontinue(unit, code, on=day, reason=reason, note=note)
+
     return _submit(
         request,
         staff,
         code,
         "discontinue",
         values,
-        lambda unit: discontinue(unit, code, on=parse_date("on", on), reason=reason, note=note),
+        change,
         "done=discontinue",
+        signed_kind="discontinuation",
     )
 
 
@@ -454,3 +567,97 @@ def reminder_preference_form(
 
     done = "done=reminders-on" if opted_in == "yes" else "done=reminders-off"
     return _submit(request, staff, code, "reminders", values, change, done)
+
+
+def _void_changes(line: RecordLine, preview: Preview) -> list[str]:
+    diff = preview.diff
+    changes = [
+        f"{line.kind} {line.id} of {line.on} ({line.summary}) is struck out: the record stays, "
+        "marked void with your reason.",
+        f"Status now {diff.status_before}, then {diff.status_after}.",
+    ]
+    if diff.lost_count:
+        changes.append(f"{diff.lost_count} planned dose(s) are no longer planned.")
+    if diff.restored_count:
+        changes.append(f"{diff.restored_count} dose(s) are planned again.")
+    if line.kind in ("hold", "resumption", "discontinuation"):
+        changes.append("Voiding an investigator's decision needs an investigator's signature.")
+    return changes
+
+
+def _void_page(
+    request: Request,
+    staff: Staff,
+    code: SubjectCode,
+    kind: str,
+    record: str,
+    reason: str,
+    error: InputError | None = None,
+) -> Response:
+    try:
+        with request_unit(request, staff.name) as unit:
+            lines = records_of(unit.session, code)  # another site's subject: 404 first
+        record_id = whole("id", record)
+        line = next((r for r in lines if (r.kind, r.id) == (kind, record_id)), None)
+        if line is None:
+            raise NotFound("id", f"no {kind} record {record_id} for {code}")
+        preview = preview_void(
+            request.app.state.engine,
+            staff.name,
+            request.app.state.clock.now(),
+            code,
+            kind=kind,
+            record_id=record_id,
+        )
+    except InputError as exc:
+        return problem_page(request, "Cannot void this record", str(exc), exc.http_status)
+    return confirmation_page(
+        request,
+        title=f"{code}: void or correct {kind} {record_id}",
+        changes=_void_changes(line, preview),
+        action=f"/subjects/{code}/records/{kind}/{record_id}/void",
+        hidden={},
+        confirm_label=f"I confirm that {kind} {record_id} is struck out",
+        button=f"Void {kind} {record_id}",
+        cancel=f"/subjects/{code}",
+        reason=reason,
+        error=error,
+    )
+
+
+@router.get("/subjects/{code}/records/{kind}/{record_id}/void", response_class=HTMLResponse)
+def void_preview(
+    request: Request, code: SubjectCode, kind: str, record_id: str, staff: NurseStaff
+) -> Response:
+    """What voiding the record would do to the plan, with a reason and a confirmation to give;
+    a correction is then recorded as a new record."""
+    return _void_page(request, staff, code, kind, record_id, "")
+
+
+@router.post("/subjects/{code}/records/{kind}/{record_id}/void")
+def void_form(
+    request: Request,
+    code: SubjectCode,
+    kind: str,
+    record_id: str,
+    staff: NurseStaff,
+    reason: Text = "",
+    confirm: Text = "",
+) -> Response:
+    """Voids the record confirmed on its preview page. An investigator voiding a signed
+    decision goes on to sign the void."""
+    with request_unit(request, staff.name) as unit:
+        subject_state(unit.session, code, unit.now)  # another site's subject: 404 first
+    try:
+        number = whole("id", record_id)
+        with request_unit(request, staff.name) as unit:
+            void_record(unit, code, kind, number, require_confirmation(reason, confirm))
+            void_id = unit.session.exec(
+                select(Void.id).where(Void.record_kind == kind, Void.record_id == number)
+            ).one()
+            awaiting = {r.label for r in awaiting_signature(unit.session, code)}
+    except InputError as exc:
+        return _void_page(request, staff, code, kind, record_id, reason, exc)
+    if f"void-{void_id}" in awaiting and staff.role in INVESTIGATOR_ACTIONS:
+        return RedirectResponse(f"/signatures/void-{void_id}", status_code=303)
+    return RedirectResponse(f"/subjects/{code}?done=void", status_code=303)

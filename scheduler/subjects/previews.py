@@ -1,5 +1,5 @@
-"""What-if previews: what a hold or a resumption would do to a subject's plan, before anyone
-confirms it.
+"""What-if previews: what a hold, a resumption or a discontinuation would do to a subject's
+plan, before anyone confirms it.
 
 A preview runs the very service function the confirmation will run, in a transaction that is
 always rolled back. So the preview applies the same checks (doses already recorded after the
@@ -21,10 +21,12 @@ from sqlmodel import Session
 
 from scheduler import core
 from scheduler.core.dosing_days import DoseSlot
+from scheduler.core.limit_overrides import limits_passed
 from scheduler.kernel.sites import bind_account
 from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.unit import Unit
-from scheduler.subjects.treatment import hold, resume
+from scheduler.subjects.corrections import void_record
+from scheduler.subjects.treatment import discontinue, hold, resume
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,12 @@ class Preview:
     before: core.Plan
     after: core.Plan
     diff: PlanDiff
+
+    @property
+    def limits_passed(self) -> list[str]:
+        """The protocol limits the change continues past (an override: the investigator's
+        reason, a confirmation and a signature with that reason)."""
+        return limits_passed(self.before, self.after)
 
 
 _OPEN = ("planned",)
@@ -283,4 +291,28 @@ def preview_resume(
         now,
         code,
         lambda unit: resume(unit, code, on=on, dose_mg=dose_mg, reason=reason),
+    )
+
+
+def preview_discontinue(
+    engine: Engine, actor: str, now: datetime, code: str, *, on: str | date, reason: str
+) -> Preview:
+    """What ``treatment.discontinue`` would do (every planned dose and visit from ``on`` is
+    cancelled, for good); raises what it would raise, a reason not chosen included."""
+    return _preview(
+        engine, actor, now, code, lambda unit: discontinue(unit, code, on=on, reason=reason)
+    )
+
+
+def preview_void(
+    engine: Engine, actor: str, now: datetime, code: str, *, kind: str, record_id: int
+) -> Preview:
+    """What striking out ``kind`` record ``record_id`` would do to the plan; raises what
+    ``void_record`` would raise (but for the reason, asked on the preview page)."""
+    return _preview(
+        engine,
+        actor,
+        now,
+        code,
+        lambda unit: void_record(unit, code, kind, record_id, "preview"),
     )

@@ -10,6 +10,7 @@ from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
 from scheduler.cli.render import mg, print_json
 from scheduler.core.inputs import DISCONTINUATION_REASONS
 from scheduler.errors import InputError
+from scheduler.kernel.actors import INVESTIGATOR_ACTIONS, NURSE_ACTIONS
 from scheduler.models import VOIDABLE_KINDS
 from scheduler.subjects.adverse_events import record_adverse_event
 from scheduler.subjects.corrections import void_record
@@ -40,7 +41,7 @@ def dose(
     """Record a dose as taken (optionally when) or missed."""
     if taken == missed:
         raise InputError("taken", "give exactly one of --taken or --missed")
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         result = record_dose(unit, subject, on=on, taken=taken, at=at, slot=slot, reason=reason)
     s = result.slot
     late = f", {s.late_minutes} min after {s.time:%H:%M}" if s.late_minutes else ""
@@ -59,12 +60,16 @@ def ae(
     intolerable: Annotated[
         bool, typer.Option("--intolerable", help="Grade 2 that the subject cannot tolerate")
     ] = False,
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="Why a second event with the same term, grade and onset"),
+    ] = "",
     db: DbOption = None,
     user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Record an adverse event and print the action the protocol's rule table proposes."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         result = record_adverse_event(
             unit,
             subject,
@@ -73,6 +78,7 @@ def ae(
             onset=onset,
             related=related,
             intolerable=intolerable,
+            reason=reason,
         )
     if as_json:
         print_json(result.as_json())
@@ -96,7 +102,7 @@ def hold_command(
     user: UserOption = None,
 ) -> None:
     """Hold dosing from a date until it is resumed."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         plan = hold(unit, subject, start=start, reason=reason, adverse_event_id=ae_id)
     typer.echo(f"{subject} on hold from {start}; status {plan.status}")
 
@@ -110,7 +116,7 @@ def resume_command(
     user: UserOption = None,
 ) -> None:
     """Resume dosing after a hold, optionally at a lower dose level."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=INVESTIGATOR_ACTIONS) as unit:
         plan = resume(unit, subject, on=on, dose_mg=dose_mg, reason=reason)
     delayed = [c for c in plan.cycles if c.delay_days and c.day1 >= plan.holds[-1].start]
     typer.echo(f"{subject} resumes on {on} at {mg(plan.cycles[-1].dose_mg)}")
@@ -127,7 +133,7 @@ def discontinue_command(
     user: UserOption = None,
 ) -> None:
     """End treatment permanently; remaining doses are cancelled, follow-up continues."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=INVESTIGATOR_ACTIONS) as unit:
         plan = discontinue(unit, subject, on=on, reason=reason, note=note)
     eot = plan.visit("EOT")
     typer.echo(f"{subject} discontinued on {on} ({reason})")
@@ -146,7 +152,7 @@ def visit(
     user: UserOption = None,
 ) -> None:
     """Record a visit as done."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         result = record_visit(unit, subject, code, on=on, reason=reason)
     deviation = f" - deviation: {result.deviation}" if result.deviation else ""
     typer.echo(
@@ -165,6 +171,6 @@ def void(
     user: UserOption = None,
 ) -> None:
     """Strike out a record entered in error; it stays in the database with the reason."""
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         plan = void_record(unit, subject, kind, record_id, reason)
     typer.echo(f"voided {kind} {record_id} of {subject}; status {plan.status}")

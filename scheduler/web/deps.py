@@ -23,6 +23,12 @@ from starlette.concurrency import run_in_threadpool
 
 from scheduler.clock import Clock
 from scheduler.db import reading, transaction
+from scheduler.kernel.actors import (
+    ADMIN_ACTIONS,
+    INVESTIGATOR_ACTIONS,
+    NURSE_ACTIONS,
+    PHARMACY_ACTIONS,
+)
 from scheduler.kernel.unit import Unit, unit_of_work
 from scheduler.settings import Settings
 from scheduler.staff.accounts import Staff, session_staff, token_staff
@@ -32,11 +38,6 @@ CSRF_FIELD = "csrf_token"
 OPENAPI_URL = "/api/openapi.json"
 """The one path under /api that also takes the session cookie: /docs, a page, reads it."""
 
-NURSE_ACTIONS = ("nurse", "investigator")
-PHARMACY_ACTIONS = ("pharmacist",)
-"""Record visits, doses, adverse events and holds."""
-INVESTIGATOR_ACTIONS = ("investigator",)
-"""Resumptions (with or without a reduction) and discontinuations."""
 
 SubjectCode = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", description="Subject code")
@@ -158,7 +159,7 @@ def require_role(*roles: str) -> Callable[[Staff], Staff]:
 
 NurseStaff = Annotated[Staff, Depends(require_role(*NURSE_ACTIONS))]
 InvestigatorStaff = Annotated[Staff, Depends(require_role(*INVESTIGATOR_ACTIONS))]
-AdminStaff = Annotated[Staff, Depends(require_role("admin"))]
+AdminStaff = Annotated[Staff, Depends(require_role(*ADMIN_ACTIONS))]
 PharmacistStaff = Annotated[Staff, Depends(require_role(*PHARMACY_ACTIONS))]
 
 

@@ -8,6 +8,7 @@ import typer
 
 from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
 from scheduler.cli.render import mg, print_json, table
+from scheduler.kernel.actors import ANY_ROLE
 from scheduler.kernel.validation import parse_optional_date
 from scheduler.worklist.items import Worklist, worklist_json, worklists
 
@@ -43,7 +44,7 @@ def print_worklist(
     db: str | None, user: str | None, on: str | None, site: str | None, *, as_json: bool
 ) -> None:
     day = parse_optional_date("date", on)
-    with open_unit(db, user) as unit:
+    with open_unit(db, user, roles=ANY_ROLE) as unit:
         lists = worklists(unit.session, unit.now, site_code=site, on=day)
     if as_json:
         print_json(worklist_json(lists))

@@ -26,8 +26,10 @@ from scheduler.models import (
     ScheduledVisit,
     Site,
     StandingItem,
+    Subject,
     SubjectStatus,
 )
+from scheduler.signatures.records import unsigned_records
 from scheduler.worklist.rows import DAY1_LOOKAHEAD_DAYS, backfill, missing_rows
 from scheduler.worklist.work_item import URGENCY_TITLES, ItemKind, Urgency, WorkItem
 
@@ -244,6 +246,32 @@ def _hold_items(
         )
 
 
+def _signature_items(
+    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
+) -> None:
+    """Investigators' decisions in effect but not yet signed: one item per record."""
+    waiting = unsigned_records(session, site_ids=list(codes))
+    if not waiting:
+        return
+    owners = {u.subject_id for u in waiting}
+    subjects = {
+        row.id: row for row in session.scalars(select(Subject).where(col(Subject.id).in_(owners)))
+    }
+    for record in waiting:
+        subject = subjects[record.subject_id]
+        out[subject.site_id].append(
+            WorkItem(
+                subject=subject.code,
+                site=codes[subject.site_id],
+                kind="awaiting_signature",
+                what=f"{record.kind}-{record.id}",
+                detail=f"awaiting signature: {record.meaning}",
+                target=record.recorded_at.date(),
+                urgency="overdue",
+            )
+        )
+
+
 def _missed_items(
     session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
 ) -> None:
@@ -334,7 +362,15 @@ def _standing_items(
         )
 
 
-_KINDS = (_visit_items, _day1_items, _missed_items, _hold_items, _status_items, _standing_items)
+_KINDS = (
+    _visit_items,
+    _day1_items,
+    _missed_items,
+    _hold_items,
+    _status_items,
+    _standing_items,
+    _signature_items,
+)
 
 
 def _sort_key(item: WorkItem) -> tuple[date, str, str, str]:

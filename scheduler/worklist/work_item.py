@@ -18,6 +18,7 @@ ItemKind = Literal[
     "on_hold",
     "unrecorded_doses",
     "drug_discrepancy",
+    "awaiting_signature",
 ]
 Urgency = Literal["overdue", "today", "window", "watch"]
 URGENCY_TITLES: dict[str, str] = {

@@ -33,6 +33,7 @@ def test_a_grade_3_adverse_event_shows_the_proposed_hold_and_its_preview(log_in_
     form = page.locator("#ae-form")
     form.get_by_label("CTCAE term").fill("hypertension")
     form.locator("select[name=grade]").select_option("3")
+    form.get_by_label("related", exact=True).check()
     form.get_by_role("button", name="Record adverse event").click()
     proposal = page.locator("#ae-proposal")
     assert "Proposed action: hold_then_reduce" in proposal.inner_text()

@@ -431,7 +431,12 @@ def test_the_subjects_feed_page_issues_a_link_with_its_qr_code_once(staff_client
     assert nurse.get(_path(token.group(1))).status_code == 200
     later = nurse.get("/subjects/DEMO-002/feed")
     assert token.group(1) not in later.text and "A calendar link is live" in later.text
-    revoked = nurse.form("/subjects/DEMO-002/feed/revoke", {"reason": "phone lost"})
+    unconfirmed = nurse.form("/subjects/DEMO-002/feed/revoke", {"reason": "phone lost"})
+    assert unconfirmed.status_code == 422 and "tick the confirmation" in unconfirmed.text
+    assert nurse.get(_path(token.group(1))).status_code == 200
+    revoked = nurse.form(
+        "/subjects/DEMO-002/feed/revoke", {"reason": "phone lost", "confirm": "yes"}
+    )
     assert "No calendar link is live (1 withdrawn)" in revoked.text
     assert nurse.get(_path(token.group(1))).status_code == 410
 

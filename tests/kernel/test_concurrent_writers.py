@@ -33,11 +33,13 @@ DOSE_SUBJECTS = ("DEMO-002",)
 EVENT_SUBJECTS = ("DEMO-002", "DEMO-003")
 DAYS = tuple(date(2026, 3, 2) - timedelta(days=n) for n in range(1, 3))
 ROUNDS = 3
+AE_REASON = "reported again by another writer"
 
 
 def _jobs(worker: int) -> list[tuple[str, str, str]]:
     """(kind, subject, day): every worker writes every slot, so most first entries collide;
-    each also reports an adverse event per subject and round, which never collide."""
+    each also reports an adverse event per subject and round, which never collide (each gives
+    the reason a second event with the same term, grade and onset needs)."""
     jobs = [("dose", code, day.isoformat()) for code in DOSE_SUBJECTS for day in DAYS]
     jobs += [("ae", code, DAYS[0].isoformat()) for code in EVENT_SUBJECTS for _ in range(ROUNDS)]
     return jobs[worker % 2 :] + jobs[: worker % 2]
@@ -59,7 +61,7 @@ def _through_api(db_url: str, token: str, jobs: list[tuple[str, str, str]]) -> l
         else:
             answer = client.post(
                 f"/api/subjects/{code}/adverse-events",
-                json={"term": "fatigue", "grade": 1, "onset": day},
+                json={"term": "fatigue", "grade": 1, "onset": day, "reason": AE_REASON},
             )
         outcomes.append(
             (kind, code, day, "ok" if answer.status_code == 201 else answer.status_code)
@@ -87,7 +89,13 @@ def _through_pages(db_url: str, name: str, jobs: list[tuple[str, str, str]]) -> 
         else:
             answer = client.form(
                 f"/subjects/{code}/adverse-events",
-                {"term": "fatigue", "grade": "1", "onset": day, "related": "yes"},
+                {
+                    "term": "fatigue",
+                    "grade": "1",
+                    "onset": day,
+                    "related": "yes",
+                    "reason": AE_REASON,
+                },
                 follow_redirects=False,
             )
         outcomes.append(
@@ -105,6 +113,7 @@ def _through_cli(db_url: str, name: str, jobs: list[tuple[str, str, str]]) -> li
             argv = ["dose", code, "--date", day, "--taken"]
         else:
             argv = ["ae", code, "--term", "fatigue", "--grade", "1", "--onset", day]
+            argv += ["--reason", AE_REASON]
         try:
             main([*argv, "--db", db_url, "--user", name])
             status = 0

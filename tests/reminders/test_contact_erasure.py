@@ -7,7 +7,7 @@ so opting in queues reminders."""
 import json
 from datetime import UTC, datetime
 
-from cli_runner import run
+from cli_runner import add_account, run
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
@@ -47,6 +47,7 @@ def test_erasing_contact_details_keeps_the_clinical_record_and_audits_no_value(
     with units() as unit:
         doses_before = unit.session.exec(select(func.count()).select_from(DoseRecord)).one()
 
+    add_account(db_url, "nurse-li", "nurse")
     code, out, err = run(
         capsys,
         "reminders",

@@ -46,11 +46,14 @@ LABELS = {
     "proposal": "decision needed",
     "day1_check": "day1 check",
     "drug_discrepancy": "drug return to review",
+    "awaiting_signature": "awaiting signature",
 }
 """How the digest names each kind of worklist item."""
 CODE = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
 ISO = r"\d{4}-\d{2}-\d{2}"
-WHAT = r"[A-Z0-9]+|\d+ missed|cycle \d+(?: \d+ mg)?|\d+ of \d+ days|diary|discontinue"
+WHAT = (
+    r"[A-Z0-9]+|\d+ missed|cycle \d+(?: \d+ mg)?|\d+ of \d+ days|diary|discontinue|[a-z_0-9]+-\d+"
+)
 NURSE_LINE = rf"- {CODE}: (?:{'|'.join(map(re.escape, LABELS.values()))}) \((?:{WHAT})\)"
 PHARMACY_LINE = (
     rf"- {CODE} cycle \d+ \(day 1 {ISO}\): \d+ x \d+ mg(?:, \d+ x \d+ mg)*, prepare by {ISO}"

@@ -5,6 +5,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from cli_runner import add_account
 from sqlmodel import select
 
 from scheduler.errors import Conflict, InputError
@@ -114,6 +115,7 @@ def _dosing(capsys, monkeypatch, *argv, stdin=""):
 
 
 def test_dosing_user_add_creates_an_account_that_logs_in(units, db_url, capsys, monkeypatch):
+    add_account(db_url, "site-admin", "admin")
     code, out, err = _dosing(
         capsys,
         monkeypatch,
@@ -124,10 +126,16 @@ def test_dosing_user_add_creates_an_account_that_logs_in(units, db_url, capsys, 
     assert (code, out.strip()) == (0, "created wang.fang (investigator)"), err
     with units() as unit:
         staff = verify_password(unit.session, "wang.fang", PASSWORD)
-        entry = unit.session.exec(select(AuditEntry).where(AuditEntry.action == "staff.create"))
+        entry = unit.session.exec(
+            select(AuditEntry).where(
+                AuditEntry.action == "staff.create", AuditEntry.entity_id == staff.id
+            )
+        )
         actor = entry.one().actor
     assert staff is not None and staff.role == "investigator" and actor == "site-admin"
-    code, out, _ = _dosing(capsys, monkeypatch, "user", "token", "wang.fang", "--db", db_url)
+    code, out, _ = _dosing(
+        capsys, monkeypatch, "user", "token", "wang.fang", "--db", db_url, "--user", "site-admin"
+    )
     with units() as unit:
         assert code == 0 and token_staff(unit.session, out.strip(), unit.now) == staff
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from cli_runner import run
+from cli_runner import add_account, run
 from fastapi.testclient import TestClient
 from fixed_clock import FIXED_NOW
 from sqlmodel import col, select
@@ -168,6 +168,7 @@ def test_an_admin_sees_and_lifts_the_lockout_through_the_api_and_the_cli(
     again = api.post("/api/staff/test-nurse/unlock", json={"reason": "twice"})
     assert again.status_code == 409 and again.json()["error"]["field"] == "name"
     _fail_until_locked(web_app, clock, "test-investigator")
+    add_account(db_url, "site-admin", "admin")
     code, out, err = run(
         capsys,
         *("user", "unlock", "test-investigator", "--reason", "new password set"),

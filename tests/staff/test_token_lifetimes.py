@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from cli_runner import run
+from cli_runner import add_account, run
 from fastapi.testclient import TestClient
 from fixed_clock import FIXED_NOW
 from sqlmodel import col, select
@@ -109,6 +109,7 @@ def test_revoking_one_token_stops_it_and_leaves_the_others(
     )
     assert others.status_code == 404 and others.json()["error"]["field"] == "token"
     first_id = next(t["id"] for t in admin.get("/api/staff/test-nurse/tokens").json())
+    add_account(db_url, "site-admin", "admin")
     code, out, err = run(
         capsys,
         *("user", "revoke-token", "test-nurse", str(first_id), "--reason", "left the ward"),

@@ -104,7 +104,7 @@ def test_a_dose_in_the_future_is_refused_next_to_the_date(staff_client, units):
 def test_a_grade_that_is_not_a_number_is_refused_next_to_the_grade(staff_client, units):
     response = staff_client("nurse").form(
         "/subjects/DEMO-002/adverse-events",
-        {"term": "hypertension", "grade": "three", "onset": "2026-03-02", "related": "1"},
+        {"term": "hypertension", "grade": "three", "onset": "2026-03-02", "related": "yes"},
     )
     assert response.status_code == 422
     assert "not a whole number" in _error_next_to(response.text, "ae", "grade")
@@ -114,7 +114,7 @@ def test_a_grade_that_is_not_a_number_is_refused_next_to_the_grade(staff_client,
 def test_grade_3_hypertension_shows_the_proposed_hold_then_reduce(staff_client):
     page = staff_client("nurse").form(
         "/subjects/DEMO-002/adverse-events",
-        {"term": "hypertension", "grade": "3", "onset": "2026-03-02", "related": "1"},
+        {"term": "hypertension", "grade": "3", "onset": "2026-03-02", "related": "yes"},
     )
     assert page.status_code == 200
     assert "Proposed action: hold_then_reduce" in page.text
@@ -155,8 +155,11 @@ def test_an_investigator_previews_the_resumption_at_10_mg_and_confirms_it(staff_
     assert "Doses planned again" in preview.text and "12 mg &rarr; 10 mg" in preview.text
     assert _count(units, Resumption) == 1  # the demo's one
     confirmed = investigator.form("/subjects/DEMO-004/resumptions", params)
-    assert confirmed.status_code == 200 and "Resumption recorded." in confirmed.text
-    assert "dose level -1" in confirmed.text and _count(units, Resumption) == 2
+    assert confirmed.status_code == 200 and "approved: resumption on 2026-03-02 at 10 mg" in (
+        confirmed.text
+    )  # recorded, and on to its signature
+    assert "dose level -1" in investigator.get("/subjects/DEMO-004").text
+    assert _count(units, Resumption) == 2
 
 
 def test_a_nurse_may_not_resume_nor_discontinue(staff_client, units):
@@ -170,12 +173,30 @@ def test_a_nurse_may_not_resume_nor_discontinue(staff_client, units):
     assert _count(units, Resumption) == 1
 
 
-def test_an_investigator_discontinues_for_toxicity(staff_client):
-    response = staff_client("investigator").form(
-        "/subjects/DEMO-004/discontinuation",
-        {"on": "2026-03-02", "reason": "toxicity", "note": "diarrhoea not resolving"},
+def test_an_investigator_discontinues_for_toxicity_through_a_preview_then_signs(
+    staff_client, units
+):
+    investigator = staff_client("investigator")
+    values = {"on": "2026-03-02", "reason": "toxicity", "note": "diarrhoea not resolving"}
+    preview = investigator.get("/subjects/DEMO-004/discontinue-preview", params=values)
+    assert preview.status_code == 200 and "Discontinuation is permanent" in preview.text
+    assert 'name="confirm" value="yes" required' in preview.text
+    unconfirmed = investigator.form("/subjects/DEMO-004/discontinuation", values)
+    assert unconfirmed.status_code == 422 and "confirm the discontinuation" in unconfirmed.text
+    response = investigator.form("/subjects/DEMO-004/discontinuation", {**values, "confirm": "yes"})
+    assert response.status_code == 200 and "sign discontinuation-" in response.text
+    assert 'id="status">discontinued' in investigator.get("/subjects/DEMO-004").text
+
+
+def test_the_discontinuation_form_preselects_no_reason(staff_client):
+    page = staff_client("investigator").get("/subjects/DEMO-002").text
+    form = page[page.index('id="discontinue-form"') :]
+    form = form[: form.index("</form>")]
+    assert "selected" not in form and '<option value="">(choose a reason)</option>' in form
+    refused = staff_client("investigator").get(
+        "/subjects/DEMO-002/discontinue-preview", params={"on": "2026-03-02", "reason": ""}
     )
-    assert response.status_code == 200 and 'id="status">discontinued' in response.text
+    assert refused.status_code == 422
 
 
 def test_a_pharmacist_reads_the_subject_page_but_is_refused_every_form(staff_client, units):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from cli_runner import run
+from cli_runner import ensure_accounts, run
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
@@ -241,6 +241,7 @@ def test_a_page_form_whose_commit_fails_shows_an_error_not_a_notice(
 def test_a_cli_write_whose_commit_fails_prints_no_success(db_url, units, settings, capsys):
     with units() as unit:
         seed_demo(unit, ensure_default_site(unit, settings))
+    ensure_accounts(db_url)
     before = _snapshot(db_url)
     remove = _install_trap(db_url, "40001")
     try:

@@ -34,6 +34,7 @@ API_OPERATIONS = {
     ("PUT", "/api/staff/{name}/sites"),
     ("POST", "/api/staff/{name}/unlock"),
     ("GET", "/api/reminders/outbox"),
+    ("GET", "/api/subjects/{code}/signatures"),
 }
 
 

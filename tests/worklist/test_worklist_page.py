@@ -158,7 +158,7 @@ def test_the_cli_and_the_page_list_the_same_items_on_the_sites_today(
     items, in the same groups and order, with the same visit, window, target, dose and link."""
     monkeypatch.setattr(SystemClock, "now", lambda self: datetime(2026, 3, 1, 18, 30, tzinfo=UTC))
     with pytest.raises(SystemExit) as exit_info:
-        main(["due", "--json", "--db", db_url])
+        main(["due", "--json", "--db", db_url, "--user", "test-nurse"])
         raise SystemExit(0)
     captured = capsys.readouterr()
     assert (exit_info.value.code or 0) == 0, captured.err

@@ -375,7 +375,11 @@ def _check_lists(units, day: date) -> int:
             checks[code_of[check.subject_id]][check.cycle] = check.met  # the latest counts
         for ahead in LOOK_AHEAD:
             on = day + timedelta(days=ahead)
-            listed = {_listed(i) for i in worklist(unit.session, unit.now, site_code="ZJU1", on=on)}
+            listed = {
+                _listed(i)
+                for i in worklist(unit.session, unit.now, site_code="ZJU1", on=on)
+                if i.kind != "awaiting_signature"  # from the records, not the plan: see signatures
+            }
             expected: set[Listed] = set()
             for state in states(unit.session, subjects, _noon_in_shanghai(on)):
                 plan = state.plan()

@@ -1,0 +1,275 @@
+"""The records an investigator signs, what a signature of each means, and the digest that binds
+a signature to the exact record.
+
+Signable: a hold (dosing stops at once, the investigator confirms it), a resumption (with its
+dose level, and any continuation past a hold or delay limit), a discontinuation, a day-1
+criteria assessment, and the void of any of these (striking out a signed decision is itself a
+decision). A record is named ``KIND-ID`` (``hold-7``), as ``dosing records`` lists it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlmodel import Session, SQLModel, col, select
+
+from scheduler.errors import InputError, NotFound
+from scheduler.kernel.sites import in_scope
+from scheduler.kernel.subject_state import plan_for
+from scheduler.models import (
+    AuditEntry,
+    Day1Check,
+    Discontinuation,
+    Hold,
+    Resumption,
+    Signature,
+    Subject,
+    Void,
+)
+
+SIGNED_KINDS: dict[str, type[SQLModel]] = {
+    "hold": Hold,
+    "resumption": Resumption,
+    "discontinuation": Discontinuation,
+    "day1_check": Day1Check,
+}
+"""The decisions an investigator signs, by record kind."""
+SIGNABLE_KINDS: tuple[str, ...] = (*SIGNED_KINDS, "void")
+
+
+@dataclass(frozen=True)
+class SignableRecord:
+    """One signable record, as the preview and the signature show it."""
+
+    kind: str
+    id: int
+    subject_id: int
+    subject_code: str
+    time_zone: str
+    recorded_at: datetime
+    recorded_by: str
+    meaning: str
+    deviation: str
+    """One sentence when the decision departs from what the protocol proposes (then the
+    signature needs a reason), else empty."""
+    sha256: str
+    voided: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}-{self.id}"
+
+
+def parse_record_id(text: str) -> tuple[str, int]:
+    """``hold-7`` -> ("hold", 7); anything else is refused naming ``record``."""
+    kind, _, number = text.strip().rpartition("-")
+    if kind not in SIGNABLE_KINDS or not number.isdigit() or len(number) > 9:
+        raise InputError(
+            "record",
+            f"{text!r} is not a signable record id (KIND-ID, KIND one of "
+            f"{', '.join(SIGNABLE_KINDS)}; see `dosing records SUBJECT`)",
+        )
+    return kind, int(number)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def record_digest(kind: str, row: SQLModel) -> str:
+    """SHA-256 of the record's kind and every stored value, in a canonical form: what a
+    signature is bound to."""
+    values = {name: _canonical(value) for name, value in row.model_dump().items()}
+    text = json.dumps([kind, values], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _meaning(kind: str, row: Any) -> str:
+    if kind == "hold":
+        return f"approved: hold from {row.start_date}"
+    if kind == "resumption":
+        if row.dose_mg is not None:
+            return f"approved: resumption on {row.resume_date} at {row.dose_mg:g} mg"
+        return f"approved: resumption on {row.resume_date} at the same dose"
+    if kind == "discontinuation":
+        return f"approved: discontinuation on {row.on_date} ({row.reason})"
+    if kind == "day1_check":
+        verdict = "met" if row.met else "not met"
+        return f"approved: cycle {row.cycle} day-1 criteria {verdict} on {row.assessed_on}"
+    return f"approved: void of {row.record_kind}-{row.record_id} ({row.reason})"
+
+
+def resume_dose_deviation(
+    session: Session, subject_id: int, resume_date: date, dose_mg: float | None, now: datetime
+) -> str:
+    """One sentence when a resumption's dose differs from the dose the protocol proposed for
+    the adverse event that caused the hold it ends (e.g. 12 mg where the rule proposes 10 mg),
+    else empty."""
+    voided = select(Void.record_id).where(Void.record_kind == "hold")
+    ended = session.exec(
+        select(Hold)
+        .where(
+            Hold.subject_id == subject_id,
+            col(Hold.start_date) <= resume_date,
+            col(Hold.id).not_in(voided),
+        )
+        .order_by(col(Hold.start_date).desc(), col(Hold.id).desc())
+    ).first()
+    subject = session.get(Subject, subject_id)
+    if ended is None or ended.adverse_event_id is None or subject is None:
+        return ""
+    plan = plan_for(session, subject.code, now)
+    assessed = next((a for a in plan.adverse_events if a.event.id == ended.adverse_event_id), None)
+    if assessed is None or assessed.proposal.resume_dose_mg is None:
+        return ""
+    proposed = assessed.proposal.resume_dose_mg
+    chosen = assessed.dose_mg if dose_mg is None else dose_mg
+    if chosen == proposed:
+        return ""
+    return (
+        f"The protocol proposes resuming at {proposed:g} mg after {assessed.event.term} grade "
+        f"{assessed.event.grade}; this resumes at {chosen:g} mg, so the signature needs a reason."
+    )
+
+
+def _deviation(kind: str, row: Any, session: Session, now: datetime) -> str:
+    """What a preview says when the decision departs from the protocol's proposal: a
+    resumption at another dose than the rule proposes, a continuation past a protocol limit
+    (one sentence each), or nothing."""
+    sentences = []
+    if kind == "resumption":
+        sentences.append(
+            resume_dose_deviation(session, row.subject_id, row.resume_date, row.dose_mg, now)
+        )
+    override = session.exec(
+        select(AuditEntry).where(
+            AuditEntry.action == "treatment.limit_override",
+            AuditEntry.entity == kind,
+            AuditEntry.entity_id == row.id,
+        )
+    ).first()
+    if override is not None:
+        passed = json.loads(override.new_value or "{}").get("limits_passed", [])
+        sentences.append(
+            f"This decision continues past the protocol's limit ({'; '.join(passed)}), "
+            "so the signature needs a reason."
+        )
+    return " ".join(s for s in sentences if s)
+
+
+def _row(session: Session, kind: str, record_id: int) -> Any:
+    table: type[SQLModel] = Void if kind == "void" else SIGNED_KINDS[kind]
+    row: Any = session.get(table, record_id)
+    if row is None or (kind == "void" and row.record_kind not in SIGNED_KINDS):
+        raise NotFound("record", f"no signable record {kind}-{record_id}")
+    return row
+
+
+def signable_record(
+    session: Session, kind: str, record_id: int, now: datetime | None = None
+) -> SignableRecord:
+    """The record ``kind``-``record_id`` as a signature sees it; one outside the session's
+    sites is answered as if it did not exist. ``now`` (default: when it was recorded) is the
+    moment the protocol's proposal is read at."""
+    row = _row(session, kind, record_id)
+    subject = session.get(Subject, row.subject_id)
+    if subject is None or not in_scope(session, subject.site_id):
+        raise NotFound("record", f"no signable record {kind}-{record_id}")
+    voided = (
+        session.exec(
+            select(Void.id).where(Void.record_kind == kind, Void.record_id == record_id)
+        ).first()
+        is not None
+    )
+    return SignableRecord(
+        kind=kind,
+        id=record_id,
+        subject_id=subject.id or 0,
+        subject_code=subject.code,
+        time_zone=subject.time_zone,
+        recorded_at=row.recorded_at,
+        recorded_by=row.recorded_by,
+        meaning=_meaning(kind, row),
+        deviation=_deviation(kind, row, session, now or row.recorded_at),
+        sha256=record_digest(kind, row),
+        voided=voided,
+    )
+
+
+def _of(query: Any, table: Any, subject_id: int | None, site_ids: list[int] | None) -> Any:
+    if subject_id is not None:
+        query = query.where(table.subject_id == subject_id)
+    if site_ids is not None:
+        query = query.join(Subject, col(Subject.id) == table.subject_id).where(
+            col(Subject.site_id).in_(site_ids)
+        )
+    return query
+
+
+@dataclass(frozen=True)
+class Unsigned:
+    """A decision awaiting its signature, as lists show it (no plan is built for it)."""
+
+    kind: str
+    id: int
+    subject_id: int
+    recorded_at: datetime
+    meaning: str
+
+
+def unsigned_records(
+    session: Session, *, subject_id: int | None = None, site_ids: list[int] | None = None
+) -> list[Unsigned]:
+    """Every standing signable record without a signature, of one subject or of some sites,
+    oldest first: the decisions awaiting an investigator's signature. A void awaits one when
+    what it strikes out was signed. One query per kind of record."""
+    signed = set(
+        session.exec(
+            _of(select(Signature.record_kind, Signature.record_id), Signature, subject_id, site_ids)
+        )
+    )
+    voided = set(
+        session.exec(_of(select(Void.record_kind, Void.record_id), Void, subject_id, site_ids))
+    )
+    found: list[Unsigned] = []
+    for kind, table in SIGNED_KINDS.items():
+        for row in session.exec(_of(select(table), table, subject_id, site_ids)):
+            key = (kind, row.id)
+            if key not in signed and key not in voided:
+                found.append(_unsigned(kind, row))
+    for void in session.exec(_of(select(Void), Void, subject_id, site_ids)):
+        if (void.record_kind, void.record_id) in signed and ("void", void.id) not in signed:
+            found.append(_unsigned("void", void))
+    return sorted(found, key=lambda u: (u.recorded_at, u.kind, u.id))
+
+
+def _unsigned(kind: str, row: Any) -> Unsigned:
+    return Unsigned(kind, row.id or 0, row.subject_id, row.recorded_at, _meaning(kind, row))
+
+
+def unsigned_ids(
+    session: Session, *, subject_id: int | None = None, site_ids: list[int] | None = None
+) -> list[tuple[str, int, int]]:
+    """(kind, id, subject id) of each record of ``unsigned_records``."""
+    return [
+        (u.kind, u.id, u.subject_id)
+        for u in unsigned_records(session, subject_id=subject_id, site_ids=site_ids)
+    ]
+
+
+def subject_codes(session: Session, subject_ids: set[int]) -> dict[int, str]:
+    """The codes of ``subject_ids``, in one query."""
+    rows = session.exec(
+        select(Subject.id, Subject.code).where(col(Subject.id).in_(subject_ids))
+    ).all()
+    return {row_id or 0: code for row_id, code in rows}
