@@ -10,22 +10,33 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 import calendars
+from scheduler.core.wording import N_
 from scheduler.feeds.tokens import PATIENT, PHARMACY, SITE_VISITS
+from scheduler.i18n import wording
 from scheduler.kernel.subject_state import SubjectState
 from scheduler.kernel.unit import Unit
 from scheduler.models import FeedItemIdentity, FeedRevision, Site
 from scheduler.pharmacy.accountability import new_capsule_days_of
 from scheduler.settings import Settings
 
+DEFAULT_CALENDAR_NAME = N_("Study calendar")
+"""The setting's default: translated; a name the site typed is shown as typed."""
 _STAFF_NAMES = {SITE_VISITS: "study visits", PHARMACY: "pharmacy preparation"}
 
 
-def feed_options(settings: Settings, site: Site, kind: str = PATIENT) -> calendars.FeedOptions:
-    """Options of one feed: staff feeds are named after the site and what they list."""
+def feed_options(
+    settings: Settings, site: Site, kind: str = PATIENT, language: str = "en"
+) -> calendars.FeedOptions:
+    """Options of one feed: staff feeds are named after the site and what they list; a
+    patient's feed is in the subject's ``language`` (staff feeds in the source language)."""
     name = settings.feed_calendar_name
     if kind in _STAFF_NAMES:
         name = f"{site.code} {_STAFF_NAMES[kind]}"
+        language = "en"
+    elif name == DEFAULT_CALENDAR_NAME:
+        name = wording(language).gettext(DEFAULT_CALENDAR_NAME)
     return calendars.FeedOptions(
+        language=language,
         calendar_name=name,
         show_drug_name=settings.feed_show_drug_name,
         site_address=site.address or settings.default_site_address,
@@ -118,7 +129,7 @@ def refresh_feeds(unit: Unit, fresh: Sequence[SubjectState]) -> None:
         subject_id = state.subject.id or 0
         plan = state.plan()
         ids = {state.subject.code: subject_id}
-        options = feed_options(settings, state.site)
+        options = feed_options(settings, state.site, language=state.subject.language)
         items = calendars.patient_items(plan, options, new_capsules_on=collect[subject_id])
         sync_identities(unit.session, PATIENT, items, ids, unit.now)
         staff = feed_options(settings, state.site, SITE_VISITS)
