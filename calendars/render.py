@@ -77,8 +77,10 @@ _FOLD_AT = 74
 
 
 def _fold(line: str) -> str:
-    """icalendar's folding of an ASCII content line: 74 octets a line, and never between a
-    backslash or caret and the character it escapes."""
+    """icalendar's folding of a content line: at most 74 octets a line (UTF-8, never inside a
+    character), and never between a backslash or caret and the character it escapes."""
+    if not line.isascii():
+        return _fold_utf8(line)
     if len(line) <= _FOLD_AT:
         return line
     parts = []
@@ -91,6 +93,32 @@ def _fold(line: str) -> str:
         pos = end
     parts.append(line[pos:])
     return "\r\n ".join(parts)
+
+
+def _fold_utf8(line: str) -> str:
+    """``_fold`` for a line with characters beyond ASCII (Chinese: three octets each)."""
+    parts: list[str] = []
+    current: list[str] = []
+    count = 0
+    for char in line:
+        size = 1 if char < "\x80" else len(char.encode())
+        if current and count + size > _FOLD_AT:
+            if len(current) > 1 and current[-1] in "\\^":
+                carried = current.pop()
+                parts.append("".join(current))
+                current, count = [carried], 1
+            else:
+                parts.append("".join(current))
+                current, count = [], 0
+        current.append(char)
+        count += size
+    parts.append("".join(current))
+    return "\r\n ".join(parts)
+
+
+_DECLINED = frozenset("\ufeff")
+"""Characters icalendar treats specially (it drops a byte-order mark): such text goes
+through icalendar whole."""
 
 
 def _text(value: str) -> str:
@@ -119,8 +147,9 @@ def write_event(item: FeedItem, identity: Identity) -> bytes | None:
     """The bytes of ``event_component(item, identity).to_ical()``, built line by line:
     icalendar escapes the text and writes the durations; the lines are put in its order
     (SUMMARY, DTSTART, DTEND or DURATION, DTSTAMP, UID, SEQUENCE, then alphabetical) and folded
-    as it folds. None for what this path does not cover (non-ASCII text, an unusual TZID),
-    which goes through icalendar whole."""
+    as it folds (by UTF-8 octets, so Chinese text takes this path too). None for what this
+    path does not cover (a byte-order mark, an unusual TZID), which goes through icalendar
+    whole."""
     start = item.start
     if isinstance(start, datetime):
         if start.tzinfo is UTC:
@@ -164,7 +193,11 @@ def write_event(item: FeedItem, identity: Identity) -> bytes | None:
         ]
     lines.append("END:VEVENT\r\n")
     text = "\r\n".join(_fold(line) for line in lines)
-    return text.encode("ascii") if text.isascii() else None
+    if text.isascii():
+        return text.encode("ascii")
+    if _DECLINED.intersection(text):
+        return None
+    return text.encode()
 
 
 def _event_bytes(item: FeedItem, identity: Identity) -> bytes:
