@@ -221,7 +221,7 @@ ascii_text = st.text(
 chinese_text = st.text(
     st.one_of(
         st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
-        st.sampled_from("\\;,^：，。（） 12"),
+        st.sampled_from("\\;,^ 12\uff1a\uff0c\u3002\uff08\uff09"),
     ),
     max_size=200,
 )
