@@ -82,10 +82,10 @@ class Wording:
         return str(self.locale.days["format"]["wide"][value.weekday()])
 
     def enumerate(self, items: Sequence[str], /) -> str:
-        """Things in a list: "ID, medication list" / "身份证、用药清单"."""
+        """Things in a list: "ID, medication list" / "身份证、用药清单和血压记录"."""
         if self.language == SOURCE_LANGUAGE:
             return ", ".join(items)
-        return format_list(list(items), style="unit-narrow", locale=self.locale)
+        return format_list(list(items), style="standard", locale=self.locale)
 
     def _time(self, value: time) -> str:
         """A time of day on the 24-hour clock the trial's documents use: "07:00"."""
