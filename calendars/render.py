@@ -96,23 +96,23 @@ def _fold(line: str) -> str:
 
 
 def _fold_utf8(line: str) -> str:
-    """``_fold`` for a line with characters beyond ASCII (Chinese: three octets each)."""
-    parts: list[str] = []
-    current: list[str] = []
-    count = 0
-    for char in line:
-        size = 1 if char < "\x80" else len(char.encode())
-        if current and count + size > _FOLD_AT:
-            if len(current) > 1 and current[-1] in "\\^":
-                carried = current.pop()
-                parts.append("".join(current))
-                current, count = [carried], 1
-            else:
-                parts.append("".join(current))
-                current, count = [], 0
-        current.append(char)
-        count += size
-    parts.append("".join(current))
+    """``_fold`` for a line with characters beyond ASCII (Chinese: three octets each), cut on
+    the encoded bytes: a cut never falls inside a character (a continuation byte starts no
+    line), nor after a backslash or caret that escapes the next character."""
+    data = line.encode()
+    if len(data) <= _FOLD_AT:
+        return line
+    parts = []
+    pos = 0
+    while len(data) - pos > _FOLD_AT:
+        end = pos + _FOLD_AT
+        while data[end] & 0xC0 == 0x80:
+            end -= 1
+        if data[end - 1] in b"\\^" and end - 1 > pos:
+            end -= 1
+        parts.append(data[pos:end].decode())
+        pos = end
+    parts.append(data[pos:].decode())
     return "\r\n ".join(parts)
 
 
