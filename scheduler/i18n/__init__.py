@@ -14,13 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, time
 from functools import lru_cache
-from gettext import NullTranslations
+from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_skeleton, format_time
-from babel.lists import format_list
-from babel.support import Translations
 
 LANGUAGES: tuple[str, ...] = ("en", "zh_CN")
 """The languages shipped, in the order staff see them; ``en`` is the source language."""
@@ -46,9 +43,9 @@ class Wording:
         if language == SOURCE_LANGUAGE:
             translations = NullTranslations()
         else:
-            translations = Translations.load(str(CATALOGUES), [language], DOMAIN)
-            if not isinstance(translations, Translations):
-                raise FileNotFoundError(f"{CATALOGUES}/{language}: no compiled catalogue")
+            compiled = CATALOGUES / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+            with compiled.open("rb") as catalogue:
+                translations = GNUTranslations(catalogue)
         self._translations = translations
         self.day = lru_cache(maxsize=2048)(self._day)
         self.short_day = lru_cache(maxsize=2048)(self._short_day)
@@ -70,12 +67,16 @@ class Wording:
         patients of the English sites already read on every page."""
         if self.language == SOURCE_LANGUAGE:
             return value.isoformat()
+        from babel.dates import format_skeleton  # here, not at import: pytz costs a process 0.2 s
+
         return format_skeleton("MMMd", value, locale=self.locale) + " " + self._weekday(value)
 
     def _short_day(self, value: date) -> str:
         """A date in a table row: "3月2日 周一", "Mon 02 Mar"."""
         if self.language == SOURCE_LANGUAGE:
             return f"{value:%a %d %b}"
+        from babel.dates import format_skeleton
+
         return format_skeleton("MMMEd", value, locale=self.locale)
 
     def _weekday(self, value: date) -> str:
@@ -85,10 +86,14 @@ class Wording:
         """Things in a list: "ID, medication list" / "身份证、用药清单和血压记录"."""
         if self.language == SOURCE_LANGUAGE:
             return ", ".join(items)
+        from babel.lists import format_list
+
         return format_list(list(items), style="standard", locale=self.locale)
 
     def _time(self, value: time) -> str:
         """A time of day on the 24-hour clock the trial's documents use: "07:00"."""
+        from babel.dates import format_time
+
         return format_time(value, "HH:mm", locale=self.locale)
 
 

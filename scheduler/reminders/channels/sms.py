@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 
-import phonenumbers
-
 from scheduler.clock import Clock
 from scheduler.errors import InputError
 from scheduler.reminders.channels import ChannelDescriptor, Message
@@ -32,7 +30,10 @@ reminders are far shorter."""
 
 
 def check_number(address: str) -> str:
-    """An E.164 number that can exist (``+8613800138000``); anything else names ``address``."""
+    """An E.164 number that can exist (``+8613800138000``); anything else names ``address``.
+    The library is imported here, at opt-in: a worker that only sends never loads it."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(address, None)
     except phonenumbers.NumberParseException as exc:
