@@ -50,13 +50,16 @@ ensure_postgres() {
 ensure_chromium() {
     # Browser tests drive Debian's Chromium (never a browser Playwright downloads). When it
     # cannot be installed here, pytest skips only those tests and says how to install it.
-    if [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null; then
+    # A Chinese font, so the Chinese handout prints as it will at the site (one A4 page).
+    if [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null &&
+        [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; then
         return
     fi
-    echo "installing Chromium from Debian's packages" >&2
+    echo "installing Chromium and a Chinese font from Debian's packages" >&2
     { as_root apt-get update -qq &&
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
-            >/dev/null; } || echo "could not install chromium; browser tests will be skipped" >&2
+            fonts-wqy-zenhei >/dev/null; } ||
+        echo "could not install chromium; browser tests will be skipped" >&2
 }
 
 ensure_node() {

@@ -21,6 +21,7 @@ from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.plan import format_dose
 from scheduler.core.times import local_instant
 from scheduler.core.visits import VisitPlan
+from scheduler.core.wording import N_, Wording
 
 ItemKey = tuple[str, str]
 """(subject code, key within the subject), e.g. ("S-014", "dose:C2D5"), ("S-014", "visit:C2D1")."""
@@ -104,34 +105,47 @@ class FeedItem:
         return hashlib.sha256(json.dumps(seen, ensure_ascii=False).encode()).hexdigest()
 
 
-def _day_label(plan: Plan, slot: DoseSlot) -> str:
+def _day_label(plan: Plan, slot: DoseSlot, wording: Wording) -> str:
     """ "day 8 of 14" (the patient's count of the days they take the drug in a cycle, not the
     cycle's day number), with the dose of the day when there are several: never "C2 D8"."""
+    _ = wording.gettext
     days = plan.protocol.schedule.dosing_days
     number = days.index(slot.day) + 1 if slot.day in days else slot.day
     if plan.protocol.schedule.administrations_per_day > 1:
-        return f"day {number} of {len(days)}, dose {slot.slot}"
-    return f"day {number} of {len(days)}"
+        return _("day {number} of {total}, dose {slot}").format(
+            number=number, total=len(days), slot=slot.slot
+        )
+    return _("day {number} of {total}").format(number=number, total=len(days))
 
 
-def _product(plan: Plan, options: FeedOptions) -> str:
-    form = clean(plan.protocol.drug.form, 40) or "dose"
+_PRODUCTS = {"capsule": N_("Study capsule"), "tablet": N_("Study tablet")}
+_OTHER_PRODUCT = N_("Study medicine")
+_NAMED_PRODUCTS = {"capsule": N_("{drug} capsule"), "tablet": N_("{drug} tablet")}
+_UNITS = {"capsule": N_("capsules"), "tablet": N_("tablets")}
+_OTHER_UNITS = N_("study medicine")
+
+
+def _product(plan: Plan, options: FeedOptions, wording: Wording) -> str:
+    """ "Study capsule" (privacy by default), or the drug's name when the site shows it."""
+    _ = wording.gettext
+    form = plan.protocol.drug.form.lower()
     if options.show_drug_name:
-        return f"{clean(plan.protocol.drug.name, 60).capitalize()} {form}"
-    return f"Study {form}"
+        drug = clean(plan.protocol.drug.name, 60).capitalize()
+        named = _NAMED_PRODUCTS.get(form)
+        return _(named).format(drug=drug) if named else drug
+    return _(_PRODUCTS.get(form, _OTHER_PRODUCT))
 
 
-_UNITS = {"capsule": "capsules", "tablet": "tablets"}
-
-
-def _units(plan: Plan) -> str:
+def _units(plan: Plan, wording: Wording) -> str:
     """What the patient collects, in the plural: "capsules", "tablets"."""
-    return _UNITS.get(plan.protocol.drug.form.lower(), "study medicine")
+    return wording.gettext(_UNITS.get(plan.protocol.drug.form.lower(), _OTHER_UNITS))
 
 
-def _contact(options: FeedOptions) -> str:
+def _contact(options: FeedOptions, wording: Wording) -> str:
     phone = clean(options.clinic_phone, 40)
-    return f"Questions: call the study team at {phone}." if phone else ""
+    if not phone:
+        return ""
+    return wording.gettext("Questions: call the study team at {phone}.").format(phone=phone)
 
 
 def _lines(*lines: str) -> str:
@@ -139,34 +153,35 @@ def _lines(*lines: str) -> str:
 
 
 _DOSE_SENTENCES = {
-    "taken": "You took this dose of {dose}.",
-    "late": "You took this dose of {dose}, later than planned.",
-    "taken_outside_window": "You took this dose of {dose}, later than planned.",
-    "missed": "This dose of {dose} was not taken.",
+    "taken": N_("You took this dose of {dose}."),
+    "late": N_("You took this dose of {dose}, later than planned."),
+    "taken_outside_window": N_("You took this dose of {dose}, later than planned."),
+    "missed": N_("This dose of {dose} was not taken."),
 }
 """What a dose already recorded says instead of "take one dose at this time": whole sentences,
-so each can go to the translation catalogue as it is."""
+each a message of the catalogue."""
 
-_TAKE = "Take one dose of {dose} by mouth at this time."
-_UNRECORDED = (
+_TAKE = N_("Take one dose of {dose} by mouth at this time.")
+_UNRECORDED = N_(
     "This day has passed and your diary for it is not with the study team yet. "
     "Tell them whether you took this dose; do not take it now."
 )
 """A past dose without a record: never "take one dose at this time" once the day is over."""
 
-_DOSE_WORDS = {
-    "taken": " (taken)",
-    "late": " (taken late)",
-    "taken_outside_window": " (taken late)",
-    "missed": " (missed)",
+_DOSE_TITLES = {
+    "taken": N_("{dose} - {day} (taken)"),
+    "late": N_("{dose} - {day} (taken late)"),
+    "taken_outside_window": N_("{dose} - {day} (taken late)"),
+    "missed": N_("{dose} - {day} (missed)"),
 }
-
-
-def _collect_first(dose: str) -> str:
-    return (
-        f"Your dose has changed to {dose}. Before you take this dose, collect your new "
-        "capsules from the study pharmacy. Do not take your old capsules for it."
-    )
+_PLANNED_TITLES = {
+    # (tentative, new capsules to collect first) -> the whole title
+    (False, False): N_("{dose} - {day}"),
+    (True, False): N_("{dose} - {day} (date to be confirmed)"),
+    (False, True): N_("{dose} - {day} - collect new capsules first"),
+    (True, True): N_("{dose} - {day} (date to be confirmed) - collect new capsules first"),
+}
+"""A dose's title is one message per case, so no language has to glue words to a title."""
 
 
 def dose_item(
@@ -182,41 +197,53 @@ def dose_item(
     ``collect_first``: the dose was changed mid-cycle and the new capsules are not dispensed
     yet, so the patient holds only the old strength: the event says to collect them first.
     """
+    wording = options.wording
+    _ = wording.gettext
     zone = plan.anchors.time_zone
     instant = local_instant(slot.date, slot.time, zone)
     start = instant.astimezone(zone)
     if start.replace(fold=1).utcoffset() != start.utcoffset():
         start = instant
-    label = _day_label(plan, slot)
-    dose = f"{_product(plan, options)} {format_dose(slot.dose_mg)}"
+    label = _day_label(plan, slot, wording)
+    dose = f"{_product(plan, options, wording)} {format_dose(slot.dose_mg)}"
     status: Status = "CONFIRMED"
     alarm: timedelta | None = None
     if slot.status == "held":
         status = "CANCELLED"
-        summary = f"HOLD - do not take - {label}"
+        summary = _("HOLD - do not take - {day}").format(day=label)
         description = _lines(
-            "Dosing is on hold. Do not take a dose on this day.",
-            "The study team will tell you when to start again.",
-            _contact(options),
+            _("Dosing is on hold. Do not take a dose on this day."),
+            _("The study team will tell you when to start again."),
+            _contact(options, wording),
         )
     elif slot.status == "cancelled":
         status = "CANCELLED"
-        summary = f"CANCELLED - do not take - {label}"
-        description = _lines("This dose is cancelled. Do not take it.", _contact(options))
+        summary = _("CANCELLED - do not take - {day}").format(day=label)
+        description = _lines(
+            _("This dose is cancelled. Do not take it."), _contact(options, wording)
+        )
     else:
-        summary = f"{dose} - {label}{_DOSE_WORDS.get(slot.status, '')}"
+        waiting = collect_first and slot.status == "planned"
+        recorded = _DOSE_TITLES.get(slot.status)
+        if recorded is not None and not slot.tentative:
+            title = recorded
+        else:
+            title = _PLANNED_TITLES[(slot.tentative, waiting)]
+        summary = _(title).format(dose=dose, day=label)
         if slot.tentative:
             status = "TENTATIVE"
-            summary += " (date to be confirmed)"
-        waiting = collect_first and slot.status == "planned"
-        if waiting:
-            summary += " - collect new capsules first"
+        sentence = _DOSE_SENTENCES.get(slot.status)
+        if sentence is not None:
+            what = _(sentence).format(dose=dose)
+        elif slot.date < plan.today:
+            what = _(_UNRECORDED)
+        else:
+            what = _(_TAKE).format(dose=dose)
         description = _lines(
-            _collect_first(format_dose(slot.dose_mg)) if waiting else "",
-            _DOSE_SENTENCES.get(slot.status, "").format(dose=dose)
-            or (_UNRECORDED if slot.date < plan.today else _TAKE.format(dose=dose)),
-            "A missed dose is not made up: do not take two doses on one day.",
-            _contact(options),
+            _collect_first(format_dose(slot.dose_mg), wording) if waiting else "",
+            what,
+            _("A missed dose is not made up: do not take two doses on one day."),
+            _contact(options, wording),
         )
         if slot.status == "planned" and not slot.tentative and options.alarms:
             alarm = timedelta(0)
@@ -231,23 +258,98 @@ def dose_item(
         duration=timedelta(minutes=options.dose_minutes),
         status=status,
         alarm=alarm,
-        alarm_text=f"Time to take {dose}" if alarm is not None else "",
+        alarm_text=_("Time to take {dose}").format(dose=dose) if alarm is not None else "",
     )
+
+
+def _collect_first(dose: str, wording: Wording) -> str:
+    return wording.gettext(
+        "Your dose has changed to {dose}. Before you take this dose, collect your new "
+        "capsules from the study pharmacy. Do not take your old capsules for it."
+    ).format(dose=dose)
+
+
+_VISIT_TITLES = {
+    # (status word, tentative) -> the whole title of a patient's visit
+    ("", False): N_("Study visit: {name}"),
+    ("", True): N_("Study visit: {name} (date to be confirmed)"),
+    ("done", False): N_("Study visit: {name} (done)"),
+    ("cancelled", False): N_("CANCELLED - Study visit: {name}"),
+}
+_DISPENSE_NAME = N_("first day of cycle {cycle}: collect your {units}")
+"""A dispensing visit in the patient's words (the protocol's name is for staff: "Cycle 1 Day 1
+(first dose, dispense)")."""
+
+
+def _visit_summary(visit: VisitPlan, name: str, wording: Wording) -> str:
+    word = visit.status if visit.status in ("done", "cancelled") else ""
+    tentative = visit.tentative and not word
+    return wording.gettext(_VISIT_TITLES[(word, tentative)]).format(name=name)
 
 
 def visit_item(
     plan: Plan, visit: VisitPlan, options: FeedOptions, *, staff: bool = False
 ) -> FeedItem:
     """A visit as an all-day event on its target date (the date it was done, once done): no
-    time of day is planned for visits, and an all-day event never shifts across zones."""
+    time of day is planned for visits, and an all-day event never shifts across zones.
+
+    A patient's visit reads in the subject's language: its name and what to bring come from
+    the protocol's translations (the source text when the protocol has none), dates in the
+    locale's format. A staff feed stays in the source language with the visit code."""
     on = visit.actual or visit.target
+    if staff:
+        return _staff_visit_item(plan, visit, options, on)
+    wording = options.wording
+    _ = wording.gettext
+    text = plan.protocol.visit_text(visit.code, wording.language)
+    name = named = clean(text.name if text else visit.name, 80)
+    bring = clean(text.bring if text else visit.bring, 200)
+    status: Status = "TENTATIVE" if visit.tentative else "CONFIRMED"
+    if visit.dispense and visit.cycle is not None:
+        name = _(_DISPENSE_NAME).format(cycle=visit.cycle, units=_units(plan, wording))
+    if visit.status == "cancelled":
+        status = "CANCELLED"
+    summary = _visit_summary(visit, name, wording)
+    if visit.actual is not None:
+        window = _("Done on {date}.").format(date=wording.day(visit.actual))
+    elif visit.window_end > visit.window_start:
+        window = _("Window: {first} to {last}.").format(
+            first=wording.day(visit.window_start), last=wording.day(visit.window_end)
+        )
+    else:
+        window = _("Date: {date}.").format(date=wording.day(visit.target))
+    description = _lines(
+        window,
+        _("Please bring: {things}.").format(things=bring) if bring else "",
+        _contact(options, wording),
+    )
+    alarm = None
+    # Not tied to due/overdue, which move with the date: an alarm in the past never rings.
+    # A tentative date is not a date to come on: no alarm until it is confirmed.
+    if options.alarms and visit.status not in ("done", "cancelled") and not visit.tentative:
+        alarm = options.visit_alarm_before
+    return FeedItem(
+        subject=plan.subject,
+        key=f"visit:{visit.code}",
+        summary=summary,
+        description=description,
+        location=clean(options.site_address),
+        start=on,
+        end=on + _DAY,
+        duration=None,
+        status=status,
+        alarm=alarm,
+        alarm_text=_("Tomorrow: study visit ({name})").format(name=named)
+        if alarm is not None
+        else "",
+    )
+
+
+def _staff_visit_item(plan: Plan, visit: VisitPlan, options: FeedOptions, on: date) -> FeedItem:
+    """A visit in the nurses' site feed: subject code and visit code, no alarm, source text."""
     name = clean(visit.name, 80)
     status: Status = "TENTATIVE" if visit.tentative else "CONFIRMED"
-    prefix = f"{plan.subject} " if staff else ""
-    summary = f"{prefix}Study visit: {name}"
-    if not staff and visit.dispense and visit.cycle is not None:
-        # The protocol's name is for staff ("Cycle 1 Day 1 (first dose, dispense)").
-        summary = f"Study visit: first day of cycle {visit.cycle}: collect your {_units(plan)}"
+    summary = f"{plan.subject} Study visit: {name}"
     if visit.status == "cancelled":
         status = "CANCELLED"
         summary = f"CANCELLED - {summary}"
@@ -261,35 +363,17 @@ def visit_item(
         window = f"Window: {visit.window_start.isoformat()} to {visit.window_end.isoformat()}."
     else:
         window = f"Date: {visit.target.isoformat()}."
-    bring = clean(visit.bring, 200)
-    description = _lines(
-        window,
-        f"Please bring: {bring}." if bring and not staff else "",
-        f"Visit code: {visit.code}." if staff else "",
-        "" if staff else _contact(options),
-    )
-    alarm = None
-    # Not tied to due/overdue, which move with the date: an alarm in the past never rings.
-    # A tentative date is not a date to come on: no alarm until it is confirmed.
-    if (
-        options.alarms
-        and visit.status not in ("done", "cancelled")
-        and not visit.tentative
-        and not staff
-    ):
-        alarm = options.visit_alarm_before
     return FeedItem(
         subject=plan.subject,
         key=f"visit:{visit.code}",
         summary=summary,
-        description=description,
+        description=_lines(window, f"Visit code: {visit.code}."),
         location=clean(options.site_address),
         start=on,
         end=on + _DAY,
         duration=None,
         status=status,
-        alarm=alarm,
-        alarm_text=f"Tomorrow: study visit ({name})" if alarm is not None else "",
+        alarm=None,
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time, timedelta
 
+from scheduler.i18n import LANGUAGES, Wording, wording
+
 PRODID = "-//dosing-scheduler//calendar feeds//EN"
 RENDER_FORMAT = 5
 """Raised whenever the same plan would render to other bytes (a serializer or template fix):
@@ -36,9 +38,19 @@ class FeedOptions:
     """DISPLAY alarms are a convenience only: Google and Outlook ignore alarms in subscribed
     calendars; the reminder service is the reminder of record."""
 
+    language: str = "en"
+    """The patient's language (``scheduler.i18n.LANGUAGES``): titles, descriptions, alarms and
+    dates of patient events. Staff feeds stay in the source language."""
+
     def __post_init__(self) -> None:
         if not 1 <= self.dose_minutes <= 240:
             raise ValueError("dose_minutes must be 1..240")
+        if self.language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+
+    @property
+    def wording(self) -> Wording:
+        return wording(self.language)
 
     @property
     def visit_alarm_before(self) -> timedelta:

@@ -106,8 +106,10 @@ _FOLD_AT = 74
 
 
 def _fold(line: str) -> str:
-    """icalendar's folding of an ASCII content line: 74 octets a line, and never between a
-    backslash or caret and the character it escapes."""
+    """icalendar's folding of a content line: at most 74 octets a line (UTF-8, never inside a
+    character), and never between a backslash or caret and the character it escapes."""
+    if not line.isascii():
+        return _fold_utf8(line)
     if len(line) <= _FOLD_AT:
         return line
     parts = []
@@ -120,6 +122,32 @@ def _fold(line: str) -> str:
         pos = end
     parts.append(line[pos:])
     return "\r\n ".join(parts)
+
+
+def _fold_utf8(line: str) -> str:
+    """``_fold`` for a line with characters beyond ASCII (Chinese: three octets each), cut on
+    the encoded bytes: a cut never falls inside a character (a continuation byte starts no
+    line), nor after a backslash or caret that escapes the next character."""
+    data = line.encode()
+    if len(data) <= _FOLD_AT:
+        return line
+    parts = []
+    pos = 0
+    while len(data) - pos > _FOLD_AT:
+        end = pos + _FOLD_AT
+        while data[end] & 0xC0 == 0x80:
+            end -= 1
+        if data[end - 1] in b"\\^" and end - 1 > pos:
+            end -= 1
+        parts.append(data[pos:end].decode())
+        pos = end
+    parts.append(data[pos:].decode())
+    return "\r\n ".join(parts)
+
+
+_DECLINED = frozenset("\ufeff")
+"""Characters icalendar treats specially (it drops a byte-order mark): such text goes
+through icalendar whole."""
 
 
 @lru_cache(maxsize=64)
@@ -142,10 +170,11 @@ def _utc(value: datetime) -> str:
 
 def write_event(item: FeedItem, identity: Identity) -> bytes | None:
     """The bytes of ``event_component(item, identity).to_ical()``, built line by line:
-    ``_escape`` escapes the text and icalendar writes the durations; the lines are put in
-    icalendar's order (SUMMARY, DTSTART, DTEND or DURATION, DTSTAMP, UID, SEQUENCE, then
-    alphabetical) and folded as it folds. None for what this path does not cover (non-ASCII
-    text, an unusual TZID), which goes through icalendar whole."""
+    ``_escape`` escapes the text and icalendar writes the durations; the lines are put in its order
+    (SUMMARY, DTSTART, DTEND or DURATION, DTSTAMP, UID, SEQUENCE, then alphabetical) and folded
+    as it folds (by UTF-8 octets, so Chinese text takes this path too). None for what this
+    path does not cover (a byte-order mark, an unusual TZID), which goes through icalendar
+    whole."""
     start = item.start
     if isinstance(start, datetime):
         if start.tzinfo is UTC:
@@ -189,7 +218,11 @@ def write_event(item: FeedItem, identity: Identity) -> bytes | None:
         ]
     lines.append("END:VEVENT\r\n")
     text = "\r\n".join(_fold(line) for line in lines)
-    return text.encode("ascii") if text.isascii() else None
+    if text.isascii():
+        return text.encode("ascii")
+    if _DECLINED.intersection(text):
+        return None
+    return text.encode()
 
 
 def _event_bytes(item: FeedItem, identity: Identity) -> bytes:

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    sms_url: str = ""
+    """The SMS gateway's HTTP endpoint (docs/reminders.md, "SMS")."""
+    sms_secret: SecretStr = SecretStr("")
+    sms_sender: str = ""
+    """The sender name or number the gateway shows, if it lets the sender choose."""
+    sms_timeout_seconds: float = Field(default=10.0, gt=0)
     password_hash_cost: Literal["default", "minimal"] = "default"
     """argon2 cost of new staff password hashes: "default" (RFC 9106 low-memory profile) in any
     real installation; "minimal" (1 pass over 8 KiB) only for the test suite, where hashing is

@@ -52,6 +52,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "set_anchor_command",
         ("Correct an anchor (C1D1, surgery date, time zone, dose time); the plan is re-derived."),
     ),
+    "set-language": (
+        "scheduler.subjects.cli",
+        "set_language_command",
+        "Change the language of the patient's calendar, reminders and handout (audited).",
+    ),
     "records": (
         "scheduler.subjects.cli",
         "records_command",

@@ -20,18 +20,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.plan import Plan
 from scheduler.core.times import local_instant
+from scheduler.core.wording import N_, SOURCE, Wording
 
 BRING_PHRASES = frozenset(
     {
-        "ID",
-        "medication list",
-        "dosing diary",
-        "blood pressure log",
-        "all capsules and empty bottles",
-        "all remaining capsules",
-        "remaining tablets",
+        N_("ID"),
+        N_("medication list"),
+        N_("dosing diary"),
+        N_("blood pressure log"),
+        N_("all capsules and empty bottles"),
+        N_("all remaining capsules"),
+        N_("remaining tablets"),
     }
 )
 """What a visit reminder may ask a patient to bring: generic things, named by no drug and no
@@ -64,11 +66,14 @@ def wanted_reminders(
     visit_time: time,
     visit_grace_hours: float,
     new_capsules_on: frozenset[date] = frozenset(),
+    wording: Wording = SOURCE,
 ) -> list[Wanted]:
     """The reminders ``plan`` asks for from ``now`` (aware) to ``horizon_days`` ahead, still
     within their grace. ``dose_grace_hours`` None leaves a dose reminder's grace at the
     protocol's ``[limits] late_dose_hours``; a value caps it. ``new_capsules_on``: days whose
-    dose needs capsules of a new strength not dispensed yet."""
+    dose needs capsules of a new strength not dispensed yet. ``wording``: the subject's language
+    (titles and bodies are its catalogue's sentences, dates and times in its formats)."""
+    _ = wording.gettext
     zone = plan.anchors.time_zone
     horizon = now + timedelta(days=horizon_days)
     dose_grace = _hours(plan.protocol.limits.late_dose_hours)
@@ -88,8 +93,8 @@ def wanted_reminders(
                 item_key=slot.key,
                 due_at=due,
                 expires_at=due + dose_grace,
-                title=f"Dose reminder {slot.date}",
-                body=_dose_body(code, slot.date, slot.dose_mg, slot.time, new_capsules_on),
+                title=_("Dose reminder {date}").format(date=wording.day(slot.date)),
+                body=_dose_body(wording, code, slot, new_capsules_on),
             )
         )
     visit_grace = _hours(visit_grace_hours)
@@ -105,25 +110,40 @@ def wanted_reminders(
                 item_key=visit.code,
                 due_at=due,
                 expires_at=due + visit_grace,
-                title=f"Visit reminder {visit.target}",
-                body=f"{code}, {visit.target}: clinic visit tomorrow.{_bring(visit.bring)}",
+                title=_("Visit reminder {date}").format(date=wording.day(visit.target)),
+                body=_visit_body(wording, code, visit.target, visit.bring),
             )
         )
     return wanted
 
 
 def _dose_body(
-    code: str, day: date, dose_mg: float, at: time, new_capsules_on: frozenset[date]
+    wording: Wording, code: str, slot: DoseSlot, new_capsules_on: frozenset[date]
 ) -> str:
-    if day in new_capsules_on:
-        return (
-            f"{code}, {day}: your dose has changed to {dose_mg:g} mg. Collect your new "
-            f"capsules from the study pharmacy before you take your {dose_mg:g} mg dose "
-            f"due at {at:%H:%M}. Do not take your old capsules for it."
-        )
-    return f"{code}, {day}: take your {dose_mg:g} mg dose due at {at:%H:%M}."
+    _ = wording.gettext
+    values = {
+        "code": code,
+        "date": wording.day(slot.date),
+        "dose": f"{slot.dose_mg:g} mg",
+        "time": wording.time(slot.time),
+    }
+    if slot.date in new_capsules_on:
+        return _(
+            "{code}, {date}: your dose has changed to {dose}. Collect your new capsules from "
+            "the study pharmacy before you take your {dose} dose due at {time}. Do not take "
+            "your old capsules for it."
+        ).format(**values)
+    return _("{code}, {date}: take your {dose} dose due at {time}.").format(**values)
 
 
-def _bring(listed: str) -> str:
-    phrases = [p for p in (part.strip() for part in listed.split(",")) if p in BRING_PHRASES]
-    return f" Please bring: {', '.join(phrases)}." if phrases else ""
+def _visit_body(wording: Wording, code: str, day: date, listed: str) -> str:
+    """The visit sentence, with what to bring when the protocol lists generic things: two
+    whole sentences in the catalogue, never a fragment appended to another."""
+    _ = wording.gettext
+    phrases = [_(p) for p in (part.strip() for part in listed.split(",")) if p in BRING_PHRASES]
+    values = {"code": code, "date": wording.day(day)}
+    if not phrases:
+        return _("{code}, {date}: clinic visit tomorrow.").format(**values)
+    return _("{code}, {date}: clinic visit tomorrow. Please bring: {things}.").format(
+        things=wording.enumerate(phrases), **values
+    )

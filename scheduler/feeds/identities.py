@@ -12,19 +12,30 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 import calendars
+from scheduler.core.wording import N_
 from scheduler.feeds.tokens import PATIENT, PHARMACY, SITE_VISITS
+from scheduler.i18n import wording
 from scheduler.models import FeedItemIdentity, Site
 from scheduler.settings import Settings
 
+DEFAULT_CALENDAR_NAME = N_("Study calendar")
+"""The setting's default: translated; a name the site typed is shown as typed."""
 _STAFF_NAMES = {SITE_VISITS: "study visits", PHARMACY: "pharmacy preparation"}
 
 
-def feed_options(settings: Settings, site: Site, kind: str = PATIENT) -> calendars.FeedOptions:
-    """Options of one feed: staff feeds are named after the site and what they list."""
+def feed_options(
+    settings: Settings, site: Site, kind: str = PATIENT, language: str = "en"
+) -> calendars.FeedOptions:
+    """Options of one feed: staff feeds are named after the site and what they list; a
+    patient's feed is in the subject's ``language`` (staff feeds in the source language)."""
     name = settings.feed_calendar_name
     if kind in _STAFF_NAMES:
         name = f"{site.code} {_STAFF_NAMES[kind]}"
+        language = "en"
+    elif name == DEFAULT_CALENDAR_NAME:
+        name = wording(language).gettext(DEFAULT_CALENDAR_NAME)
     return calendars.FeedOptions(
+        language=language,
         calendar_name=name,
         show_drug_name=settings.feed_show_drug_name,
         site_address=site.address or settings.default_site_address,

@@ -15,6 +15,7 @@ from scheduler.core import Plan
 from scheduler.core.cycles import CyclePlan
 from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.plan import STOPPED, format_dose
+from scheduler.core.wording import N_, Wording
 from scheduler.errors import InputError
 from scheduler.feeds.tokens import (
     PATIENT,
@@ -25,10 +26,13 @@ from scheduler.feeds.tokens import (
     revoke_feed,
     token_status,
 )
+from scheduler.i18n import wording
 from scheduler.kernel.subject_state import get_subject, subject_state
 from scheduler.pharmacy.accountability import awaiting_new_capsules, load_records
+from scheduler.protocols.schema import VisitText
 from scheduler.web.confirmation import confirmation_page, require_confirmation
 from scheduler.web.deps import CurrentStaff, NurseStaff, request_unit
+from scheduler.web.patient_language import patient_language
 from scheduler.web.rendering import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
@@ -160,14 +164,16 @@ def _diary_cycles(plan: Plan) -> list[tuple[CyclePlan, list[DoseSlot]]]:
     return diary
 
 
-def _day_labels(plan: Plan) -> dict[int, str]:
+def _day_labels(plan: Plan, words: Wording) -> dict[int, str]:
     """ "Day 8 of 14" for each dosing day of a cycle: the patient's count of the days they take
     the drug, not the cycle's day number (they differ when dosing days are not consecutive)."""
     days = plan.protocol.schedule.dosing_days
-    return {day: f"Day {n} of {len(days)}" for n, day in enumerate(days, start=1)}
+    label = words.gettext("Day {number} of {total}")
+    return {day: label.format(number=n, total=len(days)) for n, day in enumerate(days, start=1)}
 
 
-_UNITS = {"capsule": "capsules", "tablet": "tablets"}
+_UNITS = {"capsule": N_("capsules"), "tablet": N_("tablets")}
+_OTHER_UNITS = N_("your study medicine")
 """What the patient holds, in the plural the handout's sentences use."""
 
 
@@ -187,23 +193,31 @@ def _handout(request: Request, staff: CurrentStaff, code: str, url: str | None) 
     visits = [
         v for v in plan.visits if v.window_end >= plan.today and v.status in ("planned", "due")
     ]
+    language = state.subject.language
+    words = wording(language)
+    texts = [plan.protocol.visit_text(v.code, language) for v in visits[:6]]
     response = TEMPLATES.TemplateResponse(
         request,
         "handout.html",
         {
+            **patient_language(language),
             "subject": state.subject,
             "protocol": plan.protocol,
+            "title": plan.protocol.title_in(language),
             "site": state.site,
             "paused": paused,
             "stopped": stopped,
             "diary": diary,
-            "day_labels": _day_labels(plan),
-            "units": _UNITS.get(plan.protocol.drug.form.lower(), "your study medicine"),
+            "day_labels": _day_labels(plan, words),
+            "units": words.gettext(_UNITS.get(plan.protocol.drug.form.lower(), _OTHER_UNITS)),
             "per_day": plan.protocol.schedule.administrations_per_day,
             "dose_label": format_dose,
-            "dose_time": state.subject.dose_time.strftime("%H:%M"),
+            "dose_time": words.time(state.subject.dose_time),
             "zone": state.subject.time_zone,
-            "visits": visits[:6],
+            "visits": [
+                (visit, text or VisitText(name=visit.name, bring=visit.bring))
+                for visit, text in zip(visits[:6], texts, strict=True)
+            ],
             "changes": changes,
             "collect": {d for c in changes for d in c.dose_dates},
             "phone": state.site.phone or settings.clinic_phone,

@@ -76,7 +76,8 @@ def _render(
     session: Session, target: _Target, settings: Settings, now: datetime
 ) -> tuple[bytes, str]:
     """The feed's body after syncing its identities, and the digest of the options used."""
-    options = feed_options(settings, target.site, target.kind)
+    language = target.subject.language if target.subject is not None else "en"
+    options = feed_options(settings, target.site, target.kind, language)
     if target.kind == PATIENT:
         assert target.subject is not None
         subjects = [target.subject]
@@ -179,6 +180,7 @@ _LOOKUP = (
         col(FeedToken.site_id),
         col(FeedToken.revoked_at),
         col(Subject.time_zone).label("subject_zone"),
+        col(Subject.language).label("subject_language"),
         *(column.label(f"site__{column.name}") for column in _SITE_COLUMNS),
         col(FeedRevision.digest),
         col(FeedRevision.revised_at),
@@ -234,7 +236,7 @@ def fetch_feed(
         raise NotFound("token", "unknown feed")
     feed = _feed_key(row.kind, row.subject_id, site.id)
     today = local_today(now, row.subject_zone if row.kind == PATIENT else site.time_zone)
-    options = feed_options(settings, site, row.kind)
+    options = feed_options(settings, site, row.kind, row.subject_language or "en")
     if (
         row.digest is not None
         and row.source_revision == row.current_revision

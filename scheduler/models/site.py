@@ -12,3 +12,5 @@ class Site(SQLModel, table=True):
     time_zone: str = Field(max_length=64)
     address: str = Field(default="", max_length=300)
     phone: str = Field(default="", max_length=64)
+    language: str = Field(default="en", max_length=16)
+    """The language of a subject enrolled here unless enrolment names another."""

@@ -25,6 +25,9 @@ class Subject(SQLModel, table=True):
     dose_time: time
     enrolled_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     enrolled_by: str = Field(max_length=64)
+    language: str = Field(default="en", max_length=16)
+    """What the patient reads (feed, reminders, handout): chosen at enrolment, by default the
+    site's; a change is audited (``subject.change_language``)."""
     revision: int = 0
     """Bumped by every unit of work that changes this subject's records (``kernel.projections``):
     what was derived from an older revision (a feed's body) is out of date."""

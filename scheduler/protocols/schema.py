@@ -138,8 +138,46 @@ class Enrolment(_Strict):
         return self
 
 
+_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
+_TRANSLATABLE = ("name", "bring", "procedures")
+
+
+class VisitText(_Strict):
+    """A visit's patient-facing text in one more language (``name`` may hold ``{cycle}``)."""
+
+    name: str = Field(default="", min_length=1)
+    bring: str = ""
+    procedures: tuple[str, ...] = ()
+
+
+def _split_translations(raw: dict[str, object], keys: tuple[str, ...]) -> dict[str, object]:
+    """``name.en = "Screening"`` and ``name.zh_CN = "筛选"`` (a table per translatable key)
+    into ``name = "Screening"`` and ``translations.zh_CN.name = "筛选"``; a plain string is the
+    source language alone. The source text must be given as ``en`` when a key is a table."""
+    if not any(isinstance(raw.get(key), dict) for key in keys):
+        return raw
+    data = dict(raw)
+    translations: dict[str, dict[str, object]] = {}
+    for key in keys:
+        value = data.get(key)
+        if not isinstance(value, dict):
+            continue
+        texts = dict(value)
+        if "en" not in texts:
+            raise KeyedValueError(f"{key}.en", "a translated key needs its source text as 'en'")
+        data[key] = texts.pop("en")
+        for language, text in texts.items():
+            translations.setdefault(language, {})[key] = text
+    data["translations"] = translations
+    return data
+
+
 class Visit(_Strict):
-    """One line of the visit plan; ``cycles`` repeats it for each cycle in the range."""
+    """One line of the visit plan; ``cycles`` repeats it for each cycle in the range.
+
+    ``name``, ``bring`` and ``procedures`` are what a patient reads (feed, handout, reminders);
+    each may be a table of languages (``name.en``, ``name.zh_CN``), gathered in
+    ``translations``."""
 
     code: str = Field(min_length=1, max_length=24)
     name: str = Field(min_length=1)
@@ -152,6 +190,31 @@ class Visit(_Strict):
     procedures: tuple[str, ...] = ()
     bring: str = ""
     dispense: bool = False
+    translations: dict[str, VisitText] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_translations(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return _split_translations(value, _TRANSLATABLE)
+        return value
+
+    def text(self, language: str) -> VisitText:
+        """This visit's patient text in ``language``, the source text where none is given."""
+        return self.translations.get(language) or VisitText(
+            name=self.name, bring=self.bring, procedures=self.procedures
+        )
+
+    def missing_translation(self, language: str) -> str | None:
+        """The first key with no translation into a declared ``language``, or None."""
+        given = self.translations.get(language)
+        if given is None or not given.name:
+            return f"name.{language}"
+        if self.bring and not given.bring:
+            return f"bring.{language}"
+        if len(given.procedures) != len(self.procedures):
+            return f"procedures.{language}"
+        return None
 
     @field_validator("cycles", mode="before")
     @classmethod
@@ -206,6 +269,11 @@ class Protocol(_Strict):
     id: str = Field(min_length=1)
     version: str = Field(min_length=1)
     title: str
+    title_translations: dict[str, str] = Field(default_factory=dict)
+    """``title.zh_CN`` in the file: the study's title as the handout prints it."""
+    languages: tuple[str, ...] = ()
+    """Languages besides the source (English) whose every patient-facing string this file
+    translates; loading names the first missing key."""
     study_id: str = Field(min_length=1)
     drug: Drug
     dose_levels: tuple[DoseLevel, ...] = Field(min_length=1)
@@ -221,8 +289,67 @@ class Protocol(_Strict):
     day1_criteria: tuple[Day1Criterion, ...] = ()
     enrolment: Enrolment | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_title(cls, value: object) -> object:
+        if isinstance(value, dict) and isinstance(value.get("title"), dict):
+            data = dict(value)
+            texts = dict(data["title"])
+            if "en" not in texts:
+                raise KeyedValueError("title.en", "a translated key needs its source text as 'en'")
+            data["title"] = texts.pop("en")
+            data["title_translations"] = texts
+            return data
+        return value
+
+    def title_in(self, language: str) -> str:
+        return self.title_translations.get(language, self.title)
+
+    def visit_text(self, code: str, language: str) -> VisitText | None:
+        """The patient text of the planned visit ``code`` ("C3D1") in ``language``, its
+        ``{cycle}`` filled in; None when no visit line has that code."""
+        for visit in self.visits:
+            numbers = visit.cycles or (None,)
+            for number in numbers:
+                expanded = visit.code.format(cycle=number) if number is not None else visit.code
+                if expanded == code:
+                    text = visit.text(language)
+                    if number is None:
+                        return text
+                    return text.model_copy(update={"name": text.name.format(cycle=number)})
+        return None
+
+    def _check_translations(self) -> None:
+        for language in self.languages:
+            if not _LANGUAGE.fullmatch(language) or language == "en":
+                raise KeyedValueError(
+                    "languages", f"{language!r} is not a language to translate into (e.g. zh_CN)"
+                )
+            if language not in self.title_translations:
+                raise KeyedValueError(f"title.{language}", "the title has no translation")
+        for index, visit in enumerate(self.visits):
+            for language in visit.translations:
+                if language not in self.languages:
+                    raise KeyedValueError(
+                        f"visits[{index}].name.{language}",
+                        f"{language!r} is not declared in 'languages'",
+                    )
+            for language in self.languages:
+                missing = visit.missing_translation(language)
+                if missing is not None:
+                    raise KeyedValueError(
+                        f"visits[{index}].{missing}",
+                        f"the protocol declares {language!r}: every visit needs this text",
+                    )
+        for language in self.title_translations:
+            if language not in self.languages:
+                raise KeyedValueError(
+                    f"title.{language}", f"{language!r} is not declared in 'languages'"
+                )
+
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
+        self._check_translations()
         for index, (a, b) in enumerate(itertools.pairwise(self.dose_levels), start=1):
             if b.dose_mg >= a.dose_mg:
                 raise KeyedValueError(

@@ -49,7 +49,7 @@ class ReminderPreferenceIn(BaseModel):
         default=None,
         max_length=320,
         description="Needed to opt in: an email address (email), a phone number in E.164 form "
-        "(webhook, the SMS gateway) or a label (console)",
+        "(sms, webhook) or a label (console)",
     )
 
 

@@ -91,7 +91,7 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
 @app.command("opt-in")
 def opt_in(
     subjects: Annotated[list[str], typer.Argument(help="Subject code(s)")],
-    channel: Annotated[str, typer.Option("--channel", help="email, webhook (SMS) or console")],
+    channel: Annotated[str, typer.Option("--channel", help="email, sms, webhook or console")],
     address: Annotated[str, typer.Option("--address", help="Email, E.164 phone or label")],
     db: DbOption = None,
     user: UserOption = None,

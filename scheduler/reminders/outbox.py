@@ -39,6 +39,7 @@ from scheduler.core import Plan
 from scheduler.core.reminders import Wanted
 from scheduler.core.reminders import wanted_reminders as core_wanted_reminders
 from scheduler.errors import InputError
+from scheduler.i18n import wording
 from scheduler.kernel.sites import site_scope
 from scheduler.kernel.subject_state import SubjectState, get_subject
 from scheduler.kernel.unit import Unit
@@ -66,9 +67,11 @@ def wanted_reminders(
     now: datetime,
     settings: Settings,
     new_capsules_on: frozenset[date] = frozenset(),
+    language: str = "en",
 ) -> list[Wanted]:
     """The core's rule, with the horizon and graces of the application or worker running, and
-    the days whose dose waits for new capsules (``pharmacy.accountability.new_capsule_days``)."""
+    the days whose dose waits for new capsules (``pharmacy.accountability.new_capsule_days``),
+    worded in the subject's ``language``."""
     return core_wanted_reminders(
         plan,
         now,
@@ -77,6 +80,7 @@ def wanted_reminders(
         visit_time=settings.reminder_visit_time,
         visit_grace_hours=settings.reminder_visit_grace_hours,
         new_capsules_on=new_capsules_on,
+        wording=wording(language),
     )
 
 
@@ -125,7 +129,7 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
     for state in opted_in:
         preference = preferences[state.subject.id or 0]
         days = collect[state.subject.id or 0]
-        for item in wanted_reminders(state.plan(), now, settings, days):
+        for item in wanted_reminders(state.plan(), now, settings, days, state.subject.language):
             key = idempotency_key(
                 item.kind,
                 state.subject.code,

@@ -12,6 +12,7 @@ from scheduler import core
 from scheduler.cli.options import DbOption, JsonOption, UserOption, engine_for, open_unit
 from scheduler.cli.render import plan_text, print_json, table
 from scheduler.core.plan import mg_number
+from scheduler.i18n import LANGUAGES
 from scheduler.kernel.actors import ANY_ROLE, NURSE_ACTIONS
 from scheduler.kernel.audit_chain import verify_chain
 from scheduler.kernel.sites import ensure_default_site
@@ -20,6 +21,7 @@ from scheduler.kernel.validation import parse_optional_date
 from scheduler.settings import get_settings
 from scheduler.signatures.services import awaiting_signature, signatures_of
 from scheduler.subjects.enrolment import ANCHOR_FIELDS, change_anchor, enroll
+from scheduler.subjects.languages import change_language
 from scheduler.subjects.records import audit_of, records_of
 
 
@@ -43,6 +45,12 @@ def enroll_command(
     tz: Annotated[str | None, typer.Option("--tz", help="IANA time zone (default: site's)")] = None,
     dose_time: Annotated[str | None, typer.Option("--dose-time", help="HH:MM local")] = None,
     protocol: Annotated[str | None, typer.Option("--protocol", help="Protocol id")] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language", help=f"What the patient reads: {', '.join(LANGUAGES)} (default: site's)"
+        ),
+    ] = None,
     db: DbOption = None,
     user: UserOption = None,
     as_json: JsonOption = False,
@@ -62,6 +70,7 @@ def enroll_command(
             protocol_id=protocol,
             default_site=default_site,
             reason=reason,
+            language=language,
         )
         plan = subject_state(unit.session, row.code, unit.now).plan()
     if as_json:
@@ -131,6 +140,19 @@ def set_anchor_command(
     with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         plan = change_anchor(unit, subject, field, value, reason)
     typer.echo(f"{subject}: {field} is now {value}; status {plan.status}")
+
+
+def set_language_command(
+    subject: Annotated[str, typer.Argument(help="Subject code")],
+    language: Annotated[str, typer.Argument(help=f"One of: {', '.join(LANGUAGES)}")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it changes (audited)")],
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Change the language of the patient's calendar, reminders and handout (audited)."""
+    with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
+        row = change_language(unit, subject, language, reason)
+    typer.echo(f"{subject}: language is now {row.language}")
 
 
 def records_command(

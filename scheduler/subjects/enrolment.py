@@ -23,6 +23,7 @@ from scheduler.kernel.validation import (
 )
 from scheduler.models import Site, Subject
 from scheduler.protocols import DEFAULT_PROTOCOL_ID, Protocol
+from scheduler.subjects.languages import check_language
 
 
 def _check_dose_time(protocol: Protocol, field: str, dose_time: time) -> None:
@@ -49,6 +50,7 @@ def enroll(
     protocol_id: str | None = None,
     default_site: Site | None = None,
     reason: str = "",
+    language: str | None = None,
 ) -> Subject:
     """Enrol a subject under the latest version of the protocol.
 
@@ -88,6 +90,7 @@ def enroll(
     at = parse_time("dose_time", dose_time) if dose_time is not None else None
     at = at or protocol.schedule.default_dose_time
     _check_dose_time(protocol, "dose_time", at)
+    chosen = check_language(site.language if language is None else language)
     anchors = core.Anchors(
         subject=code,
         c1d1=first_day,
@@ -113,6 +116,7 @@ def enroll(
         dose_time=at,
         enrolled_at=unit.now,
         enrolled_by=unit.actor,
+        language=chosen,
     )
     unit.session.add(subject)
     unit.session.flush()
@@ -129,6 +133,7 @@ def enroll(
             "surgery": surgery_day,
             "time_zone": zone,
             "dose_time": at.strftime("%H:%M"),
+            "language": chosen,
         },
         reason=reason,
     )

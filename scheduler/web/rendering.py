@@ -7,3 +7,7 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# Patient-facing templates mark their text with {% trans %}; the page passes the patient's
+# ``gettext``/``ngettext`` (``patient_language``), so one environment serves every language.
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+TEMPLATES.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]

@@ -43,8 +43,9 @@ def _dosing(*args: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of a server on the demo trial, placed relative to today."""
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of the demo trial's database the server serves (tests may add to it with
+    ``dosing`` commands before they load a page)."""
     if not CHROMIUM.exists():
         if os.environ.get("DOSING_REQUIRE_CHROMIUM"):  # CI: a skip would hide the tests
             pytest.fail(INSTALL_HINT)
@@ -52,6 +53,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.db'}"
     env = {**os.environ, "DOSING_USER": "browser-setup"}
     subprocess.run(_dosing("demo", "--db", url), cwd=REPO, env=env, check=True, capture_output=True)
+    return url
+
+
+def dosing(url: str, *args: str) -> str:
+    """Run a ``dosing`` command on the demo database; its standard output."""
+    env = {**os.environ, "DOSING_USER": "browser-setup"}
+    done = subprocess.run(
+        _dosing(*args, "--db", url), cwd=REPO, env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def server(demo_db: str) -> Iterator[str]:
+    """The base URL of a server on the demo trial, placed relative to today."""
+    url = demo_db
+    env = {**os.environ, "DOSING_USER": "browser-setup"}
     port = _free_port()
     process = subprocess.Popen(
         _dosing("serve", "--db", url, "--host", "127.0.0.1", "--port", str(port)),

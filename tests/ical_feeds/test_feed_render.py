@@ -381,11 +381,13 @@ def test_events_written_line_by_line_are_the_bytes_icalendar_writes(anlotinib, c
 
 
 def test_an_event_the_fast_writer_does_not_cover_goes_through_icalendar(anlotinib):
+    """Typed text never holds a byte-order mark (``clean`` drops it); an item built with one
+    anyway is written by icalendar, which drops it too."""
     plan, identities = golden_scenario(anlotinib)
-    options = replace(OPTIONS, site_address="Klinikstra\u00dfe 1, M\u00fcnchen")
-    items = [i for i in calendars.patient_items(plan, options) if i.key.startswith("visit:")]
+    items = [i for i in calendars.patient_items(plan, OPTIONS) if i.key.startswith("visit:")]
+    items[0] = replace(items[0], location="\ufeffKlinikstra\u00dfe 1, M\u00fcnchen")
     assert render.write_event(items[0], identities[items[0].ident]) is None
-    feed = calendars.render_feed(items, identities, options, TODAY)
+    feed = calendars.render_feed(items, identities, OPTIONS, TODAY)
     assert "LOCATION:Klinikstra\u00dfe 1\\, M\u00fcnchen".encode() in feed
 
 

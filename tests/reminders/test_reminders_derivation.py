@@ -132,7 +132,7 @@ def test_opting_in_refuses_an_address_that_does_not_fit_the_channel(units, subje
         set_preference(unit, subject, opted_in=True, channel="webhook", address="p1@example.org")
     assert error.value.field == "address"
     with pytest.raises(InputError) as error, units() as unit:
-        set_preference(unit, subject, opted_in=True, channel="sms", address="+12125550100")
+        set_preference(unit, subject, opted_in=True, channel="pager", address="+12125550100")
     assert error.value.field == "channel"
 
 

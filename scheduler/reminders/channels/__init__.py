@@ -1,4 +1,4 @@
-"""Ways a reminder leaves the system: SMTP email, an HTTP webhook (SMS gateways), the console.
+"""Ways a reminder leaves the system: SMTP email, an SMS gateway, an HTTP webhook, the console.
 
 A channel either accepts a message (returns) or raises: ``TemporaryFailure`` when trying again
 later may work (a timeout, a 5xx, a 4xx SMTP reply), ``PermanentFailure`` when it will not (a
@@ -65,3 +65,6 @@ class ChannelDescriptor:
     max_address_length: int
     open: Callable[[Settings, Clock], Channel]
     """Opens the channel from the settings of the worker that sends."""
+    check: Callable[[str], str] | None = None
+    """A further check of an address that matched the pattern (a phone number that exists):
+    the address to store, or ``InputError`` naming ``address``."""

@@ -18,6 +18,7 @@ from scheduler.reminders.channels import (
     Message,
     TemporaryFailure,
     console,
+    sms,
     smtp,
     webhook,
 )
@@ -26,7 +27,7 @@ from scheduler.settings import Settings
 ChannelFactory = Callable[[], Channel]
 
 DESCRIPTORS: dict[str, ChannelDescriptor] = {
-    d.name: d for d in (smtp.DESCRIPTOR, webhook.DESCRIPTOR, console.DESCRIPTOR)
+    d.name: d for d in (smtp.DESCRIPTOR, sms.DESCRIPTOR, webhook.DESCRIPTOR, console.DESCRIPTOR)
 }
 """Every channel the system can send through, in the order staff see them."""
 CHANNEL_NAMES: tuple[str, ...] = tuple(DESCRIPTORS)
@@ -46,7 +47,7 @@ def check_address(channel: str, address: str) -> str:
         descriptor.address_pattern, address
     ):
         raise InputError("address", f"{address!r} {descriptor.address_help}")
-    return address
+    return descriptor.check(address) if descriptor.check is not None else address
 
 
 class ChannelSet:

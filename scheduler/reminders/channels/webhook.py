@@ -40,11 +40,9 @@ def signature(secret: bytes, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def check_secret(secret: str) -> bytes:
+def check_secret(secret: str, field: str = "webhook_secret") -> bytes:
     if len(secret) < 16 or secret.lower() in _PLACEHOLDERS:
-        raise InputError(
-            "webhook_secret", "a webhook needs a shared secret of at least 16 characters"
-        )
+        raise InputError(field, "a webhook needs a shared secret of at least 16 characters")
     return secret.encode()
 
 
@@ -63,20 +61,24 @@ class WebhookChannel:
     third of what a general client costs, and a sender thread makes thousands). It connects
     directly to the URL; proxy variables of the environment are not consulted."""
 
+    setting = "webhook"
+    """The prefix of the settings that configure it, named by a configuration error."""
+
     def __init__(
         self, *, url: str, secret: str, timeout: float = 10.0, clock: Clock | None = None
     ) -> None:
         parts = urlsplit(url)
+        field = f"{self.setting}_url"
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InputError("webhook_url", f"expected an http(s) URL, got {url!r}")
+            raise InputError(field, f"expected an http(s) URL, got {url!r}")
         try:
             port = parts.port
         except ValueError as exc:
-            raise InputError("webhook_url", f"{url!r} has no valid port") from exc
+            raise InputError(field, f"{url!r} has no valid port") from exc
         self._https = parts.scheme == "https"
         self._host, self._port = parts.hostname, port
         self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._secret = check_secret(secret)
+        self._secret = check_secret(secret, f"{self.setting}_secret")
         self._timeout = timeout
         self._connection: http.client.HTTPConnection | None = None
         self._clock = clock or SystemClock()
@@ -134,21 +136,21 @@ class WebhookChannel:
                 self._drop()
                 if reused and attempt == 1:
                     continue  # the request did not get out on a reused connection: once more
-                raise TemporaryFailure(f"webhook {type(exc).__name__}: {exc}") from exc
+                raise TemporaryFailure(f"{self.setting} {type(exc).__name__}: {exc}") from exc
             try:
                 response = connection.getresponse()
                 reply = response.read()
             except (OSError, http.client.HTTPException) as exc:
                 # Sent, but no answer: the receiver may have it; the retry carries the same key.
                 self._drop()
-                raise TemporaryFailure(f"webhook {type(exc).__name__}: {exc}") from exc
+                raise TemporaryFailure(f"{self.setting} {type(exc).__name__}: {exc}") from exc
             if response.will_close:
                 self._drop()
             break
         status = response.status
         if 200 <= status < 300:
             return
-        text = f"webhook HTTP {status}: {reply[:200].decode(errors='replace')}"
+        text = f"{self.setting} HTTP {status}: {reply[:200].decode(errors='replace')}"
         if status >= 500 or status in _RETRYABLE:
             raise TemporaryFailure(text)
         raise PermanentFailure(text)
@@ -170,7 +172,7 @@ def _open(settings: Settings, clock: Clock) -> WebhookChannel:
 
 DESCRIPTOR = ChannelDescriptor(
     name="webhook",
-    label="text message (SMS gateway)",
+    label="webhook (JSON POST, e.g. an SMS gateway adapter)",
     address_pattern=r"\+[1-9][0-9]{6,14}",
     address_help="is not a phone number in E.164 form (e.g. +8613800000000)",
     max_address_length=16,
