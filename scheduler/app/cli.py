@@ -16,6 +16,7 @@ from scheduler.app import backup_cli, serve, setup_cli
 from scheduler.app.bootstrap import bootstrap
 from scheduler.errors import InputError, ProtocolError, StorageUnavailable
 from scheduler.feeds import cli as feeds
+from scheduler.labs import cli as labs
 from scheduler.pharmacy import cli as pharmacy
 from scheduler.reminders import cli as reminders
 from scheduler.staff import cli as users
@@ -58,6 +59,9 @@ app.command("reconcile-review")(pharmacy.review_command)
 app.command("accountability")(pharmacy.accountability_command)
 app.command("export")(pharmacy.export_command)
 app.command("fhir")(pharmacy.fhir_command)
+app.command("lab")(labs.lab)
+app.command("labs")(labs.labs)
+app.command("baseline")(labs.baseline)
 app.command("feed-url")(feeds.feed_url)
 app.command("staff-feed-url")(feeds.staff_feed_url)
 app.command("ics")(feeds.ics)

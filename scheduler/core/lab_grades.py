@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from scheduler.errors import InputError
 from scheduler.protocols.grading_table import GradeBound, LabTest
 
-
 _SAME = 1e-9
 """Relative (and absolute) difference under which a value is read as on the bound: products
 of a multiple and a limit are not exact in binary floating point."""

@@ -11,6 +11,7 @@ from scheduler.models.dispensing import Dispensing, DrugReturn, ReconciliationRe
 from scheduler.models.dose_record import DoseRecord
 from scheduler.models.feed import FeedItemIdentity, FeedRevision, FeedToken
 from scheduler.models.hold import Hold, Resumption
+from scheduler.models.lab_result import LabBaseline, LabResult
 from scheduler.models.missed_dose import MissedDose
 from scheduler.models.preparation import DispensingNotNeeded, Preparation
 from scheduler.models.protocol_version import ProtocolVersion
@@ -47,6 +48,8 @@ __all__ = [
     "FeedRevision",
     "FeedToken",
     "Hold",
+    "LabBaseline",
+    "LabResult",
     "LoginFailure",
     "MissedDose",
     "Preparation",

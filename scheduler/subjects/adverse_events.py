@@ -12,6 +12,7 @@ from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import check_text, not_in_future, parse_date
 from scheduler.models import AdverseEvent
+from scheduler.protocols.grading_table import ctcae_v5
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ def record_adverse_event(
     term = check_text("term", term, required=True, limit=200)
     if not 1 <= grade <= 5:
         raise InputError("grade", f"{grade} is not a CTCAE grade (1 to 5)")
+    highest = ctcae_v5().term_max_grade(term)
+    if grade > highest:
+        raise InputError(
+            "grade", f"{term} has no grade {grade} in CTCAE v5.0 (its highest is {highest})"
+        )
     if intolerable and grade != 2:
         raise InputError("intolerable", "only a grade 2 event is judged tolerable or not")
     day = not_in_future("onset", parse_date("onset", onset), state.today)

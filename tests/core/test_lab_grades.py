@@ -206,9 +206,7 @@ def _cases(draw):
     scale = draw(st.sampled_from([0.1, 1.0, 100.0]))
     a = draw(st.floats(min_value=0, max_value=1000 * scale, allow_nan=False))
     b = draw(st.floats(min_value=0, max_value=1000 * scale, allow_nan=False))
-    baseline = draw(
-        st.none() | st.floats(min_value=0.01, max_value=1000 * scale, allow_nan=False)
-    )
+    baseline = draw(st.none() | st.floats(min_value=0.01, max_value=1000 * scale, allow_nan=False))
     uln = draw(st.floats(min_value=0.01, max_value=500 * scale, allow_nan=False))
     lln = draw(st.floats(min_value=0.0, max_value=500 * scale, allow_nan=False))
     return code, min(a, b), max(a, b), baseline, {"uln": uln, "lln": lln}

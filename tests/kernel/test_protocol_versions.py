@@ -25,7 +25,7 @@ SHIPPED_TEXT = SHIPPED.read_text(encoding="utf-8")
 def _version_1(folder: Path) -> Path:
     """The shipped protocol as version 1 had it: only "hemorrhage" and "bleeding" (and two
     spellings) under the hemorrhage rule, and no ``[enrolment]`` interval (version 3)."""
-    text = SHIPPED_TEXT.replace('version = "3"', 'version = "1"', 1)
+    text = SHIPPED_TEXT.replace('version = "4"', 'version = "1"', 1)
     enrolment = text.index("[enrolment]\n")
     text = text[:enrolment] + text[text.index("\n\n", enrolment) + 2 :]
     start = text.index("terms = [\n", text.index('id = "hemorrhage-g3"'))
