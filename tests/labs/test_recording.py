@@ -18,7 +18,6 @@ from scheduler.models import AdverseEvent, AuditEntry, LabResult
 from scheduler.subjects.enrolment import enroll
 
 
-
 @pytest.fixture
 def subject(units):
     with units() as unit:
@@ -184,5 +183,3 @@ def test_results_before_c1d1_are_history_not_adverse_events(units, subject):
     assert result.grades == {"ALT": 3}
     assert result.events == []
     assert _count(units, AdverseEvent) == 0
-
-
