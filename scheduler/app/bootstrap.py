@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from scheduler.feeds.identities import refresh_feeds
 from scheduler.kernel.projections import Projection, install
+from scheduler.labs.worklist_items import refresh_lab_items
 from scheduler.reminders.outbox import refresh_reminders
 from scheduler.worklist.rows import refresh_worklist_rows
 
-PROJECTIONS: tuple[Projection, ...] = (refresh_reminders, refresh_worklist_rows, refresh_feeds)
+PROJECTIONS: tuple[Projection, ...] = (
+    refresh_reminders,
+    refresh_worklist_rows,
+    refresh_feeds,
+    refresh_lab_items,
+)
 
 
 def bootstrap() -> None:

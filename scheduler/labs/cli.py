@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from scheduler.cli.options import DbOption, JsonOption, UserOption, open_unit
-from scheduler.cli.render import print_json, table
 from scheduler.cli.render import mg as format_mg
+from scheduler.cli.render import print_json, table
 from scheduler.kernel.subject_state import subject_state
 from scheduler.labs.baselines import correct_baseline
 from scheduler.labs.history import SubjectLabs, subject_labs

@@ -146,6 +146,23 @@ def _first_study_day(state: SubjectState) -> date:
     return min(visit.window_start for visit in state.plan().visits)
 
 
+def _check_home_reading(state: SubjectState, test: str, day: date) -> None:
+    """``[labs.home_bp]``: home readings are blood pressures taken on a dosing day of a cycle
+    the protocol names."""
+    rules = state.protocol.labs
+    if rules is None or rules.home_bp is None:
+        raise InputError("source", f"{state.protocol.id} has no home blood pressure readings")
+    if test.strip().upper() != BLOOD_PRESSURE:
+        raise InputError("test", "a home reading is a blood pressure (--test BP)")
+    cycles = rules.home_bp.cycles
+    dosing_days = {
+        dose.date for cycle in state.plan().cycles if cycle.number in cycles for dose in cycle.doses
+    }
+    if day not in dosing_days:
+        listed = ", ".join(str(n) for n in cycles)
+        raise InputError("date", f"{day} is not a dosing day of cycle {listed}: no home reading")
+
+
 def _previous_grade(labs: SubjectLabs, term: str, before: date) -> int | None:
     """The worst grade of ``term`` on the last day with a clinic result of it before ``before``."""
     earlier = [
@@ -188,6 +205,8 @@ def record_result(
     first = _first_study_day(state)
     if day < first:
         raise InputError("date", f"{day} is before screening opens on {first}")
+    if source == "home":
+        _check_home_reading(state, test, day)
     reason = check_text("reason", reason, required=False)
     subject_id = state.subject.id or 0
     existing = {

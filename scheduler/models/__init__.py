@@ -12,6 +12,7 @@ from scheduler.models.dose_record import DoseRecord
 from scheduler.models.feed import FeedItemIdentity, FeedRevision, FeedToken
 from scheduler.models.hold import Hold, Resumption
 from scheduler.models.lab_result import LabBaseline, LabResult
+from scheduler.models.lab_work_item import LabWorkItem
 from scheduler.models.missed_dose import MissedDose
 from scheduler.models.preparation import DispensingNotNeeded, Preparation
 from scheduler.models.protocol_version import ProtocolVersion
@@ -50,6 +51,7 @@ __all__ = [
     "Hold",
     "LabBaseline",
     "LabResult",
+    "LabWorkItem",
     "LoginFailure",
     "MissedDose",
     "Preparation",

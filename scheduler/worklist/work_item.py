@@ -18,6 +18,9 @@ ItemKind = Literal[
     "on_hold",
     "unrecorded_doses",
     "drug_discrepancy",
+    "ae_proposal",
+    "urine_protein_due",
+    "home_bp",
 ]
 Urgency = Literal["overdue", "today", "window", "watch"]
 URGENCY_TITLES: dict[str, str] = {

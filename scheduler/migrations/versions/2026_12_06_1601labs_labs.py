@@ -1,6 +1,7 @@
-"""Lab results and vital signs, and corrections of a subject's baseline per test. Both tables
-are clinical records: append-only, with the triggers 0009audittamper installs on the others
-(restated here, as a migration keeps doing what it did when it was written).
+"""Lab results and vital signs, corrections of a subject's baseline per test, and the worklist
+items the labs projection derives from them. Results and baseline corrections are clinical
+records: append-only, with the triggers 0009audittamper installs on the others (restated here,
+as a migration keeps doing what it did when it was written).
 
 Revision ID: 1601labs
 Revises: 0009audittamper
@@ -116,6 +117,22 @@ def upgrade() -> None:
     with op.batch_alter_table("labbaseline", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_labbaseline_subject_id"), ["subject_id"], unique=False)
 
+    op.create_table(
+        "labworkitem",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subject_id", sa.Integer(), nullable=False),
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("what", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("detail", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+        sa.Column("shown_from", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(["site_id"], ["site.id"]),
+        sa.ForeignKeyConstraint(["subject_id"], ["subject.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("labworkitem", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_labworkitem_site_id"), ["site_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_labworkitem_subject_id"), ["subject_id"], unique=False)
     for table in APPEND_ONLY:
         _create_triggers(table)
 
@@ -123,6 +140,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in APPEND_ONLY:
         _drop_triggers(table)
+    with op.batch_alter_table("labworkitem", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_labworkitem_subject_id"))
+        batch_op.drop_index(batch_op.f("ix_labworkitem_site_id"))
+    op.drop_table("labworkitem")
     with op.batch_alter_table("labbaseline", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_labbaseline_subject_id"))
 
