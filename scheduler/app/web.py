@@ -17,6 +17,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from scheduler.feeds import api as feeds_api
     from scheduler.feeds import endpoint as feed_endpoint
     from scheduler.feeds import pages as feed_pages
+    from scheduler.labs import api as labs_api
+    from scheduler.labs import pages as lab_pages
     from scheduler.pharmacy import pages as pharmacy_pages
     from scheduler.reminders import api as reminders_api
     from scheduler.reminders import pages as reminder_pages
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         feeds_api.router,
         reminders_api.router,
         staff_api.router,
+        labs_api.router,
     ):
         app.include_router(api_router)
     # Pages are for people: /docs documents the JSON API only, whatever a page router says.
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         audit_pages.router,
         staff_pages.router,
         reminder_pages.router,
+        lab_pages.router,
     ):
         app.include_router(page_router, include_in_schema=False)
     auth.install(app)

@@ -3,7 +3,7 @@ results with their grades and baselines, and correct a baseline."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -12,7 +12,7 @@ from scheduler.cli.render import mg as format_mg
 from scheduler.cli.render import print_json, table
 from scheduler.kernel.subject_state import subject_state
 from scheduler.labs.baselines import correct_baseline
-from scheduler.labs.history import SubjectLabs, subject_labs
+from scheduler.labs.history import labs_json, subject_labs
 from scheduler.labs.results import record_result
 
 Subject = Annotated[str, typer.Argument(help="Subject code")]
@@ -67,40 +67,6 @@ def lab(
             f"{event.record.grade}; proposed action: {proposal.action}{resume_at} - "
             f"{proposal.reason}"
         )
-
-
-def labs_json(code: str, labs: SubjectLabs) -> dict[str, Any]:
-    return {
-        "subject": code,
-        "c1d1": labs.c1d1.isoformat(),
-        "results": [
-            {
-                "id": r.row.id,
-                "test": r.row.test,
-                "date": r.row.taken_on.isoformat(),
-                "value": r.row.reported,
-                "unit": r.row.unit,
-                "lln": r.row.lln,
-                "uln": r.row.uln,
-                "standard_value": r.row.value_std,
-                "standard_unit": r.test.unit,
-                "grade": r.grade,
-                "term": r.test.term or None,
-                "baseline": r.is_baseline,
-                "source": r.row.source,
-                "adverse_event": r.row.adverse_event_id,
-            }
-            for r in labs.results
-        ],
-        "baselines": {
-            test: {
-                "result": row.id if row is not None else None,
-                "corrected": test in labs.corrections,
-                "reason": labs.corrections[test].reason if test in labs.corrections else "",
-            }
-            for test, row in sorted(labs.baselines.items())
-        },
-    }
 
 
 def labs(

@@ -1,14 +1,16 @@
 """A subject's results as they stand (corrections applied), their baselines and their grades.
 
 The baseline of a test is the last result before cycle 1 day 1, unless a baseline correction
-names another result (or none); grades are derived from it on every read, so correcting a
-baseline regrades every result of that test at once.
+names another result (or none). Results from cycle 1 day 1 on are graded against it where CTCAE
+says so, on every read, so correcting a baseline regrades them at once; results before cycle 1
+day 1 are the subject's history and are graded against the normal range alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -95,7 +97,7 @@ def subject_labs(
     for row in rows:
         test = table.tests[row.test]
         base = baselines.get(row.test)
-        reference = measured(base) if base is not None else None
+        reference = measured(base) if base is not None and row.taken_on >= c1d1 else None
         graded.append(
             GradedResult(
                 row=row,
@@ -107,3 +109,38 @@ def subject_labs(
     return SubjectLabs(
         results=tuple(graded), baselines=baselines, corrections=corrections, c1d1=c1d1
     )
+
+
+def labs_json(code: str, labs: SubjectLabs) -> dict[str, Any]:
+    """One shape for `dosing labs --json` and the API."""
+    return {
+        "subject": code,
+        "c1d1": labs.c1d1.isoformat(),
+        "results": [
+            {
+                "id": r.row.id,
+                "test": r.row.test,
+                "date": r.row.taken_on.isoformat(),
+                "value": r.row.reported,
+                "unit": r.row.unit,
+                "lln": r.row.lln,
+                "uln": r.row.uln,
+                "standard_value": r.row.value_std,
+                "standard_unit": r.test.unit,
+                "grade": r.grade,
+                "term": r.test.term or None,
+                "baseline": r.is_baseline,
+                "source": r.row.source,
+                "adverse_event": r.row.adverse_event_id,
+            }
+            for r in labs.results
+        ],
+        "baselines": {
+            test: {
+                "result": row.id if row is not None else None,
+                "corrected": test in labs.corrections,
+                "reason": labs.corrections[test].reason if test in labs.corrections else "",
+            }
+            for test, row in sorted(labs.baselines.items())
+        },
+    }

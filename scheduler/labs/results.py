@@ -160,7 +160,7 @@ def _check_home_reading(state: SubjectState, test: str, day: date) -> None:
     }
     if day not in dosing_days:
         listed = ", ".join(str(n) for n in cycles)
-        raise InputError("date", f"{day} is not a dosing day of cycle {listed}: no home reading")
+        raise InputError("date", f"{day} is not a dosing day of cycles {listed}: no home reading")
 
 
 def _previous_grade(labs: SubjectLabs, term: str, before: date) -> int | None:
@@ -222,9 +222,8 @@ def record_result(
             uln=None if entry.uln is None else to_grading_unit(entry.test, entry.uln, entry.unit),
         )
         base = labs.baselines.get(entry.test.code)
-        grades[entry.test.code] = grade(
-            entry.test, measured_value, measured(base) if base is not None else None
-        )
+        reference = measured(base) if base is not None and day >= labs.c1d1 else None
+        grades[entry.test.code] = grade(entry.test, measured_value, reference)
         earlier = existing.get((entry.test.code, day, source))
         if earlier is not None and not reason:
             raise InputError(

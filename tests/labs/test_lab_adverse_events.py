@@ -120,7 +120,7 @@ def test_a_typed_grade_4_of_a_term_without_grade_4_is_refused(units, subject):
 
 def test_a_home_reading_records_no_adverse_event(units, subject):
     result = _lab(
-        units, subject, test="BP", value="170/105", unit_text="mmHg", on="2026-03-16", source="home"
+        units, subject, test="BP", value="170/105", unit_text="mmHg", on="2026-03-13", source="home"
     )
     assert result.grades == {"SBP": 3, "DBP": 3}
     assert result.events == []
