@@ -12,6 +12,7 @@ from scheduler.cli.render import mg as format_mg
 from scheduler.cli.render import print_json, table
 from scheduler.kernel.subject_state import subject_state
 from scheduler.labs.baselines import correct_baseline
+from scheduler.labs.day1 import confirm_computed_day1, evaluate_day1
 from scheduler.labs.history import labs_json, subject_labs
 from scheduler.labs.results import record_result
 
@@ -117,3 +118,37 @@ def baseline(
         correct_baseline(unit, subject, test=test, result_id=result_id, reason=reason)
     chosen = f"result {result_id}" if result_id is not None else "no result"
     typer.echo(f"{subject} {test.upper()} baseline is now {chosen}")
+
+
+def day1(
+    subject: Subject,
+    cycle: Annotated[int, typer.Option("--cycle", min=1, max=200, help="Cycle number (2 on)")],
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="Record the computed verdict (investigator)")
+    ] = False,
+    on: Annotated[
+        str | None, typer.Option("--on", help="Date confirmed, YYYY-MM-DD (default: today)")
+    ] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """A cycle's day-1 criteria computed from the recent results; --confirm records them."""
+    with open_unit(db, user) as unit:
+        if confirm:
+            evaluation, _check = confirm_computed_day1(unit, subject, cycle=cycle, on=on)
+        else:
+            state = subject_state(unit.session, subject, unit.now)
+            evaluation = evaluate_day1(unit.session, state, cycle)
+    if as_json:
+        print_json(evaluation.as_json())
+        return
+    typer.echo(
+        f"{subject} cycle {cycle} (day 1 {evaluation.day1}, results since {evaluation.since}): "
+        f"{evaluation.verdict}"
+    )
+    for finding in evaluation.findings:
+        mark = {True: "met", False: "NOT MET", None: "missing"}[finding.met]
+        typer.echo(f"  {finding.code:8} {mark:8} {finding.detail}")
+    if confirm:
+        typer.echo(f"recorded: day-1 criteria {evaluation.verdict}")

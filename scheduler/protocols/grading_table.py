@@ -94,7 +94,7 @@ class LabTest(_Strict):
     def needs(self) -> tuple[Reference, ...]:
         """The references a result must come with to be graded (the ULN, the LLN)."""
         used = {b.of for b in self.grades} & {"uln", "lln"}
-        return tuple(sorted(used))  # type: ignore[arg-type]
+        return tuple(sorted(used))
 
 
 class GradingTable(_Strict):

@@ -161,9 +161,8 @@ def test_one_event_per_dose_slot_and_per_visit_with_random_uids(anlotinib):
     )
     assert date(2026, 3, 23) == visit.DTSTART
     assert "Window: 2026-03-20 to 2026-03-26." in str(visit["DESCRIPTION"])
-    assert (
-        "Please bring: dosing diary, blood pressure log, all capsules and empty bottles."
-        in str(visit["DESCRIPTION"])
+    assert "Please bring: dosing diary, blood pressure log, all capsules and empty bottles." in str(
+        visit["DESCRIPTION"]
     )
     assert str(visit["LOCATION"]) == "1 Study Way, Boston, MA"
 
