@@ -134,3 +134,24 @@ def test_the_labs_api_is_documented(web_app):
     schema = web_app.openapi()
     assert "/api/subjects/{code}/labs" in schema["paths"]
     assert "/api/subjects/{code}/labs/baselines" in schema["paths"]
+
+
+def test_dosing_export_lb_writes_sdtm_lb_rows_with_grade_and_baseline_flag(capsys, db):
+    base = ("lab", "S-003", "--test", "TBIL", "--unit", "umol/L", "--uln", "20.5", *db)
+    assert run(capsys, *base, "--value", "30", "--on", "2025-12-29")[0] == 0
+    assert run(capsys, *base, "--value", "70", "--on", "2026-01-20")[0] == 0
+    bp = ("lab", "S-003", "--test", "BP", "--value", "150/90", "--unit", "mmHg")
+    assert run(capsys, *bp, "--on", "2026-01-20", *db)[0] == 0
+    code, out, err = run(capsys, "export", "lb", *db)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == (
+        "STUDYID,DOMAIN,USUBJID,LBSEQ,LBTESTCD,LBTEST,LBORRES,LBORRESU,LBORNRLO,LBORNRHI,"
+        "LBSTRESC,LBSTRESN,LBSTRESU,LBSTNRLO,LBSTNRHI,LBTOXGR,LBBLFL,LBDTC"
+    )
+    assert lines[1:] == [
+        "NCT03945799,LB,NCT03945799-ZJU1-S-003,1,BILI,Total bilirubin,30,umol/L,,20.5,"
+        "1.75398,1.75398,mg/dL,,1.19855,1,Y,2025-12-29",
+        "NCT03945799,LB,NCT03945799-ZJU1-S-003,2,BILI,Total bilirubin,70,umol/L,,20.5,"
+        "4.09262,4.09262,mg/dL,,1.19855,2,,2026-01-20",
+    ]
