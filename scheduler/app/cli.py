@@ -14,6 +14,7 @@ from typer._click import exceptions as click_errors
 
 from scheduler.app import backup_cli, serve, setup_cli
 from scheduler.app.bootstrap import bootstrap
+from scheduler.eligibility import cli as eligibility
 from scheduler.errors import InputError, ProtocolError, StorageUnavailable
 from scheduler.feeds import cli as feeds
 from scheduler.labs import cli as labs
@@ -63,6 +64,9 @@ app.command("lab")(labs.lab)
 app.command("labs")(labs.labs)
 app.command("baseline")(labs.baseline)
 app.command("day1")(labs.day1)
+app.command("eligibility")(eligibility.eligibility)
+app.command("screen-fail")(eligibility.screen_fail)
+app.command("screening-log")(eligibility.screening_log_command)
 app.command("feed-url")(feeds.feed_url)
 app.command("staff-feed-url")(feeds.staff_feed_url)
 app.command("ics")(feeds.ics)

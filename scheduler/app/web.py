@@ -14,6 +14,7 @@ from scheduler.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    from scheduler.eligibility import api as eligibility_api
     from scheduler.feeds import api as feeds_api
     from scheduler.feeds import endpoint as feed_endpoint
     from scheduler.feeds import pages as feed_pages
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         reminders_api.router,
         staff_api.router,
         labs_api.router,
+        eligibility_api.router,
     ):
         app.include_router(api_router)
     # Pages are for people: /docs documents the JSON API only, whatever a page router says.

@@ -9,6 +9,7 @@ from scheduler.models.day1_check import Day1Check
 from scheduler.models.discontinuation import Discontinuation
 from scheduler.models.dispensing import Dispensing, DrugReturn, ReconciliationReview
 from scheduler.models.dose_record import DoseRecord
+from scheduler.models.eligibility import EligibilityAnswer, EligibilityWaiver, ScreenFailure
 from scheduler.models.feed import FeedItemIdentity, FeedRevision, FeedToken
 from scheduler.models.hold import Hold, Resumption
 from scheduler.models.lab_result import LabBaseline, LabResult
@@ -45,6 +46,8 @@ __all__ = [
     "DispensingNotNeeded",
     "DoseRecord",
     "DrugReturn",
+    "EligibilityAnswer",
+    "EligibilityWaiver",
     "FeedItemIdentity",
     "FeedRevision",
     "FeedToken",
@@ -61,6 +64,7 @@ __all__ = [
     "ReminderPreference",
     "Resumption",
     "ScheduledVisit",
+    "ScreenFailure",
     "Site",
     "StaffSession",
     "StaffSite",

@@ -290,6 +290,38 @@ class Day1Criterion(_Strict):
         return bool(self.tests) or self.related_aes_recovered
 
 
+class EligibilityCriterion(_Strict):
+    """One line of the screening checklist (``[[eligibility]]``). An inclusion is met when
+    answered "yes" (``answer = "yes_no"``), or when its value or lab result is within the
+    limits; an exclusion is met (the subject is not excluded) when answered "no", or when the
+    value is outside them. ``answer = "lab"`` is filled from the recorded results (each of
+    ``tests``' latest result up to C1D1; ``of = "uln"``: multiples of its ULN)."""
+
+    code: str = Field(min_length=1, max_length=24)
+    kind: Literal["inclusion", "exclusion"]
+    text: str = Field(min_length=1)
+    answer: Literal["yes_no", "value", "lab"]
+    unit: str = ""
+    tests: tuple[str, ...] = ()
+    above: float | None = None
+    at_least: float | None = None
+    below: float | None = None
+    at_most: float | None = None
+    of: Literal["value", "uln"] = "value"
+
+    @model_validator(mode="after")
+    def _complete(self) -> EligibilityCriterion:
+        limits = [self.above, self.at_least, self.below, self.at_most]
+        given = [x for x in limits if x is not None]
+        if self.answer == "yes_no" and (given or self.tests):
+            raise ValueError("a yes/no criterion has no limits or tests")
+        if self.answer != "yes_no" and not given:
+            raise ValueError(f"a {self.answer} criterion needs at least one limit")
+        if (self.answer == "lab") != bool(self.tests):
+            raise ValueError("tests go with answer = 'lab' (and only with it)")
+        return self
+
+
 class Protocol(_Strict):
     id: str = Field(min_length=1)
     version: str = Field(min_length=1)
@@ -309,6 +341,7 @@ class Protocol(_Strict):
     day1_criteria: tuple[Day1Criterion, ...] = ()
     enrolment: Enrolment | None = None
     labs: LabRules | None = None
+    eligibility: tuple[EligibilityCriterion, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:
