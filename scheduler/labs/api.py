@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from scheduler.kernel.subject_state import subject_state
 from scheduler.labs.baselines import correct_baseline
+from scheduler.labs.day1 import confirm_computed_day1, evaluate_day1
 from scheduler.labs.history import labs_json, subject_labs
 from scheduler.labs.results import record_result
 from scheduler.web.api_types import ERRORS, Day, Reason
@@ -73,3 +74,25 @@ def post_baseline(
     """Correct a test's baseline (another result, or none), with a reason."""
     row = correct_baseline(unit, code, test=body.test, result_id=body.result_id, reason=body.reason)
     return {"id": row.id, "test": row.test, "result_id": row.result_id, "reason": row.reason}
+
+
+class Day1ConfirmIn(BaseModel):
+    on: Day | None = Field(default=None, description="Date confirmed (default: today)")
+
+
+@router.get("/subjects/{code}/day1/{cycle}")
+def get_day1(code: SubjectCode, cycle: int, unit: UnitDep) -> dict[str, Any]:
+    """A cycle's day-1 criteria computed from the results within the protocol's look-back:
+    met, not met (each failing criterion with its value) or incomplete (the missing tests)."""
+    state = subject_state(unit.session, code, unit.now)
+    return evaluate_day1(unit.session, state, cycle).as_json()
+
+
+@router.post("/subjects/{code}/day1/{cycle}/confirm", status_code=201)
+def post_day1_confirm(
+    code: SubjectCode, cycle: int, body: Day1ConfirmIn, _staff: InvestigatorStaff, unit: UnitDep
+) -> dict[str, Any]:
+    """The investigator confirms the computed verdict (the day-1 check; "not met" delays the
+    cycle). An incomplete check is refused naming the missing tests."""
+    evaluation, check = confirm_computed_day1(unit, code, cycle=cycle, on=body.on)
+    return evaluation.as_json() | {"check_id": check.id}

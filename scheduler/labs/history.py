@@ -91,8 +91,8 @@ def subject_labs(
     for row in rows:
         if row.taken_on < c1d1 and row.source == "clinic":
             baselines[row.test] = row  # rows are in date order: the last one stays
-    for test, correction in corrections.items():
-        baselines[test] = by_id.get(correction.result_id) if correction.result_id else None
+    for code, correction in corrections.items():
+        baselines[code] = by_id.get(correction.result_id) if correction.result_id else None
     graded = []
     for row in rows:
         test = table.tests[row.test]

@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from scheduler.eligibility.checklist import checklist
 from scheduler.errors import InputError, NotFound
-from scheduler.kernel.subject_state import subject_state
+from scheduler.kernel.subject_state import SubjectState, subject_state
+from scheduler.labs.day1 import evaluate_day1
 from scheduler.labs.history import subject_labs
 from scheduler.labs.results import BLOOD_PRESSURE, record_result
 from scheduler.protocols.grading_table import ctcae_v5
@@ -22,6 +24,14 @@ from scheduler.web.rendering import TEMPLATES
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
 FIELDS = ("test", "value", "unit", "lln", "uln", "date", "reason")
+
+
+def _next_cycle(state: SubjectState) -> int | None:
+    """The first cycle from 2 on whose day 1 is today or later: the one a day-1 check is for."""
+    for cycle in state.plan().cycles[1:]:
+        if cycle.day1 >= state.today:
+            return cycle.number
+    return None
 
 
 def _render(
@@ -36,6 +46,11 @@ def _render(
         with request_unit(request, staff.name) as unit:
             state = subject_state(unit.session, code, unit.now)
             labs = subject_labs(unit.session, state)
+            screening = checklist(unit.session, state)
+            next_cycle = _next_cycle(state)
+            day1 = (
+                evaluate_day1(unit.session, state, next_cycle) if next_cycle is not None else None
+            )
     except NotFound as exc:
         if exc.field != "subject":
             raise
@@ -54,6 +69,8 @@ def _render(
         "values": values or {},
         "notice": "Result recorded." if request.query_params.get("done") else "",
         "today": state.today,
+        "screening": screening,
+        "day1": day1,
     }
     status = 200 if refused is None else refused.http_status
     return TEMPLATES.TemplateResponse(request, "labs.html", context, status_code=status)

@@ -155,3 +155,36 @@ def test_dosing_export_lb_writes_sdtm_lb_rows_with_grade_and_baseline_flag(capsy
         "NCT03945799,LB,NCT03945799-ZJU1-S-003,2,BILI,Total bilirubin,70,umol/L,,20.5,"
         "4.09262,4.09262,mg/dL,,1.19855,2,,2026-01-20",
     ]
+
+
+def test_the_labs_page_shows_the_next_day_1_check_and_the_eligibility_checklist(staff_client):
+    page = staff_client("nurse").get("/subjects/DEMO-002/labs").text
+    assert "Cycle 3 day-1 criteria: incomplete" in page
+    assert "ANC &gt;= 1.5 x10^9/L" in page
+    assert "Eligibility checklist" in page and "informed consent signed" in page
+
+
+def test_the_api_computes_day_1_and_only_an_investigator_confirms_it(staff_client, units):
+    nurse, investigator = staff_client("nurse"), staff_client("investigator")
+    computed = nurse.get("/api/subjects/DEMO-002/day1/3").json()
+    assert computed["cycle"] == 3 and computed["verdict"] == "incomplete"
+    assert nurse.post("/api/subjects/DEMO-002/day1/3/confirm", json={}).status_code == 403
+    refused = investigator.post("/api/subjects/DEMO-002/day1/3/confirm", json={})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["field"] == "cycle"
+
+
+def test_the_eligibility_api_answers_waives_and_logs(staff_client, units):
+    nurse, investigator = staff_client("nurse"), staff_client("investigator")
+    answer = {"criterion": "AGE", "answer": "80", "source": "ID card"}
+    response = nurse.post("/api/subjects/DEMO-001/eligibility/answers", json=answer)
+    assert response.status_code == 201, response.text
+    age = next(c for c in response.json()["criteria"] if c["code"] == "AGE")
+    assert (age["met"], age["source"]) == (False, "ID card")
+    waiver = {"criterion": "AGE", "reason": "fit, sponsor agreed"}
+    assert nurse.post("/api/subjects/DEMO-001/eligibility/waivers", json=waiver).status_code == 403
+    response = investigator.post("/api/subjects/DEMO-001/eligibility/waivers", json=waiver)
+    age = next(c for c in response.json()["criteria"] if c["code"] == "AGE")
+    assert age["waived"] == "fit, sponsor agreed"
+    log = nurse.get("/api/screening-log").json()
+    assert log["counts"]["screened"] == len(log["subjects"])
