@@ -188,7 +188,7 @@ def test_once_dispensed_everything_goes_back_to_normal_and_counts_per_strength(u
     assert _collect_days(units, resumed) == frozenset()
     assert "collect" not in _dose_events(units, resumed)["dose:C2D9"].description
     assert _reminder_bodies(units, resumed)["C2D9"] == (
-        "S-001, 2026-03-03: take your 10 mg dose due at 07:00."
+        "S-001, 2026-03-03: take your 10 mg dose due at 08:00."
     )
     with units() as unit:
         kinds = {i.kind for i in worklist(unit.session, unit.now) if i.subject == resumed}

@@ -3,7 +3,7 @@ Each test names the rule (docs/labs.md lists them with their protocol keys)."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date
 
 import pytest
 
@@ -167,10 +167,6 @@ def test_the_12_month_survival_contact_is_kept_after_recurrence(plan):
     survival = plan(date(2026, 5, 1), stopped).visit("SURV12M")
     assert survival.status != "cancelled"
     assert survival.target == date(2027, 1, 20)
-
-
-def test_the_default_dose_time_is_before_breakfast_at_7(anlotinib):
-    assert anlotinib.schedule.default_dose_time == time(7, 0)
 
 
 def test_home_blood_pressure_of_160_100_on_cycles_1_and_2_alerts(anlotinib):
