@@ -7,10 +7,15 @@ never imports a feature, so this list is the one place that knows them all.
 from __future__ import annotations
 
 from scheduler.kernel.projections import Projection, install
+from scheduler.labs.worklist_items import refresh_lab_items
 from scheduler.reminders.outbox import refresh_reminders
 from scheduler.worklist.rows import refresh_worklist_rows
 
-PROJECTIONS: tuple[Projection, ...] = (refresh_reminders, refresh_worklist_rows)
+PROJECTIONS: tuple[Projection, ...] = (
+    refresh_reminders,
+    refresh_worklist_rows,
+    refresh_lab_items,
+)
 
 
 def bootstrap() -> None:

@@ -129,6 +129,41 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "manifest_command",
         "Write the signature manifest CSV (every signature, and whether it matches its record).",
     ),
+    "lab": (
+        "scheduler.labs.cli",
+        "lab",
+        "Record a lab result or vital sign; prints its CTCAE grade and any proposed action.",
+    ),
+    "labs": (
+        "scheduler.labs.cli",
+        "labs",
+        "A subject's results with their CTCAE grades; * marks each test's baseline.",
+    ),
+    "baseline": (
+        "scheduler.labs.cli",
+        "baseline",
+        "Correct a test's baseline: another result (see `dosing labs`), or none.",
+    ),
+    "day1": (
+        "scheduler.labs.cli",
+        "day1",
+        "A cycle's day-1 criteria computed from the recent results; --confirm records them.",
+    ),
+    "eligibility": (
+        "scheduler.eligibility.cli",
+        "eligibility",
+        "Show the eligibility checklist; with --criterion, answer it or --waive it.",
+    ),
+    "screen-fail": (
+        "scheduler.eligibility.cli",
+        "screen_fail",
+        "Record a screen failure with the failing criteria; the subject does not start.",
+    ),
+    "screening-log": (
+        "scheduler.eligibility.cli",
+        "screening_log_command",
+        "The screening log: screened, failed with reasons, enrolled (CONSORT).",
+    ),
     "due": (
         "scheduler.worklist.cli",
         "due",
@@ -187,7 +222,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": (
         "scheduler.pharmacy.cli",
         "export_command",
-        ("Write an SDTM-shaped CSV (EX exposure, DA accountability, SV visits)."),
+        "Write an SDTM-shaped CSV (EX exposure, DA accountability, SV visits, LB labs).",
     ),
     "fhir": (
         "scheduler.pharmacy.cli",

@@ -14,9 +14,12 @@ from scheduler.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    from scheduler.eligibility import api as eligibility_api
     from scheduler.feeds import api as feeds_api
     from scheduler.feeds import endpoint as feed_endpoint
     from scheduler.feeds import pages as feed_pages
+    from scheduler.labs import api as labs_api
+    from scheduler.labs import pages as lab_pages
     from scheduler.pharmacy import pages as pharmacy_pages
     from scheduler.reminders import api as reminders_api
     from scheduler.reminders import pages as reminder_pages
@@ -57,6 +60,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         reminders_api.router,
         staff_api.router,
         signatures_api.router,
+        labs_api.router,
+        eligibility_api.router,
     ):
         app.include_router(api_router)
     # Pages are for people: /docs documents the JSON API only, whatever a page router says.
@@ -69,6 +74,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         staff_pages.router,
         reminder_pages.router,
         signature_pages.router,
+        lab_pages.router,
     ):
         app.include_router(page_router, include_in_schema=False)
     auth.install(app)

@@ -9,8 +9,11 @@ from scheduler.models.day1_check import Day1Check
 from scheduler.models.discontinuation import Discontinuation
 from scheduler.models.dispensing import Dispensing, DrugReturn, ReconciliationReview
 from scheduler.models.dose_record import DoseRecord
+from scheduler.models.eligibility import EligibilityAnswer, EligibilityWaiver, ScreenFailure
 from scheduler.models.feed import FeedItemIdentity, FeedRevision, FeedToken
 from scheduler.models.hold import Hold, Resumption
+from scheduler.models.lab_result import LabBaseline, LabResult
+from scheduler.models.lab_work_item import LabWorkItem
 from scheduler.models.missed_dose import MissedDose
 from scheduler.models.preparation import DispensingNotNeeded, Preparation
 from scheduler.models.protocol_version import ProtocolVersion
@@ -44,10 +47,15 @@ __all__ = [
     "DispensingNotNeeded",
     "DoseRecord",
     "DrugReturn",
+    "EligibilityAnswer",
+    "EligibilityWaiver",
     "FeedItemIdentity",
     "FeedRevision",
     "FeedToken",
     "Hold",
+    "LabBaseline",
+    "LabResult",
+    "LabWorkItem",
     "LoginFailure",
     "MissedDose",
     "Preparation",
@@ -57,6 +65,7 @@ __all__ = [
     "ReminderPreference",
     "Resumption",
     "ScheduledVisit",
+    "ScreenFailure",
     "Signature",
     "Site",
     "StaffSession",

@@ -27,6 +27,7 @@ from scheduler.core.dose_changes import (
     mid_cycle_changes,
 )
 from scheduler.core.limit_overrides import limits_passed
+from scheduler.eligibility.checklist import require_eligible
 from scheduler.errors import Conflict, InputError, NotFound, RuleViolation
 from scheduler.kernel.limits import audit_override, require_reason
 from scheduler.kernel.subject_state import SubjectState, subject_state
@@ -262,14 +263,17 @@ def confirm_day1(
 ) -> Day1Check:
     """Record whether the day-1 criteria were met, as assessed on ``on`` (default: today at the
     subject's site). "Not met" needs the reason, and holds the cycle back until a later "met"
-    (``core.day1_criteria``). A second check of a cycle on one day corrects the first and needs
-    a reason; so does a "met" that lets the cycle start beyond the delay limit (``limits``).
-    The plan is built with the check before anything is written."""
+    (``core.day1_criteria``). Cycle 1 "met" starts treatment: refused until the eligibility
+    checklist is met or waived (``eligibility.checklist``). A second check of a cycle on one
+    day corrects the first and needs a reason; so does a "met" that lets the cycle start beyond
+    the delay limit (``limits``). The plan is built with the check before anything is written."""
     state = subject_state(unit.session, code, unit.now)
     before = state.plan()
     _cycle(before, cycle)
     day = state.today if on is None else not_in_future("on", parse_date("on", on), state.today)
     _after_previous_day1(state, before, cycle, day)
+    if cycle == 1 and met:
+        require_eligible(unit.session, state)  # C1D1 waits for the eligibility checklist
     if not met and not check_text("reason", reason, required=False):
         raise InputError("reason", "say which day-1 criterion was not met")
     earlier = _records_of(unit, state).day1_check(cycle, on=day)

@@ -20,6 +20,7 @@ from scheduler.errors import InputError
 from scheduler.kernel.actors import ANY_ROLE, INVESTIGATOR_ACTIONS, PHARMACY_ACTIONS
 from scheduler.kernel.subject_state import plan_for
 from scheduler.kernel.validation import parse_optional_date
+from scheduler.labs.sdtm_lb import LB, lb_csv
 from scheduler.pharmacy.accountability import (
     confirm_day1,
     dispense,
@@ -304,15 +305,18 @@ def accountability_command(
 
 
 def export_command(
-    domain: Annotated[str, typer.Argument(help="SDTM domain: ex, da or sv")],
+    domain: Annotated[str, typer.Argument(help="SDTM domain: ex, da, sv or lb")],
     site: Annotated[str | None, typer.Option("--site", help="Site code")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file")] = None,
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
-    """Write an SDTM-shaped CSV (EX exposure, DA accountability, SV visits)."""
+    """Write an SDTM-shaped CSV (EX exposure, DA accountability, SV visits, LB labs)."""
     with open_unit(db, user, roles=ANY_ROLE) as unit:
-        text = export_csv(unit.session, unit.now, domain, site_code=site)
+        if domain.lower() == LB:
+            text = lb_csv(unit.session, unit.now, site_code=site)
+        else:
+            text = export_csv(unit.session, unit.now, domain, site_code=site)
     if out is None:
         typer.echo(text, nl=False)
     else:

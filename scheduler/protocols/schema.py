@@ -260,9 +260,129 @@ class ToxicityRule(_Strict):
         return self
 
 
+class UrineProteinFollowup(_Strict):
+    """A dipstick at or above ``dipstick_from`` is no hold by itself: it orders a quantified
+    urine protein (one of ``followed_by``), which takes precedence."""
+
+    dipstick_test: str = "UPRO_DIP"
+    dipstick_from: float = Field(default=2.0, gt=0)
+    followed_by: tuple[str, ...] = ("UPRO_24H", "UPCR")
+
+
+class HysLaw(_Strict):
+    """ALT or AST above ``transaminase_x_uln`` x ULN with total bilirubin above
+    ``bilirubin_x_uln`` x ULN, both sampled on one day: recorded as an adverse event of
+    ``term``, which the rule table discontinues."""
+
+    transaminase_x_uln: float = Field(default=3.0, gt=0)
+    bilirubin_x_uln: float = Field(default=2.0, gt=0)
+    term: str = "hy's law pattern"
+
+
+class BloodPressureLimit(_Strict):
+    """A blood pressure at or above either number is "at or above" the limit."""
+
+    systolic: float = Field(gt=0)
+    diastolic: float = Field(gt=0)
+
+
+class HomeBloodPressure(_Strict):
+    """Home readings on the dosing days of ``cycles``; one at or above ``alert_at`` lists the
+    subject on the worklist."""
+
+    cycles: tuple[int, ...]
+    alert_at: BloodPressureLimit
+
+    @field_validator("cycles", mode="before")
+    @classmethod
+    def _read_ranges(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_day_ranges(value)
+        return value
+
+
+class LabRules(_Strict):
+    """``[labs]``: what the protocol does with results graded by the CTCAE table."""
+
+    ae_min_grade: int = Field(default=2, ge=1, le=4)
+    """A result graded at least this (on or after cycle 1 day 1) records an adverse event."""
+    ae_min_grade_by_test: dict[str, int] = Field(default_factory=dict)
+    no_ae_tests: tuple[str, ...] = ()
+    """Tests whose grade never records an adverse event (a dipstick orders a 24 h test)."""
+    day1_lookback_days: int = Field(default=3, ge=0, le=28)
+    """Results up to this many days before a cycle's day 1 count for its day-1 criteria."""
+    urine_protein_followup: UrineProteinFollowup | None = None
+    hys_law: HysLaw | None = None
+    hypertension_resume_below: BloodPressureLimit | None = None
+    """Treatment resumes, and a cycle starts, only below this blood pressure."""
+    home_bp: HomeBloodPressure | None = None
+
+    def ae_threshold(self, test: str) -> int:
+        return self.ae_min_grade_by_test.get(test, self.ae_min_grade)
+
+
 class Day1Criterion(_Strict):
+    """One day-1 criterion. With ``tests`` it is computed from the results recorded within the
+    look-back: each test's latest result must reach ``at_least``/stay ``below``/``at_most``
+    (``of = "uln"``: multiples of that result's ULN), in the grading unit. ``or_tests`` is a
+    quantified alternative that decides instead when recorded (24 h protein for a dipstick).
+    ``related_aes_recovered`` checks that each related adverse event is back to grade <= 1."""
+
     code: str
     description: str
+    tests: tuple[str, ...] = ()
+    at_least: float | None = None
+    below: float | None = None
+    at_most: float | None = None
+    of: Literal["value", "uln"] = "value"
+    or_tests: tuple[str, ...] = ()
+    or_at_most: float | None = None
+    related_aes_recovered: bool = False
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> Day1Criterion:
+        limits = [x for x in (self.at_least, self.below, self.at_most) if x is not None]
+        if self.tests and len(limits) != 1:
+            raise ValueError("a criterion on tests needs exactly one of at_least, below, at_most")
+        if self.or_tests and self.or_at_most is None:
+            raise KeyedValueError("or_at_most", "or_tests need or_at_most")
+        return self
+
+    @property
+    def computed(self) -> bool:
+        return bool(self.tests) or self.related_aes_recovered
+
+
+class EligibilityCriterion(_Strict):
+    """One line of the screening checklist (``[[eligibility]]``). An inclusion is met when
+    answered "yes" (``answer = "yes_no"``), or when its value or lab result is within the
+    limits; an exclusion is met (the subject is not excluded) when answered "no", or when the
+    value is outside them. ``answer = "lab"`` is filled from the recorded results (each of
+    ``tests``' latest result up to C1D1; ``of = "uln"``: multiples of its ULN)."""
+
+    code: str = Field(min_length=1, max_length=24)
+    kind: Literal["inclusion", "exclusion"]
+    text: str = Field(min_length=1)
+    answer: Literal["yes_no", "value", "lab"]
+    unit: str = ""
+    tests: tuple[str, ...] = ()
+    above: float | None = None
+    at_least: float | None = None
+    below: float | None = None
+    at_most: float | None = None
+    of: Literal["value", "uln"] = "value"
+
+    @model_validator(mode="after")
+    def _complete(self) -> EligibilityCriterion:
+        limits = [self.above, self.at_least, self.below, self.at_most]
+        given = [x for x in limits if x is not None]
+        if self.answer == "yes_no" and (given or self.tests):
+            raise ValueError("a yes/no criterion has no limits or tests")
+        if self.answer != "yes_no" and not given:
+            raise ValueError(f"a {self.answer} criterion needs at least one limit")
+        if (self.answer == "lab") != bool(self.tests):
+            raise ValueError("tests go with answer = 'lab' (and only with it)")
+        return self
 
 
 class Protocol(_Strict):
@@ -288,6 +408,8 @@ class Protocol(_Strict):
     table's and lab terms are offered too, and any other term may be typed."""
     day1_criteria: tuple[Day1Criterion, ...] = ()
     enrolment: Enrolment | None = None
+    labs: LabRules | None = None
+    eligibility: tuple[EligibilityCriterion, ...] = ()
 
     @model_validator(mode="before")
     @classmethod

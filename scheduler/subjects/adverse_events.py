@@ -14,6 +14,7 @@ from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import check_text, not_in_future, parse_date
 from scheduler.models import AdverseEvent, Void
+from scheduler.protocols.grading_table import ctcae_v5
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,11 @@ def record_adverse_event(
     reason = check_text("reason", reason, required=False)
     if not 1 <= grade <= 5:
         raise InputError("grade", f"{grade} is not a CTCAE grade (1 to 5)")
+    highest = ctcae_v5().term_max_grade(term)
+    if grade > highest:
+        raise InputError(
+            "grade", f"{term} has no grade {grade} in CTCAE v5.0 (its highest is {highest})"
+        )
     if intolerable and grade != 2:
         raise InputError("intolerable", "only a grade 2 event is judged tolerable or not")
     day = not_in_future("onset", parse_date("onset", onset), state.today)

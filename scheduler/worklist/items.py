@@ -22,6 +22,7 @@ from scheduler.core.plan import mg_number
 from scheduler.kernel.sites import get_site, visible_sites
 from scheduler.models import (
     Day1Check,
+    LabWorkItem,
     MissedDose,
     ScheduledVisit,
     Site,
@@ -175,6 +176,20 @@ _STANDING = (
         or_(col(StandingItem.shown_until).is_(None), col(StandingItem.shown_until) >= _DAY),
     )
 )
+_LAB = (
+    select(
+        col(LabWorkItem.site_id),
+        col(_S.code),
+        col(LabWorkItem.kind),
+        col(LabWorkItem.what),
+        col(LabWorkItem.detail),
+        col(LabWorkItem.shown_from),
+        col(_S.dose_mg),
+    )
+    .join(_S, col(_S.subject_id) == col(LabWorkItem.subject_id))
+    .where(col(LabWorkItem.site_id).in_(_SITES), col(LabWorkItem.shown_from) <= _DAY)
+)
+"""Items the labs projection derives from results and adverse events (``scheduler.labs``)."""
 
 
 def _rows(session: Session, query: Executable, params: dict[str, Any]) -> list[Any]:
@@ -362,6 +377,30 @@ def _standing_items(
         )
 
 
+_LAB_URGENCY: dict[str, Urgency] = {
+    "ae_proposal": "overdue",
+    "home_bp": "overdue",
+    "urine_protein_due": "today",
+}
+"""A proposal and a blood pressure at the alert level need a decision; a test is due."""
+
+
+def _lab_items(session: Session, codes: dict[int, str], params: dict[str, Any], out: Found) -> None:
+    for site_id, code, kind, what, detail, shown_from, dose in _rows(session, _LAB, params):
+        out[site_id].append(
+            WorkItem(
+                subject=code,
+                site=codes[site_id],
+                kind=kind,
+                what=what,
+                detail=detail,
+                target=shown_from,
+                dose_mg=dose,
+                urgency=_LAB_URGENCY.get(kind, "watch"),
+            )
+        )
+
+
 _KINDS = (
     _visit_items,
     _day1_items,
@@ -370,6 +409,7 @@ _KINDS = (
     _status_items,
     _standing_items,
     _signature_items,
+    _lab_items,
 )
 
 

@@ -19,6 +19,9 @@ ItemKind = Literal[
     "unrecorded_doses",
     "drug_discrepancy",
     "awaiting_signature",
+    "ae_proposal",
+    "urine_protein_due",
+    "home_bp",
 ]
 Urgency = Literal["overdue", "today", "window", "watch"]
 URGENCY_TITLES: dict[str, str] = {

@@ -20,7 +20,9 @@ def test_a_nurse_records_the_due_screening_visit_and_it_leaves_the_worklist(log_
     page.locator('a[href="/subjects/DEMO-001"]').first.click()
     page.wait_for_url(re.compile(r"/subjects/DEMO-001$"))
     visit_form = page.locator("#visit-form")
-    assert visit_form.get_by_label("Visit").input_value() == "SCR"
+    # Baseline imaging (day -28..-1, protocol version 4) is due too and comes first.
+    assert visit_form.get_by_label("Visit").input_value() == "BASE"
+    visit_form.get_by_label("Visit").select_option("SCR")
     visit_form.get_by_role("button", name="Record visit").click()
     assert page.get_by_role("status").filter(has_text="Visit recorded.").is_visible()
     page.goto("/")

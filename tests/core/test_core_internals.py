@@ -106,8 +106,8 @@ def test_visits_are_shared_between_plans_but_a_done_visit_is_the_subjects_own():
         status="due",
         tentative=False,
         dispense=True,
-        procedures=("labs", "AE review", "pill count", "dispense"),
-        bring="dosing diary, all capsules and empty bottles",
+        procedures=("labs", "TSH/FT4", "blood pressure", "AE review", "pill count", "dispense"),
+        bring="dosing diary, blood pressure log, all capsules and empty bottles",
     )
     assert plain.visit("C2D1") == reference
     assert repr(plain.visit("C2D1")) == repr(reference)

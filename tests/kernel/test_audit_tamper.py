@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from alembic import command
 from cli_runner import run
+from eligible import make_eligible
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, func, select
@@ -57,6 +58,7 @@ def _a_full_record(units) -> None:
     """S-001 with at least one row in every append-only table."""
     with units(now=_at(C1D1 - timedelta(days=5))) as unit:
         enroll(unit, "S-001", c1d1=C1D1, surgery="2026-01-05", site_code="ZJU1")
+        make_eligible(unit, "S-001", on=C1D1 - timedelta(days=5))
         prepare(unit, "S-001", cycle=1)
     with units("pharmacist", now=_at(C1D1)) as unit:
         confirm_day1(unit, "S-001", cycle=1, met=True)

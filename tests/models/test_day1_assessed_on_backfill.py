@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime
 
 from alembic import command
+from eligible import make_eligible
 from sqlalchemy import inspect
 from sqlmodel import select
 
@@ -32,6 +33,7 @@ def test_existing_checks_get_the_date_they_were_recorded_in_the_subject_s_zone(d
                 site_code="ZJU1",
                 time_zone=zone,
             )
+            make_eligible(unit, code, on="2026-02-20")
             confirm_day1(unit, code, cycle=1, met=True)
     try:
         command.downgrade(alembic_config(db_url), "0007worklistdays")

@@ -56,7 +56,7 @@ def test_an_unknown_key_is_refused_with_its_key_path(tmp_path):
 def test_an_unknown_key_inside_a_list_of_tables_names_its_index(tmp_path):
     error = refusal(broken(tmp_path, 'code = "C1D15"', 'code = "C1D15"\nwindow = 2'))
 
-    assert error.key_path == "visits[2].window"
+    assert error.key_path == "visits[3].window"
 
 
 def test_dose_levels_that_do_not_descend_are_refused(tmp_path):
@@ -73,9 +73,9 @@ def test_dose_levels_that_do_not_descend_are_refused(tmp_path):
 
 
 def test_a_visit_naming_cycles_beyond_the_schedule_is_refused(tmp_path):
-    error = refusal(broken(tmp_path, 'cycles = "2-8"', 'cycles = "2-9"'))
+    error = refusal(broken(tmp_path, 'cycles = "3,5,7"', 'cycles = "3,5,7,9"'))
 
-    assert error.key_path == "visits[3].cycles"
+    assert error.key_path == "visits[5].cycles"
     assert "names cycles [9] beyond the 8 cycles of the schedule" in error.reason
 
 
@@ -109,7 +109,7 @@ def test_a_malformed_day_range_is_refused(tmp_path):
 def test_a_duplicate_visit_code_is_refused(tmp_path):
     error = refusal(broken(tmp_path, 'code = "C1D15"', 'code = "C1D1"'))
 
-    assert error.key_path == "visits[2].code"
+    assert error.key_path == "visits[3].code"
     assert "'C1D1' appears twice" in error.reason
 
 

@@ -194,6 +194,10 @@ def test_the_shipped_bring_lists_keep_only_generic_phrases():
     )
     assert bodies["C2D1"] == (
         "S-001, 2026-03-23: clinic visit tomorrow. "
+        "Please bring: dosing diary, blood pressure log, all capsules and empty bottles."
+    )
+    assert bodies["C3D1"] == (
+        "S-001, 2026-04-13: clinic visit tomorrow. "
         "Please bring: dosing diary, all capsules and empty bottles."
     )
     assert bodies["FU3M"] == "S-001, 2026-05-01: clinic visit tomorrow. Please bring: ID."

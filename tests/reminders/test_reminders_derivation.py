@@ -28,7 +28,10 @@ def _utc(*args):
 @pytest.fixture
 def subject(units):
     with units() as unit:
-        enroll(unit, "S-001", c1d1="2026-03-02", surgery="2026-02-01", site_code="ZJU1")
+        enroll(
+            unit, "S-001", c1d1="2026-03-02", surgery="2026-02-01", site_code="ZJU1",
+            dose_time="08:00",
+        )  # fmt: skip
         set_preference(unit, "S-001", opted_in=True, channel="email", address="p1@example.org")
     return "S-001"
 
@@ -224,7 +227,10 @@ def test_the_settings_of_the_unit_decide_horizon_visit_time_and_grace(db_url, cl
             load_shipped_protocols(unit)
             ensure_default_site(unit, passed)
         with unit_of_work(engine, "nurse", clock, passed) as unit:
-            enroll(unit, "S-001", c1d1="2026-03-02", surgery="2026-02-01", site_code="ZJU1")
+            enroll(
+            unit, "S-001", c1d1="2026-03-02", surgery="2026-02-01", site_code="ZJU1",
+            dose_time="08:00",
+        )  # fmt: skip
             set_preference(unit, "S-001", opted_in=True, channel="email", address="p@example.org")
         with unit_of_work(engine, "reader", clock, passed) as unit:
             rows = unit.session.exec(select(Reminder).order_by(Reminder.due_at)).all()

@@ -39,7 +39,8 @@ def _audit(units, action):
 def test_surgery_seven_months_before_c1d1_is_refused_because_follow_ups_fall_before_screening(
     units,
 ):
-    # Surgery 2026-11-01 + 3 months = 2027-02-01, long before screening opens on 2027-05-18.
+    # Surgery 2026-11-01 + 3 months = 2027-02-01, long before baseline imaging opens the study
+    # on 2027-05-04 (C1D1 - 28).
     for reason in ("", "PI: late referral"):
         with pytest.raises(InputError) as refused, units() as unit:
             enroll(
@@ -49,8 +50,8 @@ def test_surgery_seven_months_before_c1d1_is_refused_because_follow_ups_fall_bef
 
         assert refused.value.field == "surgery"
         assert refused.value.reason == (
-            "2026-11-01 puts Follow-up month 3 (FU3M, 2027-02-01) before Screening "
-            "(2027-05-18): check both dates"
+            "2026-11-01 puts Follow-up month 3 (FU3M, 2027-02-01) before Baseline imaging "
+            "(CT/MRI) and AFP (2027-05-04): check both dates"
         )
     assert _count(units, Subject) == 0
 

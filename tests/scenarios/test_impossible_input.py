@@ -36,7 +36,7 @@ def test_an_adverse_event_before_screening_opened_is_refused(units, subject):
     with units() as unit, pytest.raises(InputError) as refused:
         record_adverse_event(unit, subject, term="fatigue", grade=1, onset="2026-01-01")
     assert refused.value.field == "onset"
-    assert "before screening opens on 2026-02-16" in refused.value.reason
+    assert "before screening opens on 2026-02-02" in refused.value.reason  # baseline imaging
     with units() as unit:
         assert unit.session.exec(select(AdverseEvent)).all() == []
 

@@ -41,7 +41,7 @@ C1D2 = date(2026, 2, 3)
 def subject(units):
     """S-001 took every dose of cycle 1 at 08:00, except C1D2's, taken at 21:30."""
     with units(now=datetime(2026, 1, 29, 4, 0, tzinfo=UTC)) as unit:
-        enroll(unit, "S-001", c1d1=C1D1, surgery="2026-01-05", site_code="ZJU1")
+        enroll(unit, "S-001", c1d1=C1D1, surgery="2026-01-05", site_code="ZJU1", dose_time="08:00")
         prepare(unit, "S-001", cycle=1)
     with units() as unit:
         dispense(
@@ -143,7 +143,7 @@ def test_a_time_taken_later_than_now_in_the_subject_s_zone_is_refused_naming_at(
 def test_a_time_earlier_today_is_accepted(units):
     now = datetime(2026, 2, 2, 4, 0, tzinfo=UTC)  # 12:00 on C1D1 in Shanghai
     with units(now=now) as unit:
-        enroll(unit, "S-002", c1d1=C1D1, surgery="2026-01-05", site_code="ZJU1")
+        enroll(unit, "S-002", c1d1=C1D1, surgery="2026-01-05", site_code="ZJU1", dose_time="08:00")
         recorded = record_dose(unit, "S-002", on=C1D1, taken=True, at="11:59")
 
     assert recorded.slot.status == "late"

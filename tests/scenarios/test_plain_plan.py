@@ -39,12 +39,15 @@ def test_day_1_of_each_cycle_is_21_days_after_the_previous_one(plan):
     assert [b - a for a, b in itertools.pairwise(day1s)] == [timedelta(days=21)] * 7
 
 
-def test_the_visit_plan_has_screening_c1d1_c1d15_c2d1_to_c8d1_eot_and_four_follow_ups(plan):
+def test_the_visit_plan_has_screening_baseline_imaging_c1d1_c1d15_c2d1_to_c8d1_eot_four_follow_ups_and_the_survival_contact(  # noqa: E501
+    plan,
+):
     visits = {v.code: v for v in plan(date(2026, 2, 20)).visits}
 
     cycle_visits = [f"C{n}D1" for n in range(2, 9)]
-    follow_ups = ["FU3M", "FU6M", "FU9M", "FU12M"]
-    assert sorted(visits) == sorted(["SCR", "C1D1", "C1D15", *cycle_visits, "EOT", *follow_ups])
+    follow_ups = ["FU3M", "FU6M", "FU9M", "FU12M", "SURV12M"]
+    expected = ["SCR", "BASE", "C1D1", "C1D15", *cycle_visits, "EOT", *follow_ups]
+    assert sorted(visits) == sorted(expected)
 
     def window(code):
         v = visits[code]

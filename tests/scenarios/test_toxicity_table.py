@@ -35,7 +35,7 @@ def event(term, grade, *, related=True, intolerable=False):
         ("hemoptysis", 3, False, False, "discontinue", "hemorrhage-g3", None),
         ("Intracranial hemorrhage", 4, True, False, "discontinue", "hemorrhage-g3", None),
         ("upper gastrointestinal hemorrhage", 3, True, False, "discontinue", "hemorrhage-g3", None),
-        ("epistaxis", 2, True, False, "continue_may_hold", "any-g2", None),
+        ("epistaxis", 2, True, False, "hold_then_reduce", "hemorrhage-g2", 10),
         ("neutrophil count decreased", 4, True, False, "hold_then_reduce", "lab-g4", 10),
         ("Platelet count decreased", 4, True, False, "hold_then_reduce", "lab-g4", 10),
         ("diarrhea", 4, True, False, "discontinue", "any-g4", None),
@@ -65,11 +65,11 @@ def test_hypertension_grade_3_proposes_hold_then_resume_one_level_lower(anlotini
     assert proposal.action == "hold_then_reduce"
     assert proposal.resume_dose_mg == 10
     assert "resume at 10 mg" in proposal.reason
-    assert "blood pressure <= grade 1" in proposal.reason
+    assert "blood pressure < 160/100 mmHg on treatment" in proposal.reason
 
 
-def test_a_grade_4_lab_abnormality_proposes_hold_then_reduce(anlotinib):
-    proposal = propose_action(anlotinib, event("alanine aminotransferase increased", 4), 10)
+def test_a_grade_4_haematology_abnormality_proposes_hold_then_reduce(anlotinib):
+    proposal = propose_action(anlotinib, event("neutrophil count decreased", 4), 10)
 
     assert (proposal.action, proposal.resume_dose_mg) == ("hold_then_reduce", 8)
 
