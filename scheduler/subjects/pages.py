@@ -40,6 +40,7 @@ from scheduler.web.deps import (
     request_unit,
 )
 from scheduler.web.error_pages import problem_page
+from scheduler.web.form_errors import page_reason
 from scheduler.web.forms import optional_milligrams, optional_whole, whole
 from scheduler.web.rendering import TEMPLATES
 from scheduler.web.timeline_svg import timeline_svg
@@ -58,6 +59,9 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "reminders": ("channel", "address"),
 }
 NOTICES = {
+    "enrol": "Subject enrolled: the plan below is built from the dates given.",
+    "day1-met": "Day-1 criteria met: recorded.",
+    "day1-not_met": "Day-1 criteria not met: recorded; the cycle waits until they are met.",
     "visit": "Visit recorded.",
     "dose": "Dose recorded.",
     "hold": "Hold started: every dose from its first day is held until a resumption.",
@@ -80,8 +84,7 @@ class FormError:
 
 
 def _form_error(form: str, exc: InputError, fields: dict[str, tuple[str, ...]]) -> FormError:
-    # The services speak the CLI's language ("give --reason"); the page has a Reason field.
-    reason = exc.reason.replace("--reason", "a reason")
+    reason = page_reason(exc.reason)
     return FormError(form, exc.field, reason, on_a_field=exc.field in fields.get(form, ()))
 
 
