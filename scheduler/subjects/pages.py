@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Query, Request
@@ -17,6 +18,7 @@ from markupsafe import Markup
 
 from scheduler import core
 from scheduler.core.inputs import DISCONTINUATION_REASONS
+from scheduler.core.outputs import TAKEN
 from scheduler.errors import InputError, NotFound
 from scheduler.kernel.subject_state import SubjectState, subject_state
 from scheduler.kernel.unit import Unit
@@ -113,6 +115,32 @@ def level_caption(level: DoseLevel) -> str:
     return caption
 
 
+RECORDED_DOSE = (*TAKEN, "missed")
+"""Dose statuses that come from a record: a hold may not cover any of them."""
+
+
+@dataclass(frozen=True)
+class HoldBlocked:
+    """Why a hold cannot start on an adverse event's onset: a dose was recorded on or after
+    it. The nurse is offered the first day a hold can start instead."""
+
+    last_recorded: date
+    first_possible: date
+
+
+def hold_blocked(plan: core.Plan, onset: date) -> HoldBlocked | None:
+    recorded = [
+        slot.date
+        for cycle in plan.cycles
+        for slot in cycle.doses
+        if slot.status in RECORDED_DOSE and slot.date >= onset
+    ]
+    if not recorded:
+        return None
+    last = max(recorded)
+    return HoldBlocked(last, last + timedelta(days=1))
+
+
 def _cycle_day(plan: core.Plan) -> tuple[int, int] | None:
     for cycle in plan.cycles:
         if cycle.day1 <= plan.today <= cycle.end:
@@ -169,6 +197,7 @@ def _render(
         "values": values or {},
         "notice": NOTICES.get(request.query_params.get("done", "")),
         "assessed": assessed,
+        "hold_blocked": hold_blocked(plan, assessed.event.onset) if assessed else None,
     }
     return TEMPLATES.TemplateResponse(request, "subject.html", context, status_code=status)
 
