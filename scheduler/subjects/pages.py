@@ -25,6 +25,7 @@ from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import parse_date
 from scheduler.protocols.schema import DoseLevel
 from scheduler.reminders.channels.registry import DESCRIPTORS
+from scheduler.reminders.history import reminder_history
 from scheduler.reminders.outbox import preference_summary, set_preference
 from scheduler.staff.accounts import Staff
 from scheduler.subjects.adverse_events import record_adverse_event
@@ -163,6 +164,7 @@ def _render(
         with request_unit(request, staff.name) as unit:
             state = subject_state(unit.session, code, unit.now)
             reminders = preference_summary(unit.session, code)
+            sent = reminder_history(unit.session, code)
     except NotFound as exc:
         if exc.field != "subject":
             raise
@@ -189,6 +191,7 @@ def _render(
         "lower_levels": [lvl for lvl in state.protocol.dose_levels if lvl.dose_mg < plan.dose_mg],
         "reasons": DISCONTINUATION_REASONS,
         "reminders": reminders,
+        "reminder_history": sent,
         "channels": {name: d.label for name, d in DESCRIPTORS.items()},
         "slots": range(1, slots_per_day + 1),
         "can_record": staff.role in NURSE_ACTIONS,
