@@ -46,7 +46,10 @@ SERIOUS = """async () => {
 def _check(page, path: str) -> list[str]:
     response = page.goto(path)
     problems = []
-    if response is None or response.status != 200:
+    # A preview other tests made impossible (the subject is on hold by then) is the subject
+    # page with the refusal summed up: a page to check all the same.
+    allowed = (200, 409) if "preview" in path else (200,)
+    if response is None or response.status not in allowed:
         problems.append(f"{path}: status {response.status if response else None}")
     overflow = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     if overflow[0] > overflow[1]:
