@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from scheduler.app.demo import DEMO_PASSWORD, seed_demo, seed_demo_staff
+from scheduler.app.demo import DEMO_PASSWORD, reset_sqlite_file, seed_demo, seed_demo_staff
+from scheduler.app.demo_records import seed_demo_pharmacy, seed_demo_reminders
 from scheduler.cli.options import DbOption, UserOption, database_url
 from scheduler.clock import SystemClock
 from scheduler.db import get_engine
@@ -31,16 +34,36 @@ def init(db: DbOption = None, user: UserOption = None) -> None:
     typer.echo(f"default site {site.code}: {site.name} ({site.time_zone})")
 
 
-def demo(db: DbOption = None, user: UserOption = None) -> None:
-    """Set up the embedded demo (SQLite, NCT03945799, five subjects) and show today's work."""
+def demo(
+    db: DbOption = None,
+    user: UserOption = None,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset", help="Delete the demo's SQLite file first and seed it afresh as of today"
+        ),
+    ] = False,
+) -> None:
+    """Set up the embedded demo (SQLite, NCT03945799, five subjects, pharmacy records and
+    reminders placed relative to today) and show today's work."""
     url = database_url(db)
+    if reset:
+        removed = reset_sqlite_file(url)
+        typer.echo(f"removed {removed}" if removed else f"nothing to remove at {url}")
     upgrade(url)
     settings = get_settings()
-    with unit_of_work(get_engine(url), user or settings.user, SystemClock()) as unit:
+    engine = get_engine(url)
+    clock = SystemClock()
+    actor = user or settings.user
+    with unit_of_work(engine, actor, clock, settings) as unit:
         load_shipped_protocols(unit)
         site = ensure_default_site(unit, settings)
         created = seed_demo(unit, site)
+        if created:
+            seed_demo_pharmacy(unit)
         logins = seed_demo_staff(unit)
+    if created:
+        seed_demo_reminders(engine, settings, actor, clock.now())
     typer.echo(f"demo database: {url} ({len(created)} subjects created)\n")
     subjects_command(db=url, user=user)
     typer.echo("")
