@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from scheduler import core
 from scheduler.cli.options import DbOption, JsonOption, UserOption, engine_for, open_unit
-from scheduler.cli.render import plan_text, print_json, table
+from scheduler.cli.render import plan_text, print_json, table, terminal_width
 from scheduler.core.plan import mg_number
 from scheduler.kernel.audit_chain import verify_chain
 from scheduler.kernel.sites import ensure_default_site
@@ -187,7 +187,8 @@ def audit_command(
         ]
         for e in data
     ]
-    typer.echo(table(["at", "who", "action", "old", "new", "why"], rows))
+    headers = ["at", "who", "action", "old", "new", "why"]
+    typer.echo(table(headers, rows, width=terminal_width(), wrap=("old", "new", "why")))
 
 
 VERIFY = "verify"
