@@ -9,54 +9,24 @@ on the day it appears, and the table below says it better once someone writes it
 from __future__ import annotations
 
 WORDS: dict[str, str] = {
-    # treatment status
-    "screening": "screening",
-    "on_treatment": "on treatment",
-    "on_hold": "on hold",
-    "completed": "completed",
-    "discontinued": "discontinued",
-    "withdrawn_before_treatment": "withdrawn before treatment",
-    "screen_failure": "screen failure",
-    # cycles
-    "planned": "planned",
-    "in_progress": "in progress",
-    "stopped": "stopped",
-    "cancelled": "cancelled",
     # doses
-    "taken": "taken",
     "late": "taken late",
     "taken_outside_window": "taken outside the window",
-    "missed": "missed",
-    "held": "held",
-    # visits
-    "due": "due",
-    "overdue": "overdue",
-    "done": "done",
     # proposed actions
-    "continue": "continue",
     "continue_may_hold": "continue (a hold may be considered)",
-    "hold": "hold",
     "hold_then_reduce": "hold, then resume at a lower dose",
-    "discontinue": "discontinue",
     # worklist items
-    "visit_overdue": "visit overdue",
-    "visit_due": "visit due",
     "visit_in_window": "visit window open",
     "day1_check": "day-1 criteria",
-    "missed_doses": "missed doses",
     "dose_deviation": "dose outside the window",
     "new_strength": "new strength to dispense",
     "proposal": "proposed action",
     "unrecorded_doses": "doses not recorded",
     "drug_discrepancy": "capsule count discrepancy",
     # reminders
-    "pending": "pending",
     "claimed": "being sent",
-    "sent": "sent",
-    "failed": "failed",
     "expired": "expired (too late to send)",
     "nurse_digest": "nurses' digest",
-    "pharmacy_digest": "pharmacy digest",
 }
 
 
