@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The two commands of the README:
-#   ./dev.sh demo   set up, load the demo trial into dosing.db (SQLite) and serve it on :8000
+#   ./dev.sh demo [--port N] [--reset]   set up, load the demo trial into dosing.db (SQLite) and
+#                                        serve it on :8000 (or N, or $PORT); --reset starts afresh
 #   ./dev.sh test   set up (virtualenv, PostgreSQL if missing) and run every check and test
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -75,11 +76,22 @@ ensure_node() {
 
 case "${1:-}" in
     demo)
+        shift
+        port="${PORT:-8000}"
+        reset=()
+        while [ $# -gt 0 ]; do
+            case "$1" in
+                --port) port="${2:?--port needs a number}"; shift 2 ;;
+                --port=*) port="${1#--port=}"; shift ;;
+                --reset) reset=(--reset); shift ;;
+                *) echo "usage: ./dev.sh demo [--port N] [--reset]" >&2; exit 2 ;;
+            esac
+        done
         ensure_venv
-        .venv/bin/dosing demo
+        .venv/bin/dosing demo "${reset[@]}"
         echo
-        echo "serving on http://127.0.0.1:8000/ (log in as demo-nurse, password demo-password; Ctrl-C to stop)"
-        exec .venv/bin/dosing serve
+        echo "serving on http://127.0.0.1:$port/ (log in as demo-nurse, password demo-password; Ctrl-C to stop)"
+        exec .venv/bin/dosing serve --port "$port"
         ;;
     test)
         ensure_venv
@@ -95,7 +107,7 @@ case "${1:-}" in
         DOSING_REQUIRE_POSTGRES=1 exec .venv/bin/pytest -q -n 2 --dist loadgroup
         ;;
     *)
-        echo "usage: ./dev.sh demo | ./dev.sh test" >&2
+        echo "usage: ./dev.sh demo [--port N] [--reset] | ./dev.sh test" >&2
         exit 2
         ;;
 esac

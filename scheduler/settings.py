@@ -10,6 +10,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOCAL_BASE_URL = "http://127.0.0.1:8000"
+"""The base of feed URLs the CLI prints when DOSING_PUBLIC_BASE_URL is not set."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOSING_", extra="ignore")
@@ -31,8 +34,11 @@ class Settings(BaseSettings):
     """Days each site's pharmacy is closed, by site code; the preparation lead time skips them
     (JSON, e.g. DOSING_SITE_HOLIDAYS='{"ZJU1": ["2026-10-01", "2026-10-02"]}')."""
 
-    public_base_url: str = "http://127.0.0.1:8000"
-    """Where patients reach the server; feed URLs are printed under it (https in production)."""
+    public_base_url: str | None = None
+    """Where patients reach the server; feed URLs and QR codes are printed under it (https in
+    production). Unset, the web app uses the address the request came to (behind a proxy,
+    uvicorn's ``--proxy-headers`` makes it the original one), and the CLI
+    ``LOCAL_BASE_URL``."""
     feed_calendar_name: str = "Study calendar"
     feed_show_drug_name: bool = False
     """Privacy by default: feed titles say "Study capsule" unless the site turns this on."""

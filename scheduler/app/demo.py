@@ -5,10 +5,14 @@ cycle, someone on hold now, and a discontinuation for relapse."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from scheduler.clock import local_today
+from scheduler.db import get_engine
+from scheduler.errors import InputError
 from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.unit import Unit
 from scheduler.models import ROLES, Site, StaffUser, Subject
@@ -102,6 +106,23 @@ def seed_demo(unit: Unit, site: Site) -> list[str]:
     _keep_up(unit, "DEMO-005", c1 + timedelta(days=63))
     discontinue(unit, "DEMO-005", on=c1 + timedelta(days=63), reason="relapse", note="imaging")
     return created
+
+
+def reset_sqlite_file(url: str) -> Path | None:
+    """Delete the demo's SQLite file (and its WAL and shared-memory files): the audit trail and
+    the clinical tables refuse DELETE, so starting the demo afresh means a new file. Refuses
+    any other database: a PostgreSQL demo is dropped and created with PostgreSQL's tools."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        raise InputError(
+            "reset", f"only a SQLite demo file can be reset, not {parsed.render_as_string()}"
+        )
+    path = Path(parsed.database)
+    existed = path.exists()
+    get_engine(url).dispose()  # this process's pooled connections would keep the old file
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    return path if existed else None
 
 
 def seed_demo_staff(unit: Unit) -> list[tuple[str, str]]:

@@ -14,7 +14,9 @@ from scheduler.settings import get_settings
 
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port")] = 8000,
+    port: Annotated[
+        int, typer.Option("--port", envvar="PORT", min=1, max=65535, help="TCP port")
+    ] = 8000,
     db: DbOption = None,
     workers: Annotated[
         int,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from scheduler.app.demo import DEMO_PASSWORD, seed_demo, seed_demo_staff
+from scheduler.app.demo import DEMO_PASSWORD, reset_sqlite_file, seed_demo, seed_demo_staff
+from scheduler.app.demo_records import seed_demo_pharmacy, seed_demo_reminders
 from scheduler.cli.options import DbOption, database_url
 from scheduler.clock import SystemClock
 from scheduler.db import get_engine
@@ -39,17 +42,35 @@ def init(db: DbOption = None) -> None:
     typer.echo(f"default site {site.code}: {site.name} ({site.time_zone})")
 
 
-def demo(db: DbOption = None) -> None:
-    """Set up the embedded demo (SQLite, NCT03945799, five subjects, one account per role) and
-    show today's work."""
+def demo(
+    db: DbOption = None,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset", help="Delete the demo's SQLite file first and seed it afresh as of today"
+        ),
+    ] = False,
+) -> None:
+    """Set up the embedded demo (SQLite, NCT03945799, five subjects, one account per role,
+    pharmacy records and reminders placed relative to today) and show today's work."""
     url = database_url(db)
+    if reset:
+        removed = reset_sqlite_file(url)
+        typer.echo(f"removed {removed}" if removed else f"nothing to remove at {url}")
     upgrade(url)
     settings = get_settings()
-    with unit_of_work(get_engine(url), SETUP_ACTOR, SystemClock()) as unit:
+    engine = get_engine(url)
+    clock = SystemClock()
+    with unit_of_work(engine, SETUP_ACTOR, clock) as unit:
         load_shipped_protocols(unit)
         logins = seed_demo_staff(unit)
-    with unit_of_work(get_engine(url), DEMO_READER, SystemClock()) as unit:
+    with unit_of_work(engine, DEMO_READER, clock) as unit:
         created = seed_demo(unit, ensure_default_site(unit, settings))
+    if created:
+        # Each record as the role that makes it in the clinic.
+        with unit_of_work(engine, "demo-pharmacist", clock, settings) as unit:
+            seed_demo_pharmacy(unit)
+        seed_demo_reminders(engine, settings, "demo-nurse", clock.now())
     typer.echo(f"demo database: {url} ({len(created)} subjects created)\n")
     subjects_command(db=url, user=DEMO_READER)
     typer.echo("")

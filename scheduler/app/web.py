@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from scheduler.feeds import pages as feed_pages
     from scheduler.labs import api as labs_api
     from scheduler.labs import pages as lab_pages
+    from scheduler.pharmacy import day1_pages, export_pages
     from scheduler.pharmacy import pages as pharmacy_pages
     from scheduler.reminders import api as reminders_api
     from scheduler.reminders import pages as reminder_pages
@@ -29,7 +30,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from scheduler.staff import auth
     from scheduler.staff import pages as staff_pages
     from scheduler.subjects import api as subjects_api
-    from scheduler.subjects import audit_pages, overview_pages
+    from scheduler.subjects import audit_pages, enrolment_pages, overview_pages
     from scheduler.subjects import pages as subject_pages
     from scheduler.web import api_docs, error_pages
     from scheduler.web.security_headers import SecurityHeaders
@@ -69,6 +70,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         worklist_pages.router,
         overview_pages.router,
         pharmacy_pages.router,
+        day1_pages.router,
+        export_pages.router,
+        # before the subject pages: /subjects/new is not a subject's code
+        enrolment_pages.router,
         subject_pages.router,
         audit_pages.router,
         staff_pages.router,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from scheduler.errors import Conflict
 from scheduler.feeds.tokens import PATIENT, issue_feed, revoke_feed, token_status
 from scheduler.web.api_types import ERRORS, Reason
-from scheduler.web.deps import NurseStaff, SettingsDep, SubjectCode, UnitDep
+from scheduler.web.deps import NurseStaff, SubjectCode, UnitDep
+from scheduler.web.public_url import feed_settings
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["feeds"])
 
@@ -60,10 +61,10 @@ def feed_status(code: SubjectCode, unit: UnitDep) -> FeedStatusOut:
 def issue_feed_link(
     code: SubjectCode,
     body: FeedIssueIn,
+    request: Request,
     response: Response,
     _staff: NurseStaff,
     unit: UnitDep,
-    settings: SettingsDep,
 ) -> FeedIssuedOut:
     """Issue the subject's patient feed link; the answer is the only time it is shown."""
     live = bool(token_status(unit.session, PATIENT, code)["live"])
@@ -73,7 +74,7 @@ def issue_feed_link(
             f"{code} already has a live feed link, which cannot be shown again; send "
             '"rotate": true to issue a new one (the current one stops working)',
         )
-    issued = issue_feed(unit, settings, PATIENT, code, reason=body.reason)
+    issued = issue_feed(unit, feed_settings(request), PATIENT, code, reason=body.reason)
     response.headers["Cache-Control"] = "no-store"
     return FeedIssuedOut(https=issued.https, webcal=issued.webcal, rotated=live)
 

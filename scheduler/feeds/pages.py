@@ -33,6 +33,7 @@ from scheduler.protocols.schema import VisitText
 from scheduler.web.confirmation import confirmation_page, require_confirmation
 from scheduler.web.deps import CurrentStaff, NurseStaff, request_unit
 from scheduler.web.patient_language import patient_language
+from scheduler.web.public_url import feed_settings, is_loopback
 from scheduler.web.rendering import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
@@ -59,6 +60,7 @@ def _feed_page(
             "link": link,
             "issued": issued,
             "qr": qr_svg(issued.webcal) if issued else None,
+            "loopback": issued is not None and is_loopback(issued.webcal),
         },
         status_code=status,
     )
@@ -76,7 +78,7 @@ def issue_feed_form(
     request: Request, code: str, staff: NurseStaff, reason: Annotated[str, Form()] = ""
 ) -> Response:
     with request_unit(request, staff.name) as unit:
-        issued = issue_feed(unit, request.app.state.settings, PATIENT, code, reason=reason)
+        issued = issue_feed(unit, feed_settings(request), PATIENT, code, reason=reason)
     response = _feed_page(request, staff, code, issued)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -222,6 +224,7 @@ def _handout(request: Request, staff: CurrentStaff, code: str, url: str | None) 
             "collect": {d for c in changes for d in c.dose_dates},
             "phone": state.site.phone or settings.clinic_phone,
             "qr": qr_svg(url) if url else None,
+            "loopback": url is not None and is_loopback(url),
         },
     )
     if url:
@@ -242,7 +245,7 @@ def handout_with_link(
 ) -> Response:
     """The handout with the feed's QR code: the link just shown on the feed page (its token is
     posted back and checked against the stored hash), or else a newly issued one."""
-    settings = request.app.state.settings
+    settings = feed_settings(request)
     with request_unit(request, staff.name) as unit:
         if token and live_patient_token(unit.session, code, token):
             url = feed_urls(settings, token)[1]

@@ -15,7 +15,7 @@ from scheduler.kernel.sites import get_site
 from scheduler.kernel.subject_state import get_subject
 from scheduler.kernel.unit import Unit
 from scheduler.models import FeedToken
-from scheduler.settings import Settings
+from scheduler.settings import LOCAL_BASE_URL, Settings
 
 PATIENT = "patient"
 SITE_VISITS = "site_visits"
@@ -43,7 +43,7 @@ def hash_token(token: str) -> str:
 
 def feed_urls(settings: Settings, token: str) -> tuple[str, str]:
     """The https (or http, for a local base) and webcal:// forms of a feed URL."""
-    base = settings.public_base_url.rstrip("/")
+    base = (settings.public_base_url or LOCAL_BASE_URL).rstrip("/")
     url = f"{base}/feeds/{token}.ics"
     return url, "webcal://" + url.split("://", 1)[1]
 

@@ -6,8 +6,6 @@ reads it as it is; the totals per strength go to their own file (``--totals``)."
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Annotated
 
@@ -32,58 +30,17 @@ from scheduler.pharmacy.accountability import (
     review,
 )
 from scheduler.pharmacy.fhir_export import subject_bundle_json
-from scheduler.pharmacy.preparation_list import PreparationList, PreparationRow, preparation_list
+from scheduler.pharmacy.preparation_csv import (
+    HEADERS,
+    TOTAL_HEADERS,
+    cells,
+    preparation_csv,
+    total_rows,
+    totals_csv,
+)
+from scheduler.pharmacy.preparation_list import preparation_list
 from scheduler.pharmacy.sdtm import export_csv
 from scheduler.settings import get_settings
-
-_HEADERS = [
-    "prepare_by",
-    "subject",
-    "site",
-    "cycle",
-    "day1",
-    "window",
-    "dose_mg",
-    "dose_level",
-    "capsules",
-    "status",
-    "prepare_from",
-    "flags",
-]
-_TOTAL_HEADERS = ["strength_mg", "count"]
-
-
-def _capsules(row: PreparationRow) -> str:
-    return " + ".join(f"{line.count} x {line.strength_mg:g} mg" for line in row.capsules)
-
-
-def _cells(row: PreparationRow) -> list[object]:
-    return [
-        row.prepare_by.isoformat(),
-        row.subject,
-        row.site,
-        row.cycle,
-        row.day1.isoformat(),
-        f"{row.window_start.isoformat()}..{row.window_end.isoformat()}",
-        f"{row.dose_mg:g}",
-        row.dose_level,
-        _capsules(row),
-        row.status,
-        row.prepare_from.isoformat() if row.prepare_from else "",
-        "; ".join(row.flags),
-    ]
-
-
-def _csv(headers: list[str], rows: list[list[object]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def _total_rows(result: PreparationList) -> list[list[object]]:
-    return [[f"{t.strength_mg:g}", t.count] for t in result.totals]
 
 
 def pharmacy(
@@ -123,16 +80,16 @@ def pharmacy(
     if as_json:
         print_json(result)
     elif as_csv:
-        typer.echo(_csv(_HEADERS, [_cells(row) for row in result.rows]), nl=False)
+        typer.echo(preparation_csv(result), nl=False)
         if totals_file is not None:
-            write_file("totals", totals_file, _csv(_TOTAL_HEADERS, _total_rows(result)))
+            write_file("totals", totals_file, totals_csv(result))
     elif not result.rows:
         typer.echo(f"nothing to prepare {result.start}..{result.end}")
     else:
-        typer.echo(table(_HEADERS, [_cells(row) for row in result.rows]))
+        typer.echo(table(HEADERS, [cells(row) for row in result.rows]))
         if result.totals:
             typer.echo("\nto prepare, per strength:")
-            typer.echo(table(_TOTAL_HEADERS, _total_rows(result)))
+            typer.echo(table(TOTAL_HEADERS, total_rows(result)))
 
 
 Subject = Annotated[str, typer.Argument(help="Subject code")]

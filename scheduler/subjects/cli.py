@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from scheduler import core
 from scheduler.cli.options import DbOption, JsonOption, UserOption, engine_for, open_unit
-from scheduler.cli.render import plan_text, print_json, table
+from scheduler.cli.render import plan_text, print_json, table, terminal_width
 from scheduler.core.plan import mg_number
 from scheduler.i18n import LANGUAGES
 from scheduler.kernel.actors import ANY_ROLE, NURSE_ACTIONS
@@ -226,7 +226,8 @@ def audit_command(
         ]
         for e in data
     ]
-    typer.echo(table(["at", "who", "action", "old", "new", "why"], rows))
+    headers = ["at", "who", "action", "old", "new", "why"]
+    typer.echo(table(headers, rows, width=terminal_width(), wrap=("old", "new", "why")))
 
 
 VERIFY = "verify"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Query, Request
@@ -18,6 +19,7 @@ from sqlmodel import select
 
 from scheduler import core
 from scheduler.core.inputs import DISCONTINUATION_REASONS
+from scheduler.core.outputs import TAKEN
 from scheduler.errors import InputError, NotFound
 from scheduler.kernel.actors import INVESTIGATOR_ACTIONS, NURSE_ACTIONS
 from scheduler.kernel.subject_state import SubjectState, subject_state
@@ -26,6 +28,7 @@ from scheduler.kernel.validation import parse_date
 from scheduler.models import Void
 from scheduler.protocols.schema import DoseLevel
 from scheduler.reminders.channels.registry import DESCRIPTORS
+from scheduler.reminders.history import reminder_history
 from scheduler.reminders.outbox import preference_summary, set_preference
 from scheduler.signatures.records import resume_dose_deviation
 from scheduler.signatures.services import awaiting_signature, signatures_of
@@ -52,6 +55,7 @@ from scheduler.web.deps import (
     request_unit,
 )
 from scheduler.web.error_pages import problem_page
+from scheduler.web.form_errors import page_reason
 from scheduler.web.forms import optional_milligrams, optional_whole, whole
 from scheduler.web.rendering import TEMPLATES
 from scheduler.web.timeline_svg import timeline_svg
@@ -70,6 +74,9 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "reminders": ("channel", "address"),
 }
 NOTICES = {
+    "enrol": "Subject enrolled: the plan below is built from the dates given.",
+    "day1-met": "Day-1 criteria met: recorded.",
+    "day1-not_met": "Day-1 criteria not met: recorded; the cycle waits until they are met.",
     "visit": "Visit recorded.",
     "dose": "Dose recorded.",
     "hold": "Hold started: every dose from its first day is held until a resumption.",
@@ -94,8 +101,7 @@ class FormError:
 
 
 def _form_error(form: str, exc: InputError, fields: dict[str, tuple[str, ...]]) -> FormError:
-    # The services speak the CLI's language ("give --reason"); the page has a Reason field.
-    reason = exc.reason.replace("--reason", "a reason")
+    reason = page_reason(exc.reason)
     return FormError(form, exc.field, reason, on_a_field=exc.field in fields.get(form, ()))
 
 
@@ -124,6 +130,32 @@ def level_caption(level: DoseLevel) -> str:
     return caption
 
 
+RECORDED_DOSE = (*TAKEN, "missed")
+"""Dose statuses that come from a record: a hold may not cover any of them."""
+
+
+@dataclass(frozen=True)
+class HoldBlocked:
+    """Why a hold cannot start on an adverse event's onset: a dose was recorded on or after
+    it. The nurse is offered the first day a hold can start instead."""
+
+    last_recorded: date
+    first_possible: date
+
+
+def hold_blocked(plan: core.Plan, onset: date) -> HoldBlocked | None:
+    recorded = [
+        slot.date
+        for cycle in plan.cycles
+        for slot in cycle.doses
+        if slot.status in RECORDED_DOSE and slot.date >= onset
+    ]
+    if not recorded:
+        return None
+    last = max(recorded)
+    return HoldBlocked(last, last + timedelta(days=1))
+
+
 def _cycle_day(plan: core.Plan) -> tuple[int, int] | None:
     for cycle in plan.cycles:
         if cycle.day1 <= plan.today <= cycle.end:
@@ -149,6 +181,7 @@ def _render(
             signed = signatures_of(unit.session, code)
             records = records_of(unit.session, code)
             unsigned = awaiting_signature(unit.session, code)
+            sent = reminder_history(unit.session, code)
     except NotFound as exc:
         if exc.field != "subject":
             raise
@@ -175,6 +208,7 @@ def _render(
         "lower_levels": [lvl for lvl in state.protocol.dose_levels if lvl.dose_mg < plan.dose_mg],
         "reasons": DISCONTINUATION_REASONS,
         "reminders": reminders,
+        "reminder_history": sent,
         "channels": {name: d.label for name, d in DESCRIPTORS.items()},
         "slots": range(1, slots_per_day + 1),
         "can_record": staff.role in NURSE_ACTIONS,
@@ -186,6 +220,7 @@ def _render(
         "signatures": signed,
         "records": records,
         "awaiting_signature": unsigned,
+        "hold_blocked": hold_blocked(plan, assessed.event.onset) if assessed else None,
     }
     return TEMPLATES.TemplateResponse(request, "subject.html", context, status_code=status)
 

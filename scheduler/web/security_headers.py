@@ -3,7 +3,7 @@
 revalidation.
 
 - Content-Security-Policy: scripts only from this server (no page has an inline script; /docs
-  loads Swagger UI from its CDN and starts it from ``static/docs.js``), no plugins, no framing,
+  serves Swagger UI from the package and starts it from ``static/docs.js``), no plugins, no framing,
   forms post only here. Inline styles stay allowed: the templates and the SVG pictures carry
   them, and a style cannot run code.
 - Referrer-Policy ``no-referrer``: feed URLs carry secrets, and no page needs the Referer.

@@ -23,15 +23,28 @@ from scheduler.core.visits import VisitPlan
 
 DOSE_COLOURS: dict[str, str] = {
     "taken": "#2e7d32",
-    "late": "#f9a825",
-    "taken_outside_window": "#ef6c00",
+    "late": "#8a5a00",
+    "taken_outside_window": "#c43e00",
     "missed": "#c62828",
     "held": "#6a1b9a",
-    "planned": "#90caf9",
-    "cancelled": "#bdbdbd",
+    "planned": "#e3f2fd",
+    "cancelled": "#eeeeee",
 }
-"""Dose status -> fill. Chosen to stay distinguishable for the common colour-vision deficits
-together with the legend's labels (taken green vs missed red also differ in lightness)."""
+"""Dose status -> fill. Never the only sign: each recorded or held status also has its own
+white glyph (``DOSE_GLYPHS``), and the two statuses drawn pale (planned, cancelled) have a dark
+outline (``DOSE_OUTLINES``). Every solid fill and outline is at least 3:1 against the white
+background, and the white glyphs at least 3:1 against their fill (WCAG 1.4.11)."""
+DOSE_OUTLINES: dict[str, str] = {"planned": "#1565c0", "cancelled": "#616161"}
+DOSE_GLYPHS: dict[str, str] = {
+    "taken": "M{l},{m} L{c},{b} L{r},{t}",  # a tick
+    "late": "M{c},{t} L{c},{m} L{r},{m}",  # clock hands
+    "taken_outside_window": "M{c},{t} L{c},{m} M{c},{b} L{c},{b}",  # an exclamation mark
+    "missed": "M{l},{t} L{r},{b} M{r},{t} L{l},{b}",  # a cross
+    "held": "M{l},{m} L{r},{m}",  # a bar: paused
+    "cancelled": "M{l},{b} L{r},{t}",  # struck through
+}
+"""Dose status -> the glyph drawn over its cell, so that taken, missed and held differ in
+shape as well as in colour (for the colour-blind, and on a greyscale printout)."""
 _LEGEND_WORDS = {"taken_outside_window": "taken too late"}
 """Legend text for a status whose name would not fit a legend column."""
 
@@ -126,14 +139,43 @@ def _dose_cells(
             height=slot_h - (1 if per_day > 1 else 0),
             fill=DOSE_COLOURS[slot.status],
             fill_opacity=0.45 if slot.tentative else 1,
+            stroke=DOSE_OUTLINES.get(slot.status, DOSE_COLOURS[slot.status]),
             class_=f"dose {slot.status}",
             data_key=slot.key,
             data_status=slot.status,
         )
+        _glyph(group, slot.status, x, y, DAY_W - 2, slot_h)
         if previous_mg is not None and slot.dose_mg < previous_mg:
             _reduction_mark(group, row, slot.date, previous_mg, slot.dose_mg)
         previous_mg = slot.dose_mg
     return previous_mg
+
+
+def _glyph(group: ET.Element, status: str, x: float, y: float, w: float, h: float) -> None:
+    shape = DOSE_GLYPHS.get(status)
+    if shape is None:
+        return
+    pad = min(w, h) * 0.22
+    d = shape.format(
+        l=round(x + pad, 1),
+        r=round(x + w - pad, 1),
+        c=round(x + w / 2, 1),
+        t=round(y + pad, 1),
+        b=round(y + h - pad, 1),
+        m=round(y + h / 2, 1),
+    )
+    colour = "#ffffff" if status != "cancelled" else DOSE_OUTLINES["cancelled"]
+    _el(
+        group,
+        "path",
+        d=d,
+        fill="none",
+        stroke=colour,
+        stroke_width=1.6,
+        stroke_linecap="round",
+        class_=f"glyph {status}",
+        aria_hidden="true",
+    )
 
 
 def _dose_title(slot: DoseSlot) -> str:
@@ -260,7 +302,9 @@ def _legend(svg: ET.Element, y: int) -> None:
         elif shape == "path":
             _el(item, "path", d=f"M{x},{ly} L{x + 12},{ly} L{x + 6},{ly + 10} Z", fill=colour)
         else:
-            _el(item, "rect", x=x, y=ly, width=12, height=12, fill=colour)
+            outline = DOSE_OUTLINES.get(label, colour)
+            _el(item, "rect", x=x, y=ly, width=12, height=12, fill=colour, stroke=outline)
+            _glyph(item, label, x, ly, 12, 12)
         _el(item, "text", x=x + 16, y=ly + 10, font_size=11).text = _LEGEND_WORDS.get(label, label)
 
 

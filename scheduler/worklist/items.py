@@ -329,6 +329,7 @@ def _day1_items(
                 visit_code=visit_code,
                 dose_mg=dose,
                 urgency="today",
+                cycle=cycle,
             )
         )
 

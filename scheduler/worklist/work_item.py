@@ -46,3 +46,5 @@ class WorkItem:
     visit_code: str | None = None
     dose_mg: float | None = None
     urgency: Urgency = "watch"
+    cycle: int | None = None
+    """The cycle a day-1 check is for: the row links to its confirmation form."""

@@ -17,6 +17,8 @@ import pytest
 
 CHROMIUM = Path(os.environ.get("DOSING_CHROMIUM", "/usr/bin/chromium"))
 REPO = Path(__file__).resolve().parents[2]
+VIEWPORTS = {"phone": (390, 844), "laptop": (1366, 900)}
+"""The screens every page must fit: a phone held upright and a laptop."""
 INSTALL_HINT = (
     f"Chromium not found at {CHROMIUM}; browser tests need Debian's packages: "
     "sudo apt-get install -y chromium chromium-driver (./dev.sh test installs them)"
@@ -122,6 +124,36 @@ def log_in_as(browser, server):
         assert "/login" in page.url
         page.get_by_label("User name").fill(name)
         page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{server}/")
+        return page
+
+    yield log_in
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(params=sorted(VIEWPORTS))
+def screen(request) -> dict[str, int]:
+    """Each test that asks for it runs once per screen size of ``VIEWPORTS``."""
+    width, height = VIEWPORTS[request.param]
+    return {"width": width, "height": height}
+
+
+@pytest.fixture
+def sized_login(screen, browser, server):
+    """``sized_login("demo-nurse")``: a page at this test's screen size, logged in. The
+    context bypasses the page's Content-Security-Policy only so that the test may inject
+    axe-core; the app's own scripts are unaffected."""
+    contexts = []
+
+    def log_in(name: str):
+        context = browser.new_context(base_url=server, viewport=screen, bypass_csp=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("User name").fill(name)
+        page.get_by_label("Password").fill("demo-password")
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url(f"{server}/")
         return page

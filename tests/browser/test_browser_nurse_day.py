@@ -38,9 +38,9 @@ def test_a_grade_3_adverse_event_shows_the_proposed_hold_and_its_preview(log_in_
     form.get_by_label("related", exact=True).check()
     form.get_by_role("button", name="Record adverse event").click()
     proposal = page.locator("#ae-proposal")
-    assert "Proposed action: hold_then_reduce" in proposal.inner_text()
+    assert "Proposed action: hold, then resume at a lower dose" in proposal.inner_text()
     assert "then resume at 10 mg" in proposal.inner_text()
     proposal.get_by_role("link", name=re.compile("Preview the hold")).click()
     assert "Doses lost" in page.locator("#preview").inner_text()
     page.get_by_role("button", name="Confirm hold").click()
-    assert page.locator("#status").inner_text() == "on_hold"
+    assert page.locator("#status").inner_text() == "on hold"

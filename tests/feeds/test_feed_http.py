@@ -426,7 +426,7 @@ def test_the_subjects_feed_page_issues_a_link_with_its_qr_code_once(staff_client
     assert webcal is not None
     token = _TOKEN.search(webcal.group(1))
     assert token is not None
-    assert f"http://127.0.0.1:8000/feeds/{token.group(1)}.ics" in issued.text
+    assert f"http://testserver/feeds/{token.group(1)}.ics" in issued.text
     assert '<div class="qr"' in issued.text and "<svg" in issued.text and "<path" in issued.text
     assert nurse.get(_path(token.group(1))).status_code == 200
     later = nurse.get("/subjects/DEMO-002/feed")
@@ -507,7 +507,7 @@ def test_the_printed_handout_carries_the_qr_of_the_link_just_issued(staff_client
     assert handout.headers["cache-control"] == "no-store"
     assert '<div class="qr">' in handout.text and "<path" in handout.text
     assert nurse.get(_path(token.group(1))).status_code == 200  # the same link, not a new one
-    assert qr_svg(f"webcal://127.0.0.1:8000/feeds/{token.group(1)}.ics") in handout.text
+    assert qr_svg(f"webcal://testserver/feeds/{token.group(1)}.ics") in handout.text
 
 
 def test_a_handout_printed_without_a_link_issues_one_and_revokes_the_old(staff_client):

@@ -70,3 +70,15 @@ def test_the_calendar_feed_keeps_its_own_caching(web_app, staff_client):
     feed = TestClient(web_app).get("/feeds/" + url.rsplit("/feeds/", 1)[1])
     assert feed.status_code == 200 and feed.headers["cache-control"] == "private"
     assert feed.headers["referrer-policy"] == "no-referrer"
+
+
+def test_the_docs_page_needs_nothing_from_another_host(staff_client):
+    """/docs works offline: Swagger UI is served from the package, under the app's own policy."""
+    nurse = staff_client("nurse")
+    docs = nurse.get("/docs")
+    assert docs.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(a.startswith("/static/") for a in assets)
+    for asset in assets:
+        served = nurse.get(asset)
+        assert served.status_code == 200 and len(served.content) > 100, asset

@@ -21,7 +21,14 @@ from scheduler.core import (
     build_plan,
 )
 from scheduler.protocols import Protocol, load_protocol, shipped_protocol_files
-from scheduler.web.timeline_svg import DOSE_COLOURS, HOLD_FILL, REDUCTION_COLOUR, timeline_svg
+from scheduler.web.timeline_svg import (
+    DOSE_COLOURS,
+    DOSE_GLYPHS,
+    DOSE_OUTLINES,
+    HOLD_FILL,
+    REDUCTION_COLOUR,
+    timeline_svg,
+)
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 ANLOTINIB = load_protocol(next(p for p in shipped_protocol_files() if p.name == "nct03945799.toml"))
@@ -179,3 +186,42 @@ def test_every_slot_visit_hold_and_reduction_of_any_plan_is_drawn(drawn: tuple[P
     drops = [b for a, b in itertools.pairwise(slots) if b.dose_mg < a.dose_mg]
     marks = root.findall(".//svg:path[@class='reduction']", NS)
     assert [m.get("data-date") for m in marks] == [s.date.isoformat() for s in drops]
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_taken_missed_and_held_differ_in_shape_not_only_in_colour(anlotinib: Protocol) -> None:
+    """For a colour-blind nurse, and on a greyscale printout: each status has its own glyph."""
+    history = History(
+        doses=(
+            DoseOutcome(id=1, on=C1D1, taken=True, taken_at=time(8, 10)),
+            DoseOutcome(id=2, on=C1D1 + timedelta(days=1), taken=False),
+        ),
+        holds=(HoldStart(id=1, on=C1D1 + timedelta(days=2), reason="grade 3 diarrhoea"),),
+    )
+    today = C1D1 + timedelta(days=3)
+    root = _svg(build_plan(anlotinib, _anchors(), history, today), today)
+    shapes = {
+        status: next(iter(root.iterfind(f".//svg:path[@class='glyph {status}']", NS)))
+        for status in ("taken", "missed", "held")
+    }
+    commands = {s: "".join(c for c in (p.get("d") or "") if c.isalpha()) for s, p in shapes.items()}
+    assert len(set(commands.values())) == 3, commands  # three different pen paths
+
+
+def test_marks_meet_3_to_1_against_the_background_and_glyphs_against_their_fill() -> None:
+    for status, fill in DOSE_COLOURS.items():
+        edge = DOSE_OUTLINES.get(status, fill)
+        assert _contrast(edge, "#ffffff") >= 3, status
+        if status in DOSE_GLYPHS and status not in DOSE_OUTLINES:
+            assert _contrast("#ffffff", fill) >= 3, status
+    assert _contrast(REDUCTION_COLOUR, "#ffffff") >= 3

@@ -6,6 +6,6 @@ window.addEventListener("load", function () {
     dom_id: "#swagger-ui",
     layout: "BaseLayout",
     deepLinking: true,
-    presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+    presets: [SwaggerUIBundle.presets.apis],
   });
 });
