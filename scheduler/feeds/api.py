@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from scheduler.errors import Conflict
 from scheduler.feeds.tokens import PATIENT, issue_feed, revoke_feed, token_status
-from scheduler.web.api_types import ERRORS, Reason
+from scheduler.web.api_types import ERRORS, ApiModel, Reason
 from scheduler.web.deps import NurseStaff, SettingsDep, SubjectCode, UnitDep
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["feeds"])
@@ -26,7 +26,7 @@ class FeedStatusOut(BaseModel):
     revoked: int = Field(description="How many earlier links were withdrawn or rotated")
 
 
-class FeedIssueIn(BaseModel):
+class FeedIssueIn(ApiModel):
     reason: Reason = ""
     rotate: bool = Field(
         default=False,
@@ -41,7 +41,7 @@ class FeedIssuedOut(BaseModel):
     rotated: bool
 
 
-class FeedRevokeIn(BaseModel):
+class FeedRevokeIn(ApiModel):
     reason: Reason = ""
 
 

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from scheduler.clock import Clock
 from scheduler.db import transaction
 from scheduler.kernel.unit import Unit, unit_of_work
+from scheduler.kernel.validation import CODE_PATTERN
 from scheduler.settings import Settings
 from scheduler.staff.accounts import Staff, session_staff, token_staff
 
@@ -38,9 +39,7 @@ PHARMACY_ACTIONS = ("pharmacist",)
 INVESTIGATOR_ACTIONS = ("investigator",)
 """Resumptions (with or without a reduction) and discontinuations."""
 
-SubjectCode = Annotated[
-    str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", description="Subject code")
-]
+SubjectCode = Annotated[str, Path(pattern=CODE_PATTERN, description="Subject code")]
 """A subject code in a URL: refused before any query when it cannot be one."""
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `dosing user token NAME`")
