@@ -49,6 +49,9 @@ def _exact_json_types(node: object) -> None:
     JSON number (not ``"5"``, not ``true``). Not pydantic's strict mode, which would also refuse
     ``1.0`` for an integer, which JSON Schema counts as one."""
     if isinstance(node, dict):
+        function = node.get("function")
+        if isinstance(function, dict) and function.get("function") is _json_number:
+            return  # already made exact (a model's schema is built more than once)
         for value in list(node.values()):
             _exact_json_types(value)
         if node.get("type") == "bool":
