@@ -80,7 +80,7 @@ class StaffIn(ApiModel):
         max_length=1024,
         description=f"At least {MIN_PASSWORD_LENGTH} characters",
     )
-    sites: SiteCodes = []
+    sites: SiteCodes = Field(default_factory=list)
 
 
 class DeactivateIn(ApiModel):

@@ -106,6 +106,6 @@ def test_the_api_answers_as_its_schema_says_under_every_check(web_app, staff_cli
         for failure in statistic.unique_failures_map
     ]
     assert not errors
-    assert EVERY_CHECK <= ran
+    assert ran >= EVERY_CHECK
     assert len(statistic.tested_operations) >= 25 and statistic.total_cases > 25 * 25
     assert failures == []
