@@ -6,29 +6,29 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from scheduler.eligibility.checklist import answer_criterion, checklist, waive_criterion
 from scheduler.eligibility.screening import consort_counts, record_screen_failure, screening_log
 from scheduler.kernel.subject_state import subject_state
-from scheduler.web.api_types import ERRORS, Day, Reason
+from scheduler.web.api_types import ERRORS, ApiModel, Day, Reason
 from scheduler.web.deps import InvestigatorStaff, NurseStaff, SubjectCode, UnitDep
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["eligibility"])
 
 
-class AnswerIn(BaseModel):
+class AnswerIn(ApiModel):
     criterion: str = Field(min_length=1, max_length=24)
     answer: str = Field(min_length=1, max_length=32, description="yes, no or a value")
     source: str = Field(min_length=1, max_length=200, description="Source document")
 
 
-class WaiverIn(BaseModel):
+class WaiverIn(ApiModel):
     criterion: str = Field(min_length=1, max_length=24)
     reason: Reason = Field(min_length=1)
 
 
-class ScreenFailureIn(BaseModel):
+class ScreenFailureIn(ApiModel):
     on: Day
     reason: Reason = Field(min_length=1)
 

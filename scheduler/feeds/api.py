@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from scheduler.errors import Conflict
 from scheduler.feeds.tokens import PATIENT, issue_feed, revoke_feed, token_status
-from scheduler.web.api_types import ERRORS, Reason
+from scheduler.web.api_types import ERRORS, ApiModel, Reason
 from scheduler.web.deps import NurseStaff, SubjectCode, UnitDep
 from scheduler.web.public_url import feed_settings
 
@@ -27,7 +27,7 @@ class FeedStatusOut(BaseModel):
     revoked: int = Field(description="How many earlier links were withdrawn or rotated")
 
 
-class FeedIssueIn(BaseModel):
+class FeedIssueIn(ApiModel):
     reason: Reason = ""
     rotate: bool = Field(
         default=False,
@@ -42,7 +42,7 @@ class FeedIssuedOut(BaseModel):
     rotated: bool
 
 
-class FeedRevokeIn(BaseModel):
+class FeedRevokeIn(ApiModel):
     reason: Reason = ""
 
 

@@ -8,10 +8,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scheduler.errors import InputError
 
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
-_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-"""Control characters (line breaks aside) and the bidirectional overrides and isolates, which
-make a reason read differently on screen from what is stored (U+202E turns text around)."""
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+"""A subject, site or protocol code."""
+_CODE = re.compile(CODE_PATTERN)
+CONTROL_CHARACTERS = r"\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+"""The body of a regular expression's character class (Python's and JSON Schema's alike): control
+characters (line breaks aside) and the bidirectional overrides and isolates, which make a
+reason read differently on screen from what is stored (U+202E turns text around)."""
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 EARLIEST = date(1900, 1, 1)

@@ -7,20 +7,20 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from scheduler.kernel.subject_state import subject_state
 from scheduler.labs.baselines import correct_baseline
 from scheduler.labs.day1 import confirm_computed_day1, evaluate_day1
 from scheduler.labs.history import labs_json, subject_labs
 from scheduler.labs.results import record_result
-from scheduler.web.api_types import ERRORS, Day, Reason
+from scheduler.web.api_types import ERRORS, ApiModel, Day, Reason
 from scheduler.web.deps import InvestigatorStaff, NurseStaff, SubjectCode, UnitDep
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["labs"])
 
 
-class LabIn(BaseModel):
+class LabIn(ApiModel):
     test: str = Field(
         min_length=1, max_length=16, description="Test code of the CTCAE table, or BP"
     )
@@ -35,7 +35,7 @@ class LabIn(BaseModel):
     reason: Reason = ""
 
 
-class BaselineIn(BaseModel):
+class BaselineIn(ApiModel):
     test: str = Field(min_length=1, max_length=16)
     result_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="None: no baseline")
     reason: Reason = Field(min_length=1)
@@ -76,7 +76,7 @@ def post_baseline(
     return {"id": row.id, "test": row.test, "result_id": row.result_id, "reason": row.reason}
 
 
-class Day1ConfirmIn(BaseModel):
+class Day1ConfirmIn(ApiModel):
     on: Day | None = Field(default=None, description="Date confirmed (default: today)")
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from scheduler.reminders.channels.registry import CHANNEL_NAMES
 from scheduler.reminders.outbox import PreferenceSummary, preference_summary, set_preference
-from scheduler.web.api_types import ERRORS
+from scheduler.web.api_types import ERRORS, ApiModel
 from scheduler.web.deps import CurrentStaff, NurseStaff, SubjectCode, UnitDep, request_unit
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["reminders"])
@@ -38,7 +38,7 @@ class ReminderPreferenceOut(BaseModel):
         )
 
 
-class ReminderPreferenceIn(BaseModel):
+class ReminderPreferenceIn(ApiModel):
     opted_in: bool
     channel: str | None = Field(
         default=None,

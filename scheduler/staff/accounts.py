@@ -38,7 +38,8 @@ MAX_TOKEN_LIFETIME_DAYS = 365
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 """``last_used_at`` is written at most once a minute per token, not at every call."""
 MIN_PASSWORD_LENGTH = 10
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+USER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
+_NAME = re.compile(USER_NAME_PATTERN)
 _HASHER = (
     PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # DOSING_PASSWORD_HASH_COST
     if get_settings().password_hash_cost == "minimal"

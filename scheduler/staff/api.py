@@ -16,7 +16,9 @@ from scheduler.models import ROLES, ApiToken
 from scheduler.reminders.outbox import OutboxStatus, outbox_status
 from scheduler.staff.accounts import (
     MAX_TOKEN_LIFETIME_DAYS,
+    MIN_PASSWORD_LENGTH,
     TOKEN_LIFETIME_DAYS,
+    USER_NAME_PATTERN,
     StaffAccount,
     create_staff,
     deactivate,
@@ -27,7 +29,7 @@ from scheduler.staff.accounts import (
     set_sites,
 )
 from scheduler.staff.throttle import unlock
-from scheduler.web.api_types import ERRORS, Reason
+from scheduler.web.api_types import ERRORS, ApiModel, Code, RequiredReason, Text
 from scheduler.web.deps import AdminStaff, UnitDep
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["admin"])
@@ -36,7 +38,7 @@ UserName = Annotated[str, Path(min_length=1, max_length=64, description="Staff u
 
 
 SiteCodes = Annotated[
-    list[Annotated[str, Field(max_length=32)]],
+    list[Code],
     Field(max_length=100, description="Codes of the sites the account works at; none: all sites"),
 ]
 
@@ -65,30 +67,43 @@ class StaffOut(BaseModel):
         )
 
 
-class StaffIn(BaseModel):
-    name: str = Field(description="1-64 letters, digits, '.', '_', '@' or '-'")
-    role: str = Field(description=f"One of: {', '.join(ROLES)}")
-    password: str = Field(description="At least 10 characters")
-    sites: SiteCodes = []
+class StaffIn(ApiModel):
+    name: str = Field(
+        pattern=USER_NAME_PATTERN,
+        description="1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
+    )
+    role: str = Field(
+        description=f"One of: {', '.join(ROLES)}", json_schema_extra={"enum": list(ROLES)}
+    )
+    password: str = Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=1024,
+        description=f"At least {MIN_PASSWORD_LENGTH} characters",
+    )
+    sites: SiteCodes = Field(default_factory=list)
 
 
-class DeactivateIn(BaseModel):
-    reason: Reason
+class DeactivateIn(ApiModel):
+    reason: RequiredReason
 
 
-class SitesIn(BaseModel):
+class SitesIn(ApiModel):
     sites: SiteCodes
-    reason: Reason
+    reason: RequiredReason
 
 
-class ReasonIn(BaseModel):
-    reason: Reason
+class ReasonIn(ApiModel):
+    reason: RequiredReason
 
 
-class TokenIn(BaseModel):
-    label: str = Field(default="", description="What the token is for (at most 100 characters)")
+class TokenIn(ApiModel):
+    label: Annotated[str, Text(limit=100)] = Field(
+        default="", description="What the token is for (at most 100 characters)"
+    )
     days: int = Field(
         default=TOKEN_LIFETIME_DAYS,
+        ge=1,
+        le=MAX_TOKEN_LIFETIME_DAYS,
         description=f"Days until the token expires, 1 to {MAX_TOKEN_LIFETIME_DAYS}",
     )
 

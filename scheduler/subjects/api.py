@@ -10,7 +10,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from scheduler import core
 from scheduler.core.inputs import DiscontinuationReason
@@ -21,7 +21,16 @@ from scheduler.subjects.doses import record_dose
 from scheduler.subjects.previews import DateMove, DoseRun, Preview, preview_hold, preview_resume
 from scheduler.subjects.treatment import discontinue, hold, resume
 from scheduler.subjects.visits import record_visit
-from scheduler.web.api_types import ERRORS, ClockTime, Day, Reason
+from scheduler.web.api_types import (
+    ERRORS,
+    ApiModel,
+    ClockTime,
+    Code,
+    Day,
+    Reason,
+    RequiredReason,
+    Text,
+)
 from scheduler.web.deps import (
     ClockDep,
     CurrentStaff,
@@ -35,7 +44,7 @@ from scheduler.web.deps import (
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["subjects"])
 
 
-class DoseIn(BaseModel):
+class DoseIn(ApiModel):
     date: Day
     taken: bool
     at: ClockTime | None = None
@@ -43,14 +52,14 @@ class DoseIn(BaseModel):
     reason: Reason = ""
 
 
-class VisitIn(BaseModel):
+class VisitIn(ApiModel):
     code: str = Field(min_length=1, max_length=32)
     on: Day
     reason: Reason = ""
 
 
-class AdverseEventIn(BaseModel):
-    term: str = Field(min_length=1, max_length=200)
+class AdverseEventIn(ApiModel):
+    term: Annotated[str, Text(limit=200, required=True)]
     grade: int = Field(ge=1, le=5)
     onset: Day
     related: bool = True
@@ -62,19 +71,19 @@ class AdverseEventIn(BaseModel):
     )
 
 
-class HoldIn(BaseModel):
+class HoldIn(ApiModel):
     start: Day = Field(description="First day without dosing")
-    reason: Reason = Field(min_length=1)
+    reason: RequiredReason
     adverse_event_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
-class ResumeIn(BaseModel):
+class ResumeIn(ApiModel):
     on: Day = Field(description="First dosing day again")
     dose_mg: float | None = Field(default=None, gt=0, le=10_000)
     reason: Reason = ""
 
 
-class DiscontinueIn(BaseModel):
+class DiscontinueIn(ApiModel):
     on: Day
     reason: DiscontinuationReason
     note: Reason = ""
@@ -94,7 +103,7 @@ def plan(code: SubjectCode, unit: UnitDep) -> dict[str, Any]:
 def audit(
     unit: UnitDep,
     staff: CurrentStaff,
-    subject: Annotated[str | None, Query(max_length=32, description="One subject's trail")] = None,
+    subject: Annotated[Code | None, Query(description="One subject's trail")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     """Who changed what, when and why, newest first, with the old and new values; reminder

@@ -30,6 +30,7 @@ from scheduler.kernel.actors import (
     PHARMACY_ACTIONS,
 )
 from scheduler.kernel.unit import Unit, unit_of_work
+from scheduler.kernel.validation import CODE_PATTERN
 from scheduler.settings import Settings
 from scheduler.staff.accounts import Staff, session_staff, token_staff
 
@@ -39,9 +40,7 @@ OPENAPI_URL = "/api/openapi.json"
 """The one path under /api that also takes the session cookie: /docs, a page, reads it."""
 
 
-SubjectCode = Annotated[
-    str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", description="Subject code")
-]
+SubjectCode = Annotated[str, Path(pattern=CODE_PATTERN, description="Subject code")]
 """A subject code in a URL: refused before any query when it cannot be one."""
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `dosing user token NAME`")

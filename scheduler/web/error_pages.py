@@ -1,15 +1,20 @@
 """How refused input looks: the JSON API answers ``{"error": {"field", "reason"}}``, a person in a
 browser gets a page saying what went wrong. Pages that can show the error next to the field
 they asked for (the worklist's pickers, the subject forms) catch ``InputError`` themselves;
-these handlers are for everything else, so no page ever answers a person with raw JSON."""
+these handlers are for everything else, so no page ever answers a person with raw JSON, and no
+API client ever gets another shape: Starlette's and FastAPI's own refusals (no such path, a
+method the path does not take, a body that cannot be read) are answered as the services' are."""
 
 from __future__ import annotations
+
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from scheduler.errors import InputError, ProtocolError, StorageUnavailable
 from scheduler.web.deps import wants_json
@@ -22,6 +27,9 @@ TITLES = {
     503: "Not stored",
 }
 RETRY_AFTER_SECONDS = 30
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+HTTP_FIELDS = {400: "body", 404: "path", 405: "method"}
+"""What a refusal raised by the framework rather than the services is about."""
 
 
 def problem_page(request: Request, title: str, reason: str, status: int) -> Response:
@@ -49,6 +57,33 @@ def _first_problem(exc: RequestValidationError) -> tuple[str, str]:
     return (names[-1] if names else "request"), str(first.get("msg", "is not valid"))
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at the request's path, found by asking the routes as the
+    router does. Starlette's 405 names only the methods of the first route whose path matched,
+    though a path such as ``/api/staff`` has a route for GET and another for POST."""
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
+def _framework_refusal(request: Request, exc: HTTPException) -> tuple[str, str, dict[str, str]]:
+    """The field, reason and headers of a refusal Starlette or FastAPI raised."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        reason = f"{request.method} is not allowed here (allowed: {', '.join(allowed)})"
+        return "method", reason, headers
+    if exc.status_code == 404 and exc.detail == HTTPStatus.NOT_FOUND.phrase:
+        return "path", f"no such address: {request.url.path}", headers
+    return HTTP_FIELDS.get(exc.status_code, "request"), str(exc.detail), headers
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> Response:
@@ -71,9 +106,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        if wants_json(request) or exc.status_code < 400:
+        if exc.status_code < 400:
             return await http_exception_handler(request, exc)
-        title = TITLES.get(exc.status_code, "Error")
-        page = problem_page(request, title, str(exc.detail), exc.status_code)
-        page.headers.update(exc.headers or {})
-        return page
+        field, reason, headers = _framework_refusal(request, exc)
+        if wants_json(request):
+            answer = refusal(request, field, reason, exc.status_code)
+        else:
+            answer = problem_page(
+                request, TITLES.get(exc.status_code, "Error"), reason, exc.status_code
+            )
+        answer.headers.update(headers)
+        return answer

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from scheduler.web.api_types import ERRORS, Day
+from scheduler.web.api_types import ERRORS, Code, Day
 from scheduler.web.deps import (
     UnitDep,
 )
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api", responses=ERRORS, tags=["worklist"])
 @router.get("/worklist")
 def due(
     unit: UnitDep,
-    site: Annotated[str | None, Query(max_length=32, description="Site code")] = None,
+    site: Annotated[Code | None, Query(description="Site code")] = None,
     on: Annotated[
         Day | None, Query(alias="date", description="Default: today at each site")
     ] = None,
