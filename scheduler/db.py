@@ -92,6 +92,7 @@ def transaction(engine: Engine) -> Iterator[Session]:
 def reading(engine: Engine) -> Iterator[Session]:
     """A session that only reads: on SQLite it begins without the write lock, so a reader never
     queues behind a writer's unit of work (WAL lets both run). Nothing it changes is kept: it
-    ends in a rollback."""
-    with Session(engine, expire_on_commit=False) as session:
+    ends in a rollback, and nothing is flushed before that (so ``session.dirty`` still shows
+    what a caller would have to write in a transaction of its own)."""
+    with Session(engine, expire_on_commit=False, autoflush=False) as session:
         yield session

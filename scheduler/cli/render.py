@@ -61,7 +61,7 @@ def table(
     return "\n".join(lines)
 
 
-MIN_WRAPPED = 12
+MIN_WRAPPED = 8
 """The narrowest a wrapped column becomes: narrower, a value is more line breaks than text."""
 
 

@@ -24,10 +24,11 @@ def test_the_chinese_handout_prints_on_one_a4_page(demo_db, log_in_as):
         pytest.skip("no Chinese font: apt-get install fonts-wqy-zenhei (./dev.sh test does)")
     c1d1 = datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=3)  # the site's today
     surgery = c1d1 - timedelta(days=35)
+    # Every CLI write acts as a real staff account: the demo's nurse enrols, as on the web.
     dosing(
         demo_db,
         "enroll", "ZH-001", "--c1d1", c1d1.isoformat(), "--surgery", surgery.isoformat(),
-        "--site", "ZJU1", "--language", "zh_CN",
+        "--site", "ZJU1", "--language", "zh_CN", "--user", "demo-nurse",
     )  # fmt: skip
     page = log_in_as("demo-nurse")
     page.goto("/subjects/ZH-001/handout")

@@ -7,6 +7,7 @@ missed, held from C1 D10 for hypertension, resumed at 10 mg on 03-20; seen on 20
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -89,11 +90,29 @@ def test_visits_use_the_protocols_translations_and_chinese_dates(feed, plan):
     assert items["visit:FU3M"].summary == "研究访视：第3个月随访"
 
 
+MEDICAL_ABBREVIATIONS = ("CT", "MRI")
+"""Latin abbreviations Chinese hospitals print as they are and patients read as such (the
+baseline visit's "基线影像检查（CT/MRI）"); a translation spelling them out would read less
+like the hospital's own forms. Only whole tokens are excused, in this exact case."""
+_ALLOWED = re.compile(
+    r"(?<![A-Za-z0-9])(?:mg|Asia/Shanghai|"
+    + "|".join(map(re.escape, MEDICAL_ABBREVIATIONS))
+    + r")(?![A-Za-z0-9])"
+)
+
+
 def test_no_english_word_reaches_a_chinese_patient(feed):
     for item in feed[0]:
         for text in (item.summary, item.description, item.alarm_text):
-            letters = text.replace("mg", "").replace("Asia/Shanghai", "")
+            letters = _ALLOWED.sub("", text)
             assert not any("a" <= ch.lower() <= "z" for ch in letters), text
+
+
+def test_only_whole_abbreviations_are_excused():
+    assert _ALLOWED.sub("", "基线影像检查（CT/MRI）") == "基线影像检查（/）"
+    assert _ALLOWED.sub("", "12 mg") == "12 "
+    for english in ("CTs", "Contact", "MRIs", "mgs", "ct"):
+        assert _ALLOWED.sub("", english) == english
 
 
 def test_the_chinese_feed_takes_the_fast_writer(feed):

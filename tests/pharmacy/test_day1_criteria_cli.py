@@ -53,5 +53,5 @@ def test_resuming_after_a_hold_beyond_the_limit_needs_reason_on_the_command_line
     )
     code, out, err = run(capsys, *resume, "--reason", "PI decision: continue")
     assert code == 0, err
-    code, out, _ = run(capsys, "audit", "S-003", *db)
+    code, out, _ = run(capsys, "audit", "S-003", "--json", *db)
     assert "treatment.limit_override" in out and "PI decision: continue" in out

@@ -50,7 +50,7 @@ def test_the_proposed_hold_after_a_dose_that_day_says_why_and_offers_the_next_da
     nurse.form("/subjects/DEMO-002/doses", {"date": "2026-03-02", "outcome": "taken"})
     page = nurse.form(
         "/subjects/DEMO-002/adverse-events",
-        {"term": "hypertension", "grade": "3", "onset": "2026-03-02", "related": "1"},
+        {"term": "hypertension", "grade": "3", "onset": "2026-03-02", "related": "yes"},
     )
     refused = re.search(r'<p id="hold-from-onset-refused">(.*?)</p>', page.text, re.S).group(1)
     assert "a dose is recorded on 2026-03-02" in refused
@@ -64,7 +64,7 @@ def test_the_proposed_hold_after_a_dose_that_day_says_why_and_offers_the_next_da
 def test_without_a_dose_that_day_the_hold_is_offered_from_the_onset(staff_client):
     page = staff_client("nurse").form(
         "/subjects/DEMO-002/adverse-events",
-        {"term": "hypertension", "grade": "3", "onset": "2026-03-02", "related": "1"},
+        {"term": "hypertension", "grade": "3", "onset": "2026-03-02", "related": "yes"},
     )
     assert 'id="hold-from-onset-refused"' not in page.text
     assert "Preview the hold from 2026-03-02" in page.text

@@ -10,6 +10,7 @@ import pytest
 from scheduler.app.cli import main
 from scheduler.clock import SystemClock
 from scheduler.subjects.visits import record_visit
+from scheduler.web.labels import words
 from scheduler.worklist.work_item import URGENCY_TITLES
 
 
@@ -36,8 +37,9 @@ def test_the_home_page_groups_todays_work_by_urgency(nurse):
 def test_a_visit_recorded_done_leaves_the_page(nurse, units):
     before = nurse.get("/", params={"site": "ZJU1"}).text
     assert "DEMO-001" in _rows(before, "visit_in_window")
-    with units() as unit:
+    with units() as unit:  # the screening visits of the protocol: SCR, and BASE from version 4
         record_visit(unit, "DEMO-001", "SCR", on=unit.now.date())
+        record_visit(unit, "DEMO-001", "BASE", on=unit.now.date())
     after = nurse.get("/", params={"site": "ZJU1"}).text
     assert "DEMO-001" not in _rows(after, "visit_in_window")
 
@@ -139,7 +141,7 @@ def _cli_rows(data: dict) -> list[tuple[str, ...]]:
             URGENCY_TITLES[i["urgency"]],
             f"/subjects/{i['subject']}",
             i["subject"],
-            i["kind"].replace("_", " "),
+            words(i["kind"]),
             i["visit_code"] or i["what"],
             f"{i['window_start']} to {i['window_end']}" if i["window_start"] else "",
             i["target"] or "",

@@ -395,7 +395,7 @@ def _check_lists(units, day: date) -> int:
     return compared
 
 
-@pytest.mark.parametrize("seed", [29, 5])
+@pytest.mark.parametrize("seed", [7, 5])  # seeds whose histories reach every kind of item
 def test_random_histories_the_indexed_worklist_is_the_one_computed_from_every_plan(units, seed):
     """Subjects get doses taken, missed and corrected, visits done, holds, resumptions at lower
     levels, day-1 checks, voids and discontinuations at random, one simulated day at a time,
