@@ -63,7 +63,17 @@ JSON = {
     "channel": "console",
     "address": "patient@example.org",
     "opted_in": False,
+    "test": "ANC",
+    "value": "1.2",
+    "criterion": "NO_TRANSFUSION",
+    "answer": "yes",
+    "source": "clinic",
 }
+"""One valid value for each key an API body on a subject takes, so each answer is about the
+subject (``source`` is both a lab result's origin and an eligibility answer's document)."""
+PATH = {"code": "DEMO-002", "cycle": 2}
+"""A valid value for each parameter of a subject's API path: a path parameter left as
+``{name}`` would be refused for itself before anyone asks whose subject it is."""
 
 
 def _body_keys(schema: dict, operation: dict) -> set[str]:
@@ -146,7 +156,7 @@ def test_every_api_operation_on_another_site_s_subject_is_a_404_and_stores_nothi
     assert len(operations) >= 14
     before = _counts(units)
     for method, path, keys in operations:
-        url = path.replace("{code}", "DEMO-002")
+        url = path.format(**PATH)  # a KeyError names a path parameter PATH does not know
         body = {key: value for key, value in JSON.items() if key in keys}
         statuses = {}
         for role, client in site_b.items():

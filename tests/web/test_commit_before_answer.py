@@ -84,7 +84,48 @@ WRITES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
         "admin",
         {"name": "test-nurse", "json": {"reason": "laptop lost"}},
     ),
+    ("POST", "/api/subjects/{code}/labs"): (
+        "nurse",
+        {
+            "code": "DEMO-002",
+            "json": {"test": "BP", "value": "135/85", "unit": "mmHg", "date": "2026-03-01"},
+        },
+    ),
+    ("POST", "/api/subjects/{code}/labs/baselines"): (
+        "investigator",
+        {
+            "code": "DEMO-002",
+            "json": {"test": "ANC", "result_id": None, "reason": "no sample before C1D1"},
+        },
+    ),
+    ("POST", "/api/subjects/{code}/day1/{cycle}/confirm"): (
+        "investigator",
+        {"code": "DEMO-002", "cycle": 2, "json": {"on": "2026-02-26"}},
+    ),
+    ("POST", "/api/subjects/{code}/eligibility/answers"): (
+        "nurse",
+        {"code": "DEMO-001", "json": {"criterion": "AGE", "answer": "80", "source": "ID card"}},
+    ),
+    ("POST", "/api/subjects/{code}/eligibility/waivers"): (
+        "investigator",
+        {"code": "DEMO-001", "json": {"criterion": "AGE", "reason": "fit, sponsor agreed"}},
+    ),
+    ("POST", "/api/subjects/{code}/screen-failure"): (
+        "investigator",
+        {"code": "DEMO-001", "json": {"on": TODAY, "reason": "age 80"}},
+    ),
 }
+DAY1_PANEL = [
+    {"test": "ANC", "value": "2.1", "unit": "10^9/L", "lln": 1.8},
+    {"test": "PLT", "value": "180", "unit": "10^9/L", "lln": 125},
+    {"test": "TBIL", "value": "15", "unit": "umol/L", "uln": 20.5},
+    {"test": "ALT", "value": "35", "unit": "U/L", "uln": 40},
+    {"test": "AST", "value": "30", "unit": "U/L", "uln": 35},
+    {"test": "UPRO_DIP", "value": "neg"},
+    {"test": "BP", "value": "125/80", "unit": "mmHg"},
+]
+"""DEMO-002's results within the 3 days before its cycle 2 day 1 (2026-02-26), every one within
+its limit: the computed day-1 criteria are met, so the investigator can confirm them."""
 PREVIEWS = {
     ("POST", "/api/subjects/{code}/hold-preview"),
     ("POST", "/api/subjects/{code}/resume-preview"),
@@ -167,15 +208,31 @@ def _clients(staff_client):
 
 def _call(clients, method: str, path: str, token_id: int = 0) -> Any:
     role, args = WRITES[(method, path)]
-    url = path.format(code=args.get("code", ""), name=args.get("name", ""), token_id=token_id)
+    url = path.format(
+        code=args.get("code", ""),
+        name=args.get("name", ""),
+        cycle=args.get("cycle", ""),
+        token_id=token_id,
+    )
     return clients[role].request(method, url, json=args["json"])
 
 
 def _prepare(clients, units, path: str) -> int:
-    """What a write needs to exist before it (a live link, a failed login, a token): made
-    before the database starts refusing commits. Returns the token id for a revocation."""
+    """What a write needs to exist before it (a live link, a failed login, a token, the
+    results a day-1 check is computed from, a criterion not met): made before the database
+    starts refusing commits. Returns the token id for a revocation."""
     if path.endswith("/feed/revoke"):
         assert clients["nurse"].post("/api/subjects/DEMO-003/feed", json={}).status_code == 201
+    if path.endswith("/confirm"):
+        for result in DAY1_PANEL:
+            answer = clients["nurse"].post(
+                "/api/subjects/DEMO-002/labs", json={**result, "date": "2026-02-25"}
+            )
+            assert answer.status_code == 201, answer.text
+    if path.endswith(("/eligibility/waivers", "/screen-failure")):
+        answer = {"criterion": "AGE", "answer": "80", "source": "ID card"}
+        response = clients["nurse"].post("/api/subjects/DEMO-001/eligibility/answers", json=answer)
+        assert response.status_code == 201, response.text
     if path.endswith("/unlock"):
         with units("login-form") as unit:
             record_failure(unit, "test-nurse", "127.0.0.1")

@@ -35,6 +35,16 @@ API_OPERATIONS = {
     ("POST", "/api/staff/{name}/unlock"),
     ("GET", "/api/reminders/outbox"),
     ("GET", "/api/subjects/{code}/signatures"),
+    ("GET", "/api/subjects/{code}/labs"),
+    ("POST", "/api/subjects/{code}/labs"),
+    ("POST", "/api/subjects/{code}/labs/baselines"),
+    ("GET", "/api/subjects/{code}/day1/{cycle}"),
+    ("POST", "/api/subjects/{code}/day1/{cycle}/confirm"),
+    ("GET", "/api/subjects/{code}/eligibility"),
+    ("POST", "/api/subjects/{code}/eligibility/answers"),
+    ("POST", "/api/subjects/{code}/eligibility/waivers"),
+    ("POST", "/api/subjects/{code}/screen-failure"),
+    ("GET", "/api/screening-log"),
 }
 
 
