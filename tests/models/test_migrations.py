@@ -7,7 +7,7 @@ from sqlalchemy import Engine, MetaData, inspect, select
 from sqlmodel import SQLModel
 
 from scheduler.db import get_engine
-from scheduler.migrate import alembic_config, upgrade
+from scheduler.migrate import SCHEMA_HEADS, alembic_config, upgrade
 from scheduler.models import ProtocolVersion, Site  # (and registers every table)
 
 
@@ -60,3 +60,11 @@ def test_upgrading_twice_is_harmless(db_url, units):
     upgrade(db_url)
     upgrade(db_url)
     assert _state(engine) == before
+
+
+def test_the_written_out_heads_are_alembics():
+    """``require_current`` compares the database with ``SCHEMA_HEADS``: a new migration must
+    update it, or every command would refuse the upgraded database."""
+    assert set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == set(
+        SCHEMA_HEADS
+    )
