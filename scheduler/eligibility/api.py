@@ -11,7 +11,7 @@ from pydantic import Field
 from scheduler.eligibility.checklist import answer_criterion, checklist, waive_criterion
 from scheduler.eligibility.screening import consort_counts, record_screen_failure, screening_log
 from scheduler.kernel.subject_state import subject_state
-from scheduler.web.api_types import ERRORS, ApiModel, Day, Reason
+from scheduler.web.api_types import ERRORS, ApiModel, Code, Day, Reason
 from scheduler.web.deps import InvestigatorStaff, NurseStaff, SubjectCode, UnitDep
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["eligibility"])
@@ -75,7 +75,7 @@ def post_screen_failure(
 @router.get("/screening-log")
 def get_screening_log(
     unit: UnitDep,
-    site: Annotated[str | None, Query(max_length=32, description="One site's log")] = None,
+    site: Annotated[Code | None, Query(description="One site's log")] = None,
 ) -> dict[str, Any]:
     """Screened, failed with reasons, enrolled: the CONSORT counts and one line per subject."""
     lines = screening_log(unit.session, unit.now, site_code=site)
