@@ -18,7 +18,7 @@ def test_enrolling_a_subject_stores_the_anchors_and_audits_who_did_it(units):
             select(AuditEntry).where(AuditEntry.action == "subject.enroll")
         ).one()
     assert stored.time_zone == "Asia/Shanghai"
-    assert stored.dose_time == time(8, 0)
+    assert stored.dose_time == time(7, 0)  # the protocol's, before breakfast
     assert entry.actor == "nurse.li"
     assert entry.subject_id == subject.id
     assert '"c1d1": "2026-03-02"' in (entry.new_value or "")
@@ -85,7 +85,7 @@ def test_moving_the_dose_time_is_audited_with_old_value_new_value_and_reason(uni
     assert plan.cycles[0].doses[0].time == time(21, 0)
     assert (entry.actor, entry.old_value, entry.new_value, entry.reason) == (
         "dr.wang",
-        '"08:00:00"',
+        '"07:00:00"',
         '"21:00"',
         "works night shifts",
     )
