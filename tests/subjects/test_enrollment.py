@@ -41,12 +41,14 @@ def test_a_duplicate_subject_is_refused(units):
         ({"dose_time": "25:00"}, "dose_time"),
         ({"site_code": "NOPE"}, "site"),
         ({"protocol_id": "NCT00000000"}, "protocol"),
+        ({"code": "New"}, "subject"),  # /subjects/new is the enrolment form
     ],
 )
 def test_bad_enrollment_input_names_the_field_and_stores_nothing(units, changes, field):
     arguments = {"c1d1": "2026-03-02", "surgery": "2026-02-01", "site_code": "ZJU1"} | changes
+    code = arguments.pop("code", "S-001")
     with pytest.raises(InputError) as error, units() as unit:
-        enroll(unit, "S-001", **arguments)
+        enroll(unit, code, **arguments)
     assert error.value.field == field
     with units() as unit:
         assert unit.session.exec(select(Subject)).all() == []
