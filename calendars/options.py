@@ -8,7 +8,7 @@ from datetime import time, timedelta
 from scheduler.i18n import LANGUAGES, Wording, wording
 
 PRODID = "-//dosing-scheduler//calendar feeds//EN"
-RENDER_FORMAT = 5
+RENDER_FORMAT = 6
 """Raised whenever the same plan would render to other bytes (a serializer or template fix):
 served feeds fold it into their options digest, so their ETags change on the next fetch
 instead of a client's cached copy of the old bytes being confirmed with 304. 2: doses changed

@@ -328,8 +328,8 @@ def render_feed(
     calendar.add("prodid", PRODID)
     calendar.add("calscale", "GREGORIAN")
     name = clean(options.calendar_name, 80) or "Study calendar"
-    calendar.add("name", name)
-    calendar.add("x-wr-calname", name)
+    calendar.add("name", _Text(name))
+    calendar.add("x-wr-calname", _Text(name))
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(REFRESH))
     envelope: bytes = calendar.to_ical()

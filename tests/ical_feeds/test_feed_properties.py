@@ -12,6 +12,7 @@ node starts once per example.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
@@ -155,11 +156,17 @@ def _typed_value_is_clean(value: str, *, lines: bool = False) -> bool:
     return True
 
 
+def _unescaped(raw: str) -> str:
+    """A TEXT value as RFC 5545 reads it (icalendar leaves calendar-level NAME escaped)."""
+    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), raw)
+
+
 def _check_text(feed: bytes) -> None:
     calendar = icalendar.Calendar.from_ical(feed)
-    assert len(str(calendar["NAME"])) <= 80
+    name = _unescaped(str(calendar["NAME"]))
+    assert len(name) <= 80
     assert str(calendar["NAME"]) == str(calendar["X-WR-CALNAME"])
-    assert _typed_value_is_clean(str(calendar["NAME"]))
+    assert _typed_value_is_clean(name)
     for event in calendar.walk("VEVENT"):
         assert _typed_value_is_clean(str(event["SUMMARY"]))
         assert _typed_value_is_clean(str(event["DESCRIPTION"]), lines=True)
@@ -232,10 +239,14 @@ def test_a_typed_backslash_n_stays_two_characters_in_every_text_value(icaljs, ty
         dose_time=time(8, 0),
     )
     plan = build_plan(protocol, anchors, History(), today)
-    options = calendars.FeedOptions(site_address=typed, clinic_phone=typed)
+    options = calendars.FeedOptions(site_address=typed, clinic_phone=typed, calendar_name=typed)
     feed = _render(plan, options, staff=False)
 
     calendar = icalendar.Calendar.from_ical(feed)
+    # The calendar's name is TEXT too (RFC 7986): the backslash escaped, not sent raw.
+    escaped = typed.replace("\\", "\\\\").encode()
+    assert f"\r\nNAME:{escaped.decode()}\r\n".encode() in feed
+    assert f"\r\nX-WR-CALNAME:{escaped.decode()}\r\n".encode() in feed
     visit_events = [e for e in calendar.walk("VEVENT") if "Study visit" in str(e["SUMMARY"])]
     assert visit_events
     for event in calendar.walk("VEVENT"):
