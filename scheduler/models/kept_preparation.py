@@ -31,7 +31,7 @@ class PreparationStamp(SQLModel, table=True):
 
 
 class KeptPreparationRow(SQLModel, table=True):
-    """One row of the list, as JSON, with what the list sorts, counts and totals by."""
+    """One row of the list, as JSON, with what the list picks and counts rows by."""
 
     __table_args__ = (Index("ix_keptpreparationrow_site_prepare_by", "site_id", "prepare_by"),)
 
@@ -39,7 +39,17 @@ class KeptPreparationRow(SQLModel, table=True):
     subject_id: int = Field(foreign_key="subject.id", index=True)
     site_id: int = Field(foreign_key="site.id")
     prepare_by: date
-    to_prepare: bool
-    capsules: str = Field(sa_type=Text)
-    """Capsules per strength as JSON pairs: the stock totals add those still to prepare."""
     payload: str = Field(sa_type=Text)
+
+
+class KeptCapsuleTotal(SQLModel, table=True):
+    """Capsules per strength over a subject's kept rows still to prepare: the list's stock
+    totals add these up."""
+
+    __table_args__ = (Index("ix_keptcapsuletotal_site_id", "site_id", "strength_mg", "count"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_id: int = Field(foreign_key="subject.id", index=True)
+    site_id: int = Field(foreign_key="site.id")
+    strength_mg: float
+    count: int

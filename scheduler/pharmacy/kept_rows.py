@@ -21,6 +21,7 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, not_, or_
@@ -29,15 +30,21 @@ from sqlmodel import Session, col, select
 from scheduler.clock import local_today
 from scheduler.core.accountability import Reconciliation
 from scheduler.kernel.subject_state import states
-from scheduler.models import KeptPreparationRow, PreparationStamp, Site, Subject
+from scheduler.models import (
+    KeptCapsuleTotal,
+    KeptPreparationRow,
+    PreparationStamp,
+    Site,
+    Subject,
+)
 from scheduler.pharmacy.accountability import load_records
 from scheduler.pharmacy.capsules import CapsuleLine
 from scheduler.pharmacy.preparation_rows import (
     DEFAULT_DAYS,
-    TO_PREPARE,
     PreparationRow,
     sort_key,
     subject_rows,
+    totals,
 )
 
 _NEVER = date.min
@@ -150,26 +157,34 @@ def decode_discrepancies(text: str) -> list[Reconciliation]:
     return [Reconciliation(*values) for values in json.loads(text)] if text else []
 
 
+def subjects_of_site(session: Session, site_id: int) -> list[int]:
+    return [i or 0 for i in session.exec(select(Subject.id).where(Subject.site_id == site_id))]
+
+
 def keep_rows(
     session: Session,
     now: datetime,
     holidays: Mapping[str, Collection[date]],
-    site_id: int | None = None,
+    subject_ids: Sequence[int],
 ) -> int:
-    """Derive and keep the rows of every subject (of one site) for today's default list;
-    returns how many subjects. Runs in the caller's transaction, which it expects to write."""
-    query = select(Subject).order_by(col(Subject.id)).with_for_update()
-    if site_id is not None:
-        query = query.where(Subject.site_id == site_id)
+    """Derive and keep these subjects' rows for today's default list; returns how many
+    subjects. Runs in the caller's transaction, which it expects to write."""
+    query = (
+        select(Subject)
+        .where(col(Subject.id).in_(list(subject_ids)))
+        .order_by(col(Subject.id))
+        .with_for_update()
+    )
     subjects = list(session.exec(query))
     if not subjects:
         return 0
     ids = [s.id or 0 for s in subjects]
-    session.execute(delete(KeptPreparationRow).where(col(KeptPreparationRow.subject_id).in_(ids)))
-    session.execute(delete(PreparationStamp).where(col(PreparationStamp.subject_id).in_(ids)))
+    for table in (KeptPreparationRow, KeptCapsuleTotal, PreparationStamp):
+        session.execute(delete(table).where(col(table.subject_id).in_(ids)))
     records = load_records(session, ids)
     stamps: list[dict[str, Any]] = []
     kept: list[dict[str, Any]] = []
+    capsules: list[dict[str, Any]] = []
     for state in states(session, subjects, now):
         closed = holidays.get(state.site.code, ())
         first, last = default_range(local_today(now, state.site.time_zone))
@@ -192,15 +207,18 @@ def keep_rows(
                 "subject_id": subject_id,
                 "site_id": state.subject.site_id,
                 "prepare_by": row.prepare_by,
-                "to_prepare": row.status == TO_PREPARE,
-                "capsules": json.dumps(_lines(row.capsules)),
                 "payload": encode_row(row),
             }
             for row in rows
         )
+        owner = {"subject_id": subject_id, "site_id": state.subject.site_id}
+        capsules.extend(
+            owner | {"strength_mg": line.strength_mg, "count": line.count} for line in totals(rows)
+        )
     session.execute(insert(PreparationStamp), stamps)
-    if kept:
-        session.execute(insert(KeptPreparationRow), kept)
+    for table, values in ((KeptPreparationRow, kept), (KeptCapsuleTotal, capsules)):
+        if values:
+            session.execute(insert(table), values)
     return len(subjects)
 
 
@@ -214,9 +232,12 @@ def expected(
     zones = session.exec(
         select(Subject.time_zone).where(col(Subject.site_id).in_(list(ranges))).distinct()
     ).all()
-    codes = dict(
-        session.exec(select(Site.id, Site.code).where(col(Site.id).in_(list(ranges)))).all()
-    )
+    codes = {
+        site_id or 0: code
+        for site_id, code in session.exec(
+            select(Site.id, Site.code).where(col(Site.id).in_(list(ranges)))
+        )
+    }
     return Expected(
         today={zone: local_today(now, zone) for zone in zones},
         ranges=ranges,
@@ -231,27 +252,30 @@ def _by(mapping: Mapping[Any, Any], key: Any, sentinel: Any) -> ColumnElement[An
 
 
 def _fresh(want: Expected) -> ColumnElement[bool]:
+    site = col(Subject.site_id)
     return and_(
-        PreparationStamp.revision == Subject.revision,
-        PreparationStamp.site_id == Subject.site_id,
-        PreparationStamp.derived_for == _by(want.today, Subject.time_zone, _NEVER),
-        PreparationStamp.range_start
-        == _by({s: r[0] for s, r in want.ranges.items()}, Subject.site_id, _NEVER),
-        PreparationStamp.range_end
-        == _by({s: r[1] for s, r in want.ranges.items()}, Subject.site_id, _NEVER),
-        PreparationStamp.holidays == _by(want.holidays, Subject.site_id, "never"),
+        col(PreparationStamp.revision) == col(Subject.revision),
+        col(PreparationStamp.site_id) == site,
+        col(PreparationStamp.derived_for) == _by(want.today, col(Subject.time_zone), _NEVER),
+        col(PreparationStamp.range_start)
+        == _by({s: r[0] for s, r in want.ranges.items()}, site, _NEVER),
+        col(PreparationStamp.range_end)
+        == _by({s: r[1] for s, r in want.ranges.items()}, site, _NEVER),
+        col(PreparationStamp.holidays) == _by(want.holidays, site, "never"),
     )
 
 
 def stale_subjects(session: Session, want: Expected) -> list[Subject]:
-    """The subjects of the sites whose kept rows may not be read: to be derived now, in code
-    order (as the list shows discrepancies)."""
+    """The subjects whose kept rows may not be read for these sites: those of the sites whose
+    stamp does not match (or is missing), and those kept for one of them that have moved to
+    another site since; in code order (as the list shows discrepancies)."""
+    sites = list(want.ranges)
     return list(
         session.exec(
             select(Subject)
             .outerjoin(PreparationStamp, col(PreparationStamp.subject_id) == Subject.id)
             .where(
-                col(Subject.site_id).in_(list(want.ranges)),
+                or_(col(Subject.site_id).in_(sites), col(PreparationStamp.site_id).in_(sites)),
                 or_(col(PreparationStamp.subject_id).is_(None), not_(_fresh(want))),
             )
             .order_by(col(Subject.code))
@@ -261,63 +285,60 @@ def stale_subjects(session: Session, want: Expected) -> list[Subject]:
 
 @dataclass(frozen=True)
 class Kept:
-    """The fresh kept rows of some sites: the first ones asked for, in list order."""
+    """The kept rows of some sites, less those of the subjects left out: the first ones asked
+    for, in list order."""
 
     rows: list[PreparationRow]
     count: int
-    """Every fresh row, shown or not."""
+    """Every row read, shown or not."""
     to_prepare: dict[float, int]
-    """Capsules per strength over the fresh rows still to prepare."""
+    """Capsules per strength over the rows still to prepare."""
     discrepancies: list[tuple[str, list[Reconciliation]]]
     """Per subject code, in code order."""
 
 
-def _fresh_rows(want: Expected, *columns: Any) -> Any:
-    return (
-        select(*columns)
-        .select_from(KeptPreparationRow)
-        .join(PreparationStamp, col(PreparationStamp.subject_id) == KeptPreparationRow.subject_id)
-        .join(Subject, col(Subject.id) == KeptPreparationRow.subject_id)
-        .where(col(Subject.site_id).in_(list(want.ranges)), _fresh(want))
-    )
+def _kept(table: Any, sites: list[int], left_out: list[int], *columns: Any) -> Any:
+    query = select(*columns).where(col(table.site_id).in_(sites))
+    if left_out:
+        query = query.where(col(table.subject_id).not_in(left_out))
+    return query
 
 
-def read_kept(session: Session, want: Expected, limit: int | None) -> Kept:
-    """The first ``limit`` fresh rows (all with None): those prepared by the ``limit``-th
-    row's date are read and sorted here, so the order is the list's own to the last tie."""
-    query = _fresh_rows(want, KeptPreparationRow.payload)
-    count = session.exec(_fresh_rows(want, func.count())).one()
+def read_kept(session: Session, sites: list[int], left_out: list[int], limit: int | None) -> Kept:
+    """The first ``limit`` rows (all with None) kept for these sites, leaving out the subjects
+    ``stale_subjects`` found: every other subject's stamp is fresh, so its rows are read as
+    they are. Those prepared by the ``limit``-th row's date are read and sorted here, so the
+    order is the list's own to the last tie."""
+    rows_of = partial(_kept, KeptPreparationRow, sites, left_out)
+    query = rows_of(KeptPreparationRow.payload)
+    count = session.exec(rows_of(func.count())).one()
     if limit is not None and count > limit:
         cutoff = session.exec(
-            _fresh_rows(want, KeptPreparationRow.prepare_by)
+            rows_of(KeptPreparationRow.prepare_by)
             .order_by(col(KeptPreparationRow.prepare_by))
             .offset(limit - 1)
             .limit(1)
         ).one()
         query = query.where(col(KeptPreparationRow.prepare_by) <= cutoff)
     rows = sorted((decode_row(payload) for payload in session.exec(query)), key=sort_key)
-    to_prepare: dict[float, int] = {}
-    for capsules in session.exec(
-        _fresh_rows(want, KeptPreparationRow.capsules).where(
-            col(KeptPreparationRow.to_prepare).is_(True)
-        )
-    ):
-        for strength, number in json.loads(capsules):
-            to_prepare[strength] = to_prepare.get(strength, 0) + number
+    to_prepare = session.exec(
+        _kept(
+            KeptCapsuleTotal,
+            sites,
+            left_out,
+            KeptCapsuleTotal.strength_mg,
+            func.sum(KeptCapsuleTotal.count),
+        ).group_by(col(KeptCapsuleTotal.strength_mg))
+    ).all()
     found = session.exec(
-        select(Subject.code, PreparationStamp.discrepancies)
-        .select_from(Subject)
-        .join(PreparationStamp, col(PreparationStamp.subject_id) == Subject.id)
-        .where(
-            col(Subject.site_id).in_(list(want.ranges)),
-            PreparationStamp.discrepancies != "",
-            _fresh(want),
-        )
+        _kept(PreparationStamp, sites, left_out, Subject.code, PreparationStamp.discrepancies)
+        .join(Subject, col(Subject.id) == PreparationStamp.subject_id)
+        .where(PreparationStamp.discrepancies != "")
         .order_by(col(Subject.code))
     ).all()
     return Kept(
         rows=rows if limit is None else rows[:limit],
         count=count,
-        to_prepare=to_prepare,
+        to_prepare={strength: int(number) for strength, number in to_prepare},
         discrepancies=[(code, decode_discrepancies(text)) for code, text in found],
     )

@@ -134,7 +134,8 @@ def preparation_list(
     if not ranges:
         return PreparationList(site_code, shown_start, shown_end, (), ())
     want = expected(session, now, ranges, holidays)
-    derived = states(session, stale_subjects(session, want), now)
+    stale = stale_subjects(session, want)
+    derived = states(session, [s for s in stale if s.site_id in ranges], now)
     records = load_records(session, [s.subject.id or 0 for s in derived])
     rows: list[PreparationRow] = []
     parts: list[tuple[str, list[Reconciliation]]] = []
@@ -145,7 +146,7 @@ def preparation_list(
         rows.extend(mine)
         if found:
             parts.append((state.subject.code, found))
-    kept = read_kept(session, want, limit)
+    kept = read_kept(session, site_ids, [s.id or 0 for s in stale], limit)
     counts = kept.to_prepare
     for line in totals(rows):
         counts[line.strength_mg] = counts.get(line.strength_mg, 0) + line.count

@@ -1,6 +1,6 @@
 """The pharmacy preparation list kept for the day (``scheduler.pharmacy.kept_rows``): a stamp
-per subject saying what its rows were derived from, and the rows as JSON with the columns the
-list sorts, counts and totals by.
+per subject saying what its rows were derived from, the rows as JSON with the columns the
+list sorts and counts by, and the capsules still to prepare per strength for the totals.
 
 The tables start empty: until a subject's rows are kept, the list derives them on each request
 as it did before.
@@ -42,13 +42,26 @@ def upgrade() -> None:
         sa.Column("subject_id", sa.Integer(), nullable=False),
         sa.Column("site_id", sa.Integer(), nullable=False),
         sa.Column("prepare_by", sa.Date(), nullable=False),
-        sa.Column("to_prepare", sa.Boolean(), nullable=False),
-        sa.Column("capsules", sa.Text(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["site_id"], ["site.id"]),
         sa.ForeignKeyConstraint(["subject_id"], ["subject.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
+    op.create_table(
+        "keptcapsuletotal",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subject_id", sa.Integer(), nullable=False),
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("strength_mg", sa.Float(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["site_id"], ["site.id"]),
+        sa.ForeignKeyConstraint(["subject_id"], ["subject.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "ix_keptcapsuletotal_site_id", "keptcapsuletotal", ["site_id", "strength_mg", "count"]
+    )
+    op.create_index(op.f("ix_keptcapsuletotal_subject_id"), "keptcapsuletotal", ["subject_id"])
     op.create_index(
         "ix_keptpreparationrow_site_prepare_by",
         "keptpreparationrow",
@@ -61,4 +74,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_keptpreparationrow_subject_id"), table_name="keptpreparationrow")
     op.drop_index("ix_keptpreparationrow_site_prepare_by", table_name="keptpreparationrow")
     op.drop_table("keptpreparationrow")
+    op.drop_index(op.f("ix_keptcapsuletotal_subject_id"), table_name="keptcapsuletotal")
+    op.drop_index("ix_keptcapsuletotal_site_id", table_name="keptcapsuletotal")
+    op.drop_table("keptcapsuletotal")
     op.drop_table("preparationstamp")
