@@ -18,7 +18,7 @@ class PreparationStamp(SQLModel, table=True):
     """What a subject's kept rows were derived from: one row per subject."""
 
     subject_id: int = Field(foreign_key="subject.id", primary_key=True)
-    site_id: int = Field(foreign_key="site.id")
+    site_id: int = Field(foreign_key="site.id", index=True)
     revision: int
     derived_for: date
     """The subject's local date, the plan's "today"."""

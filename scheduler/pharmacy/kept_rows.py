@@ -34,7 +34,6 @@ from scheduler.models import (
     KeptCapsuleTotal,
     KeptPreparationRow,
     PreparationStamp,
-    Site,
     Subject,
 )
 from scheduler.pharmacy.accountability import load_records
@@ -226,22 +225,17 @@ def expected(
     session: Session,
     now: datetime,
     ranges: Mapping[int, tuple[date, date]],
-    holidays: Mapping[str, Collection[date]],
+    holidays: Mapping[int, Collection[date]],
 ) -> Expected:
-    """What the stamps of the subjects of these sites must say to be read as they are."""
+    """What the stamps of the subjects of these sites (by id, with their ranges and holidays)
+    must say to be read as they are."""
     zones = session.exec(
         select(Subject.time_zone).where(col(Subject.site_id).in_(list(ranges))).distinct()
     ).all()
-    codes = {
-        site_id or 0: code
-        for site_id, code in session.exec(
-            select(Site.id, Site.code).where(col(Site.id).in_(list(ranges)))
-        )
-    }
     return Expected(
         today={zone: local_today(now, zone) for zone in zones},
         ranges=ranges,
-        holidays={site_id: holidays_key(holidays.get(code, ())) for site_id, code in codes.items()},
+        holidays={site_id: holidays_key(holidays.get(site_id, ())) for site_id in ranges},
     )
 
 
@@ -268,19 +262,25 @@ def _fresh(want: Expected) -> ColumnElement[bool]:
 def stale_subjects(session: Session, want: Expected) -> list[Subject]:
     """The subjects whose kept rows may not be read for these sites: those of the sites whose
     stamp does not match (or is missing), and those kept for one of them that have moved to
-    another site since; in code order (as the list shows discrepancies)."""
+    another site since."""
     sites = list(want.ranges)
-    return list(
-        session.exec(
-            select(Subject)
-            .outerjoin(PreparationStamp, col(PreparationStamp.subject_id) == Subject.id)
-            .where(
-                or_(col(Subject.site_id).in_(sites), col(PreparationStamp.site_id).in_(sites)),
-                or_(col(PreparationStamp.subject_id).is_(None), not_(_fresh(want))),
-            )
-            .order_by(col(Subject.code))
+    here = session.exec(
+        select(Subject)
+        .outerjoin(PreparationStamp, col(PreparationStamp.subject_id) == Subject.id)
+        .where(
+            col(Subject.site_id).in_(sites),
+            or_(col(PreparationStamp.subject_id).is_(None), not_(_fresh(want))),
         )
-    )
+    ).all()
+    moved = session.exec(
+        select(Subject)
+        .join(PreparationStamp, col(PreparationStamp.subject_id) == Subject.id)
+        .where(
+            col(PreparationStamp.site_id).in_(sites),
+            col(PreparationStamp.site_id) != col(Subject.site_id),
+        )
+    ).all()
+    return [*here, *moved]
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ STATUSES = {
     "dispensed": DISPENSED,
 }
 """The row statuses the list's forms depend on, by the names the template uses."""
-PAGE_ROWS = 200
+PAGE_ROWS = 100
 """Rows the list page shows, soonest prepare-by first; it says how many more there are (the CSV
 and ``dosing pharmacy`` have them all). Thousands of rows with their forms took seconds to
 render and are more than anyone reads on one page."""

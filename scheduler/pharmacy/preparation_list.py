@@ -133,7 +133,7 @@ def preparation_list(
         raise InputError("to", f"{shown_end} is before the start of the range {shown_start}")
     if not ranges:
         return PreparationList(site_code, shown_start, shown_end, (), ())
-    want = expected(session, now, ranges, holidays)
+    want = expected(session, now, ranges, {i: holidays.get(sites[i].code, ()) for i in ranges})
     stale = stale_subjects(session, want)
     derived = states(session, [s for s in stale if s.site_id in ranges], now)
     records = load_records(session, [s.subject.id or 0 for s in derived])

@@ -174,7 +174,8 @@ def _fresh_subjects(db_url: str, now: datetime) -> int:
     with Session(get_engine(db_url)) as session:
         sites = session.exec(select(Site)).all()
         ranges = {s.id or 0: default_range(local_today(now, s.time_zone)) for s in sites}
-        stale = stale_subjects(session, expected(session, now, ranges, HOLIDAYS))
+        closed = {s.id or 0: HOLIDAYS.get(s.code, ()) for s in sites}
+        stale = stale_subjects(session, expected(session, now, ranges, closed))
         return len(all_subjects(session)) - len(stale)
 
 

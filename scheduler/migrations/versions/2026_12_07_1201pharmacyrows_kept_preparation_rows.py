@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["subject_id"], ["subject.id"]),
         sa.PrimaryKeyConstraint("subject_id"),
     )
+    op.create_index(op.f("ix_preparationstamp_site_id"), "preparationstamp", ["site_id"])
     op.create_table(
         "keptpreparationrow",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -77,4 +78,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_keptcapsuletotal_subject_id"), table_name="keptcapsuletotal")
     op.drop_index("ix_keptcapsuletotal_site_id", table_name="keptcapsuletotal")
     op.drop_table("keptcapsuletotal")
+    op.drop_index(op.f("ix_preparationstamp_site_id"), table_name="preparationstamp")
     op.drop_table("preparationstamp")
