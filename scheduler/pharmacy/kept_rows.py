@@ -34,6 +34,7 @@ from scheduler.models import (
     KeptCapsuleTotal,
     KeptPreparationRow,
     PreparationStamp,
+    Site,
     Subject,
 )
 from scheduler.pharmacy.accountability import load_records
@@ -156,8 +157,20 @@ def decode_discrepancies(text: str) -> list[Reconciliation]:
     return [Reconciliation(*values) for values in json.loads(text)] if text else []
 
 
-def subjects_of_site(session: Session, site_id: int) -> list[int]:
-    return [i or 0 for i in session.exec(select(Subject.id).where(Subject.site_id == site_id))]
+def out_of_date(
+    session: Session, now: datetime, site: Site, holidays: Mapping[str, Collection[date]]
+) -> list[int]:
+    """The subjects of a site whose kept rows the default list cannot read today, by id: what
+    the nightly job derives (a process started later in the day, or a second process, finds
+    little or nothing left to do)."""
+    site_id = site.id or 0
+    want = expected(
+        session,
+        now,
+        {site_id: default_range(local_today(now, site.time_zone))},
+        {site_id: holidays.get(site.code, ())},
+    )
+    return sorted(s.id or 0 for s in stale_subjects(session, want) if s.site_id == site_id)
 
 
 def keep_rows(

@@ -33,7 +33,7 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.kernel.projections import refresh_derived
 from scheduler.kernel.unit import unit_of_work
 from scheduler.models import Site
-from scheduler.pharmacy.kept_rows import keep_rows, subjects_of_site
+from scheduler.pharmacy.kept_rows import keep_rows, out_of_date
 from scheduler.reminders.channels.registry import ChannelFactory, factories
 from scheduler.reminders.digests import queue_digests
 from scheduler.reminders.dispatch import Dispatcher
@@ -64,9 +64,11 @@ def refresh_moving_plans(
 
 def keep_preparation_rows(engine: Engine, settings: Settings, clock: Clock, site_id: int) -> int:
     """Keep the pharmacy's preparation list of one site for its new day, so the list reads the
-    rows instead of deriving every plan on each request. Returns how many subjects."""
+    rows instead of deriving every plan on each request. Returns how many subjects it derived
+    (those whose kept rows were out of date)."""
     with Session(engine) as session:
-        ids = subjects_of_site(session, site_id)
+        site = session.get(Site, site_id)
+        ids = out_of_date(session, clock.now(), site, settings.site_holidays) if site else []
     for start in range(0, len(ids), REFRESH_CHUNK):
         with unit_of_work(engine, ACTOR, clock, settings) as unit:
             keep_rows(

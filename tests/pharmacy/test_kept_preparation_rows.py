@@ -237,3 +237,31 @@ def test_a_custom_range_or_other_holidays_derive_every_plan_again(units, db_url,
     tomorrow = now + timedelta(days=1)
     assert _fresh_subjects(db_url, tomorrow) == 0
     assert _read(db_url, tomorrow) == _derived(db_url, tomorrow)
+
+
+def test_the_nightly_job_derives_only_the_subjects_whose_kept_rows_are_out_of_date(
+    units, db_url, settings
+):
+    """A second process, or one restarted later the same day, finds nothing left to do; a
+    subject changed since is derived again, and so is everyone on the next day."""
+    _enrol(units, random.Random(2))
+    now = _noon_in_shanghai(START)
+    kept = settings.model_copy(update={"site_holidays": HOLIDAYS})
+    engine = get_engine(db_url)
+    with Session(engine) as session:
+        sites = {s.code: s.id or 0 for s in session.exec(select(Site))}
+
+    def keep(at: datetime) -> dict[str, int]:
+        return {
+            code: keep_preparation_rows(engine, kept, FixedClock(at), site_id)
+            for code, site_id in sites.items()
+        }
+
+    assert keep(now) == {"ZJU1": 4, "ZJU2": 4}
+    assert keep(now) == {"ZJU1": 0, "ZJU2": 0}
+    with units("sim-nurse", now=now) as unit:
+        begun = [s for s in all_subjects(unit.session, "ZJU1") if s.c1d1 < START]
+        record_dose(unit, begun[0].code, on=begun[0].c1d1, taken=True)
+    assert keep(now) == {"ZJU1": 1, "ZJU2": 0}
+    assert keep(now + timedelta(days=1)) == {"ZJU1": 4, "ZJU2": 4}
+    assert _read(db_url, now + timedelta(days=1)) == _derived(db_url, now + timedelta(days=1))
