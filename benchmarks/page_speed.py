@@ -4,7 +4,10 @@ preparation list. The goal (issue 15): each under 100 ms at the 95th percentile.
 
 The data is the worklist benchmark's (``worklist_query._seed``: 10,000 subjects over 20 sites,
 bulk-inserted with their derived rows; their record tables other than the day-1 checks stay
-empty, so a subject page builds its plan from no recorded history). The app is the one `dosing
+empty, so a subject page builds its plan from no recorded history, and nothing is dispensed:
+every cycle begun is overdue at the pharmacy, some 48,000 rows). The pharmacy's list is then
+kept for the day by the job that does it each night at every site
+(``reminders.jobs.keep_preparation_rows``), timed. The app is the one `dosing
 serve` runs (``create_app``, the startup heap frozen, the reminder jobs off), on uvicorn in a
 thread of this process, on a free loopback port; a nurse logs in through the login form and
 every page is fetched with her session cookie, as a browser would.
@@ -36,6 +39,7 @@ from scheduler.app.web import create_app, freeze_startup_heap
 from scheduler.clock import FixedClock
 from scheduler.db import get_engine
 from scheduler.kernel.unit import unit_of_work
+from scheduler.reminders.jobs import keep_preparation_rows
 from scheduler.settings import Settings
 from scheduler.staff.accounts import create_staff
 
@@ -118,6 +122,11 @@ def _measure(url: str, count: int, site_count: int, rounds: int) -> None:
     seconds, sites = data._seed(url, count, site_count)
     with unit_of_work(get_engine(url), "bench", FixedClock(data.NOW)) as unit:
         create_staff(unit, "bench-nurse", role="nurse", password=PASSWORD)
+    started = time.perf_counter()
+    settings = Settings(database_url=url, user="bench")
+    for site in sites:
+        keep_preparation_rows(get_engine(url), settings, FixedClock(data.NOW), site.id or 0)
+    kept = time.perf_counter() - started
     home = sites[0].code
     pages = [
         (f"worklist, one site ({count // site_count} subjects)", f"/?site={home}"),
@@ -128,7 +137,8 @@ def _measure(url: str, count: int, site_count: int, rounds: int) -> None:
     ]
     print(
         f"{get_engine(url).dialect.name}: {count} active subjects at {site_count} sites, "
-        f"seeded in {seconds:.1f} s, {rounds} rounds per page through HTTP",
+        f"seeded in {seconds:.1f} s, the day's preparation list kept in {kept:.1f} s, "
+        f"{rounds} rounds per page through HTTP",
         flush=True,
     )
     with _served(url) as base:

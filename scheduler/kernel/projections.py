@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 
-from scheduler.kernel.subject_state import SubjectState, states
+from scheduler.kernel.subject_state import LOCKED, SubjectState, states
 from scheduler.models import Subject
 
 if TYPE_CHECKING:
@@ -29,6 +30,14 @@ if TYPE_CHECKING:
 Projection = Callable[["Unit", Sequence[SubjectState]], None]
 
 _installed: tuple[Projection, ...] | None = None
+
+_LOCKED = (
+    select(Subject)
+    .where(col(Subject.id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(Subject.id))
+    .with_for_update()
+)
+"""Built once: on a write, building the statement cost more than running it."""
 
 
 def install(projections: Sequence[Projection]) -> None:
@@ -51,14 +60,11 @@ def refresh_derived(unit: Unit, subject_ids: Sequence[int]) -> None:
     if not subject_ids:
         return
     # In id order: units refreshing several subjects (the daily job) lock them consistently.
-    subjects = list(
-        unit.session.exec(
-            select(Subject)
-            .where(col(Subject.id).in_(subject_ids))
-            .order_by(col(Subject.id))
-            .with_for_update()
-        )
-    )
+    locked: dict[int, Subject] = unit.session.info.get(LOCKED, {})
+    if all(i in locked for i in subject_ids):
+        subjects = [locked[i] for i in sorted(subject_ids)]
+    else:
+        subjects = list(unit.session.exec(_LOCKED, params={"ids": list(subject_ids)}))
     for subject in subjects:
         subject.revision += 1
         unit.session.add(subject)

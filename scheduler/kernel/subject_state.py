@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import BindParameter, bindparam
 from sqlmodel import Session, col, select
 
 from scheduler import core
@@ -44,7 +45,13 @@ class SubjectState:
     today: date
 
     def plan(self) -> core.Plan:
-        return core.build_plan(self.protocol, self.anchors, self.history, self.today)
+        """Built once per state: every projection of a write reads it (the state and the core's
+        plan are both immutable)."""
+        built: core.Plan | None = self.__dict__.get("_plan")
+        if built is None:
+            built = core.build_plan(self.protocol, self.anchors, self.history, self.today)
+            object.__setattr__(self, "_plan", built)
+        return built
 
     def with_history(self, **changes: Any) -> core.Plan:
         """The plan with records added or removed; raises if the core refuses the history."""
@@ -63,19 +70,33 @@ def anchors_of(subject: Subject) -> core.Anchors:
     )
 
 
+_BY_CODE = select(Subject).where(Subject.code == bindparam("code"))
+_BY_CODE_LOCKED = _BY_CODE.with_for_update()
+"""Built once: on a write, building the statements cost more than running them."""
+
+
+LOCKED = "kernel.subject_state.locked"
+"""On a session that locks subjects: the subjects it locked, by id. The unit's refresh reads
+them from here instead of selecting and locking them a second time."""
+
+
 def get_subject(session: Session, code: str) -> Subject:
     check_code("subject", code)
-    query = select(Subject).where(Subject.code == code)
-    if session.info.get(LOCKS_SUBJECTS):
-        query = query.with_for_update()
-    subject = session.exec(query).first()
+    locks = bool(session.info.get(LOCKS_SUBJECTS))
+    subject = session.exec(_BY_CODE_LOCKED if locks else _BY_CODE, params={"code": code}).first()
     if subject is None or not in_scope(session, subject.site_id):
         raise NotFound("subject", f"no subject {code!r}")
+    if locks:
+        session.info.setdefault(LOCKED, {})[subject.id] = subject
     return subject
 
 
 _KEPT = "kernel.subject_state.kept"
 _Kept = TypeVar("_Kept", Site, ProtocolVersion)
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_BY_ID: dict[type[Any], Any] = {
+    model: select(model).where(col(model.id).in_(_IDS)) for model in (Site, ProtocolVersion)
+}
 
 
 def _kept(session: Session, model: type[_Kept], ids: set[int]) -> dict[int, _Kept]:
@@ -85,7 +106,7 @@ def _kept(session: Session, model: type[_Kept], ids: set[int]) -> dict[int, _Kep
     kept: dict[int, Any] = session.info.setdefault(_KEPT, {}).setdefault(model, {})
     missing = ids - kept.keys()
     if missing:
-        for row in session.exec(select(model).where(col(model.id).in_(missing))):
+        for row in session.exec(_BY_ID[model], params={"ids": sorted(missing)}):
             kept[row.id or 0] = row
     return {i: kept[i] for i in ids}
 

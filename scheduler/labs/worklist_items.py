@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import BindParameter, bindparam, delete, insert
 from sqlmodel import col, select
 
 from scheduler.core.lab_rules import home_bp_alert, quantified_protein_due
@@ -100,23 +100,28 @@ def _cycle_on(state: SubjectState, row: LabResult) -> int | None:
     return next((c.number for c in state.plan().cycles if c.day1 <= row.taken_on <= c.end), None)
 
 
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_DELETE = delete(LabWorkItem).where(col(LabWorkItem.subject_id).in_(_IDS))
+_EVENTS = (
+    select(AdverseEvent)
+    .where(col(AdverseEvent.subject_id).in_(_IDS))
+    .order_by(col(AdverseEvent.id))
+)
+_RESULTS = select(LabResult).where(col(LabResult.subject_id).in_(_IDS)).order_by(col(LabResult.id))
+"""Built once: on a write, building the statements cost more than running them."""
+
+
 def refresh_lab_items(unit: Unit, subject_states: Sequence[SubjectState]) -> None:
     ids = [s.subject.id for s in subject_states if s.subject.id is not None]
     if not ids:
         return
     session = unit.session
-    session.execute(delete(LabWorkItem).where(col(LabWorkItem.subject_id).in_(ids)))
+    session.execute(_DELETE, {"ids": ids})
     events: dict[int, list[AdverseEvent]] = {}
-    for event in session.exec(
-        select(AdverseEvent)
-        .where(col(AdverseEvent.subject_id).in_(ids))
-        .order_by(col(AdverseEvent.id))
-    ):
+    for event in session.exec(_EVENTS, params={"ids": ids}):
         events.setdefault(event.subject_id, []).append(event)
     results: dict[int, list[LabResult]] = {}
-    for row in session.exec(
-        select(LabResult).where(col(LabResult.subject_id).in_(ids)).order_by(col(LabResult.id))
-    ):
+    for row in session.exec(_RESULTS, params={"ids": ids}):
         results.setdefault(row.subject_id, []).append(row)
     values = []
     for state in subject_states:

@@ -12,6 +12,11 @@ from scheduler.models.dose_record import DoseRecord
 from scheduler.models.eligibility import EligibilityAnswer, EligibilityWaiver, ScreenFailure
 from scheduler.models.feed import FeedItemIdentity, FeedRevision, FeedToken
 from scheduler.models.hold import Hold, Resumption
+from scheduler.models.kept_preparation import (
+    KeptCapsuleTotal,
+    KeptPreparationRow,
+    PreparationStamp,
+)
 from scheduler.models.lab_result import LabBaseline, LabResult
 from scheduler.models.lab_work_item import LabWorkItem
 from scheduler.models.missed_dose import MissedDose
@@ -53,12 +58,15 @@ __all__ = [
     "FeedRevision",
     "FeedToken",
     "Hold",
+    "KeptCapsuleTotal",
+    "KeptPreparationRow",
     "LabBaseline",
     "LabResult",
     "LabWorkItem",
     "LoginFailure",
     "MissedDose",
     "Preparation",
+    "PreparationStamp",
     "ProtocolVersion",
     "ReconciliationReview",
     "Reminder",

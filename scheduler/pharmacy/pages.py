@@ -62,6 +62,10 @@ STATUSES = {
     "dispensed": DISPENSED,
 }
 """The row statuses the list's forms depend on, by the names the template uses."""
+PAGE_ROWS = 100
+"""Rows the list page shows, soonest prepare-by first; it says how many more there are (the CSV
+and ``dosing pharmacy`` have them all). Thousands of rows with their forms took seconds to
+render and are more than anyone reads on one page."""
 NOTICES = {
     "prepare": "marked prepared",
     "restock": "returned to stock",
@@ -115,6 +119,7 @@ def _list_page(
                 start=parse_optional_date("from", filters.start),
                 end=parse_optional_date("to", filters.end),
                 holidays=request.app.state.settings.site_holidays,
+                limit=PAGE_ROWS,
             )
         except InputError as exc:
             refusal, status = _refusal("filter", exc), exc.http_status

@@ -3,7 +3,8 @@
 No reminder lives only as an APScheduler job. Three jobs per process, each an interval job run
 every poll, first at start-up: ``dispatch`` sends what the outbox says is due, ``digests``
 queues each site's digests once its local digest time has come (idempotent rows), ``refresh``
-re-derives the plans of a site once a new local day has begun there. None depends on sites
+re-derives the plans of a site once a new local day has begun there (its reminders, and the
+pharmacy's preparation list kept for the day). None depends on sites
 known at start-up, so a site added later is served without a restart, and none is a one-off
 run that APScheduler could drop as misfired. Jobs are kept in memory, never in a job store, so
 nothing is pickled or silently dropped; ``coalesce`` and ``max_instances=1`` keep one run of
@@ -32,6 +33,7 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.kernel.projections import refresh_derived
 from scheduler.kernel.unit import unit_of_work
 from scheduler.models import Site
+from scheduler.pharmacy.kept_rows import keep_rows, out_of_date
 from scheduler.reminders.channels.registry import ChannelFactory, factories
 from scheduler.reminders.digests import queue_digests
 from scheduler.reminders.dispatch import Dispatcher
@@ -57,6 +59,21 @@ def refresh_moving_plans(
     for start in range(0, len(ids), REFRESH_CHUNK):
         with unit_of_work(engine, ACTOR, clock, settings) as unit:
             refresh_derived(unit, sorted(i for i in ids[start : start + REFRESH_CHUNK] if i))
+    return len(ids)
+
+
+def keep_preparation_rows(engine: Engine, settings: Settings, clock: Clock, site_id: int) -> int:
+    """Keep the pharmacy's preparation list of one site for its new day, so the list reads the
+    rows instead of deriving every plan on each request. Returns how many subjects it derived
+    (those whose kept rows were out of date)."""
+    with Session(engine) as session:
+        site = session.get(Site, site_id)
+        ids = out_of_date(session, clock.now(), site, settings.site_holidays) if site else []
+    for start in range(0, len(ids), REFRESH_CHUNK):
+        with unit_of_work(engine, ACTOR, clock, settings) as unit:
+            keep_rows(
+                unit.session, unit.now, settings.site_holidays, ids[start : start + REFRESH_CHUNK]
+            )
     return len(ids)
 
 
@@ -120,6 +137,7 @@ class ReminderJobs:
             if last is not None and (local.date() <= last or local.time() < REFRESH_AT):
                 continue
             refresh_moving_plans(self.engine, self.settings, self.clock, site.id)
+            keep_preparation_rows(self.engine, self.settings, self.clock, site.id or 0)
             self._refreshed[site.id or 0] = local.date()
 
     def start(self) -> None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, true, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, case, func, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -84,10 +84,21 @@ def wanted_reminders(
     )
 
 
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_PREFERENCES = select(ReminderPreference).where(col(ReminderPreference.subject_id).in_(_IDS))
+_TABLE = Reminder.__table__.c  # type: ignore[attr-defined]
+_OPEN_ROWS = sa_select(
+    _TABLE.id, _TABLE.idempotency_key, _TABLE.status, _TABLE.title, _TABLE.body, _TABLE.expires_at
+).where(
+    _TABLE.subject_id.in_(_IDS),
+    _TABLE.kind.in_(PATIENT_KINDS),
+    _TABLE.status.in_(OPEN_STATUSES),
+)
+"""Built once: on a write, building the statements cost more than running them."""
+
+
 def _preferences(session: Session, subject_ids: Iterable[int]) -> dict[int, ReminderPreference]:
-    rows = session.exec(
-        select(ReminderPreference).where(col(ReminderPreference.subject_id).in_(subject_ids))
-    )
+    rows = session.exec(_PREFERENCES, params={"ids": list(subject_ids)})
     return {p.subject_id: p for p in rows}
 
 
@@ -110,16 +121,7 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
     preferences = _preferences(session, ids)
     # Claimed rows count too: a worker may hold a claim on a reminder the change makes wrong;
     # cancelling the row makes that worker skip it (it checks just before sending).
-    table = Reminder.__table__.c  # type: ignore[attr-defined]
-    open_rows = session.execute(
-        sa_select(
-            table.id, table.idempotency_key, table.status, table.title, table.body, table.expires_at
-        ).where(
-            table.subject_id.in_(ids),
-            table.kind.in_(PATIENT_KINDS),
-            table.status.in_(OPEN_STATUSES),
-        )
-    ).all()
+    open_rows = session.execute(_OPEN_ROWS, {"ids": ids}).all()
     by_key = {row.idempotency_key: row for row in open_rows}
     wanted: dict[str, tuple[SubjectState, ReminderPreference, Wanted]] = {}
     opted_in = [

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -34,12 +34,24 @@ from sqlmodel import Session, col, select
 
 from scheduler import core
 from scheduler.core.cycles import CyclePlan
+from scheduler.core.dose_changes import mid_cycle_changes
 from scheduler.core.limits import delay_limit_passed
 from scheduler.core.plan import STOPPED
 from scheduler.core.visits import VisitPlan
 from scheduler.kernel.subject_state import SubjectState, states
 from scheduler.kernel.unit import Unit
-from scheduler.models import MissedDose, ScheduledVisit, StandingItem, Subject, SubjectStatus
+from scheduler.models import (
+    Day1Check,
+    Dispensing,
+    DispensingNotNeeded,
+    DrugReturn,
+    MissedDose,
+    ReconciliationReview,
+    ScheduledVisit,
+    StandingItem,
+    Subject,
+    SubjectStatus,
+)
 from scheduler.pharmacy.accountability import (
     Records,
     awaiting_new_capsules,
@@ -305,6 +317,28 @@ def criteria_wait(plan: core.Plan, records: Records) -> list[dict[str, Any]]:
     ]
 
 
+def _records_read(session: Session, subject_states: Sequence[SubjectState]) -> dict[int, Records]:
+    """The pharmacy records the rows read, and only those (each table is a query on every
+    write): returns, and with some, the dispensings and reviews they are reconciled with (no
+    count back, no discrepancy); the dispensings and "not needed" of a dose changed mid-cycle;
+    the day-1 checks of a cycle waiting for its criteria. Never the preparations."""
+    ids = [s.subject.id or 0 for s in subject_states]
+    returns = load_records(session, ids, (DrugReturn,))
+    tables: set[type[Any]] = set()
+    for state in subject_states:
+        plan = state.plan()
+        if returns[state.subject.id or 0].returns:
+            tables |= {Dispensing, ReconciliationReview}
+        if mid_cycle_changes(plan):
+            tables |= {Dispensing, DispensingNotNeeded}
+        if plan.waiting_for_criteria() is not None:
+            tables.add(Day1Check)
+    if not tables:
+        return returns
+    others = load_records(session, ids, tables)
+    return {sid: replace(others[sid], returns=returns[sid].returns) for sid in ids}
+
+
 def write_rows(session: Session, subject_states: Sequence[SubjectState]) -> None:
     """Bring the derived rows of these subjects in line with what their plans say now. A
     subject's status row is rewritten when it changed; its other rows only when their digest
@@ -312,7 +346,7 @@ def write_rows(session: Session, subject_states: Sequence[SubjectState]) -> None
     ids = [s.subject.id for s in subject_states if s.subject.id is not None]
     if not ids:
         return
-    records = load_records(session, ids)
+    records = _records_read(session, subject_states)
     stored = {
         row.subject_id: row for row in session.execute(_STORED_STATUSES, {"ids": ids}).mappings()
     }
