@@ -32,7 +32,7 @@ from scheduler.pharmacy.accountability import awaiting_new_capsules, load_record
 from scheduler.protocols.schema import VisitText
 from scheduler.web.confirmation import confirmation_page, require_confirmation
 from scheduler.web.deps import CurrentStaff, NurseStaff, request_unit
-from scheduler.web.patient_language import patient_language
+from scheduler.web.page_language import page_language
 from scheduler.web.public_url import feed_settings, is_loopback
 from scheduler.web.rendering import TEMPLATES
 
@@ -202,7 +202,7 @@ def _handout(request: Request, staff: CurrentStaff, code: str, url: str | None) 
         request,
         "handout.html",
         {
-            **patient_language(language),
+            **page_language(language),
             "subject": state.subject,
             "protocol": plan.protocol,
             "title": plan.protocol.title_in(language),
