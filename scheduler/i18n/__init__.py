@@ -69,7 +69,7 @@ class Wording:
             return value.isoformat()
         from babel.dates import format_skeleton  # here, not at import: pytz costs a process 0.2 s
 
-        return format_skeleton("MMMd", value, locale=self.locale) + " " + self._weekday(value)
+        return format_skeleton("MMMd", value, locale=self.locale) + " " + self.weekday(value)
 
     def _short_day(self, value: date) -> str:
         """A date in a table row: "3月2日 周一", "Mon 02 Mar"."""
@@ -79,7 +79,8 @@ class Wording:
 
         return format_skeleton("MMMEd", value, locale=self.locale)
 
-    def _weekday(self, value: date) -> str:
+    def weekday(self, value: date) -> str:
+        """The day of the week: "星期一", "Monday"."""
         return str(self.locale.days["format"]["wide"][value.weekday()])
 
     def enumerate(self, items: Sequence[str], /) -> str:

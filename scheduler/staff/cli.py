@@ -13,9 +13,9 @@ from scheduler.cli.options import DbOption, JsonOption, UserOption, engine_for, 
 from scheduler.cli.render import print_json, table
 from scheduler.db import transaction
 from scheduler.errors import InputError
+from scheduler.i18n import LANGUAGES
 from scheduler.kernel.actors import ADMIN_ACTIONS, has_staff
 from scheduler.kernel.unit import unit_of_work
-from scheduler.i18n import LANGUAGES
 from scheduler.models import ROLES
 from scheduler.staff.accounts import (
     MAX_TOKEN_LIFETIME_DAYS,

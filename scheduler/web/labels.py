@@ -68,6 +68,24 @@ WORDS: dict[str, str] = {
     "sent": N_("sent"),
     "failed": N_("failed"),
     "expired": N_("expired (too late to send)"),
+    "retrying": N_("retrying"),
+    "given up": N_("given up"),
+    # pharmacy preparations
+    "to prepare": N_("to prepare"),
+    "prepared": N_("prepared"),
+    "prepared, plan changed": N_("prepared, plan changed"),
+    "dispensed": N_("dispensed"),
+    # verdicts and criteria
+    "met": N_("met"),
+    "not met": N_("not met"),
+    "incomplete": N_("incomplete"),
+    "inclusion": N_("inclusion"),
+    "exclusion": N_("exclusion"),
+    # roles
+    "nurse": N_("nurse"),
+    "investigator": N_("investigator"),
+    "pharmacist": N_("pharmacist"),
+    "admin": N_("admin"),
 }
 
 
