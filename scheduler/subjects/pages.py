@@ -125,13 +125,24 @@ def ctcae_terms(state: SubjectState) -> list[str]:
     return sorted(named | set(protocol.ae_terms) | set(protocol.lab_terms))
 
 
-def level_caption(level: DoseLevel) -> str:
-    """``dose level -1``, and the protocol's label after it when the label adds something:
-    protocols often label a reduced level by its number, which would then be printed twice."""
-    caption = f"dose level {level.level}"
-    if level.label and level.label.strip().lower() != caption:
+def level_caption(words: Wording, level: DoseLevel) -> str:
+    """``dose level -1`` (剂量水平 -1), and the protocol's label after it when the label adds
+    something: protocols often label a reduced level by its number, which would then be printed
+    twice."""
+    caption = words.gettext("dose level {level}").format(level=level.level)
+    if level.label and level.label.strip().lower() != f"dose level {level.level}":
         caption += f", {level.label}"
     return caption
+
+
+def visit_names(plan: core.Plan, language: str) -> dict[str, str]:
+    """The name of each planned visit in the reader's language where the protocol translates
+    it (NCT03945799 version 4 does into Chinese), else the protocol's own."""
+    names = {}
+    for visit in plan.visits:
+        text = plan.protocol.visit_text(visit.code, language)
+        names[visit.code] = text.name if text is not None and text.name else visit.name
+    return names
 
 
 RECORDED_DOSE = (*TAKEN, "missed")
@@ -195,6 +206,7 @@ def _render(
     error = None if refused is None else _form_error(form, refused, shown_fields(slots_per_day))
     status = 200 if refused is None else refused.http_status
     level = state.protocol.level_for(plan.dose_mg)
+    words = request_wording(request)
     shown_ae = request.query_params.get("ae", "") if error is None else ""
     assessed = next((a for a in plan.adverse_events if str(a.event.id) == shown_ae), None)
     open_visits = [v for v in plan.visits if v.status not in ("done", "cancelled")]
@@ -203,7 +215,8 @@ def _render(
         "state": state,
         "plan": plan,
         "site": state.site,
-        "level": level_caption(level) if level else "",
+        "level": level_caption(words, level) if level else "",
+        "visit_names": visit_names(plan, words.language),
         "cycle_day": _cycle_day(plan),
         "timeline": Markup(timeline_svg(plan, plan.today)),
         "open_visits": open_visits,

@@ -42,9 +42,12 @@ def page_language(language: str) -> dict[str, Any]:
         return _format(context, words.gettext(message), variables)
 
     @pass_context
-    def ngettext(context: Context, singular: str, plural: str, count: int, **variables: Any) -> str:
-        variables.setdefault("num", count)
-        return _format(context, words.ngettext(singular, plural, count), variables)
+    def ngettext(
+        context: Context, singular: str, plural: str, number: int, /, **variables: Any
+    ) -> str:
+        # Positional-only: a {% trans count=... %} block passes ``count`` as a variable too.
+        variables.setdefault("num", number)
+        return _format(context, words.ngettext(singular, plural, number), variables)
 
     helpers: dict[str, Callable[..., str]] = {
         "gettext": gettext,
