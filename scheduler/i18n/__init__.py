@@ -16,10 +16,13 @@ from datetime import date, time
 from functools import lru_cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
+from typing import Literal, get_args
 
 from babel import Locale
 
-LANGUAGES: tuple[str, ...] = ("en", "zh_CN")
+Language = Literal["en", "zh_CN"]
+"""A language shipped, as the JSON API's request bodies declare it."""
+LANGUAGES: tuple[str, ...] = get_args(Language)
 """The languages shipped, in the order staff see them; ``en`` is the source language."""
 SOURCE_LANGUAGE = "en"
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文 (Simplified Chinese)"}

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from scheduler.i18n import LANGUAGES
+from scheduler.i18n import Language
 from scheduler.kernel.unit import Unit
 from scheduler.models import ROLES, ApiToken
 from scheduler.reminders.outbox import OutboxStatus, outbox_status
@@ -84,11 +84,7 @@ class StaffIn(ApiModel):
         description=f"At least {MIN_PASSWORD_LENGTH} characters",
     )
     sites: SiteCodes = Field(default_factory=list)
-    language: str = Field(
-        default="en",
-        description=f"The language of the account's pages: {', '.join(LANGUAGES)}",
-        json_schema_extra={"enum": list(LANGUAGES)},
-    )
+    language: Language = Field(default="en", description="The language of the account's pages")
 
 
 class DeactivateIn(ApiModel):

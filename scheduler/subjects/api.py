@@ -14,7 +14,7 @@ from pydantic import Field
 
 from scheduler import core
 from scheduler.core.inputs import DiscontinuationReason
-from scheduler.i18n import LANGUAGES
+from scheduler.i18n import Language
 from scheduler.kernel.subject_state import subject_state
 from scheduler.subjects.adverse_events import record_adverse_event
 from scheduler.subjects.audit_log import audit_lines
@@ -56,10 +56,8 @@ class EnrolIn(ApiModel):
     )
     dose_time: ClockTime | None = Field(default=None, description="Default: the protocol's")
     protocol: Code | None = Field(default=None, description="Default: NCT03945799")
-    language: str | None = Field(
-        default=None,
-        max_length=16,
-        description=f"What the patient reads: {', '.join(LANGUAGES)} (default: the site's)",
+    language: Language | None = Field(
+        default=None, description="What the patient reads (default: the site's)"
     )
     reason: Reason = Field(
         default="", description="The investigator's, to enrol outside the protocol's dates"
