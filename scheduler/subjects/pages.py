@@ -218,7 +218,7 @@ def _render(
         "level": level_caption(words, level) if level else "",
         "visit_names": visit_names(plan, words.language),
         "cycle_day": _cycle_day(plan),
-        "timeline": Markup(timeline_svg(plan, plan.today)),
+        "timeline": Markup(timeline_svg(plan, plan.today, words)),
         "open_visits": open_visits,
         "due_visit": next((v for v in open_visits if v.status in ("due", "overdue")), None),
         "terms": ctcae_terms(state),

@@ -148,6 +148,14 @@ def test_the_signing_page_is_chinese_too(chinese):
     assert "您的签名表示" in page.text
 
 
+def test_the_drawings_speak_the_accounts_language(chinese):
+    subject = chinese("nurse").get("/subjects/DEMO-003").text
+    assert "DEMO-003 的治疗时间线" in subject and "Treatment timeline" not in subject
+    assert "访视已完成" in subject and "Before C1" not in subject  # the legend, the rows
+    overview = chinese("nurse").get("/overview").text
+    assert "的泳道图" in overview and "days from C1D1" not in overview
+
+
 def test_an_english_account_keeps_english_pages(staff_client):
     nurse = staff_client("nurse")
     page = nurse.get("/")
@@ -174,6 +182,13 @@ def test_a_refused_form_sums_up_in_chinese_around_the_services_reason(staff_clie
     nurse = reading(staff_client("nurse"), "zh_CN")
     answer = nurse.form("/subjects/DEMO-002/doses", {"date": "", "outcome": "taken"})
     assert answer.status_code in (400, 422)
+    assert "未记录任何内容" in answer.text and "Nothing was recorded" not in answer.text
+
+
+def test_a_refused_enrolment_sums_up_in_chinese(staff_client):
+    nurse = reading(staff_client("nurse"), "zh_CN")
+    answer = nurse.form("/subjects", {"subject": "S-1", "site": "ZJU1", "c1d1": "2026-13-01"})
+    assert answer.status_code == 422
     assert "未记录任何内容" in answer.text and "Nothing was recorded" not in answer.text
 
 
