@@ -259,7 +259,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "user": (
         "scheduler.staff.cli",
         "app",
-        "Staff accounts: add, list, sites, unlock, deactivate, reactivate, API tokens.",
+        "Staff accounts: add, list, sites, language, unlock, deactivate, reactivate, API tokens.",
     ),
     "reminders": (
         "scheduler.reminders.cli",

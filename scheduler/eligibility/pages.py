@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from scheduler.core.wording import N_
 from scheduler.eligibility.checklist import (
     ChecklistLine,
     answer_criterion,
@@ -32,6 +33,7 @@ from scheduler.web.deps import (
 )
 from scheduler.web.error_pages import problem_page
 from scheduler.web.form_errors import FieldProblem, field_problem
+from scheduler.web.page_language import request_wording
 from scheduler.web.rendering import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
@@ -39,9 +41,9 @@ Text = Annotated[str, Form()]
 ANSWER_FIELDS = ("answer", "source")
 WAIVER_FIELDS = ("reason",)
 NOTICES = {
-    "answer": "Answer recorded.",
-    "waiver": "Waiver recorded.",
-    "failure": "Screen failure recorded: the subject will not start.",
+    "answer": N_("Answer recorded."),
+    "waiver": N_("Waiver recorded."),
+    "failure": N_("Screen failure recorded: the subject will not start."),
 }
 
 
@@ -49,6 +51,11 @@ def _lines(request: Request, staff: Staff, code: str) -> tuple[list[ChecklistLin
     with request_unit(request, staff.name) as unit:
         state = subject_state(unit.session, code, unit.now)
         return checklist(unit.session, state), state.today
+
+
+def _notice(request: Request) -> str:
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    return request_wording(request).gettext(notice) if notice else ""
 
 
 def _render(
@@ -75,7 +82,7 @@ def _render(
         "can_waive": staff.role in INVESTIGATOR_ACTIONS,
         "problem": problem,
         "values": values or {},
-        "notice": NOTICES.get(request.query_params.get("done", ""), ""),
+        "notice": _notice(request),
         "failing": any(line.met is False for line in lines),
     }
     return TEMPLATES.TemplateResponse(request, "eligibility.html", context, status_code=status)
@@ -131,25 +138,31 @@ def _failure_preview(
     reason: str = "",
     error: InputError | None = None,
 ) -> Response:
-    failing = [
-        f"{line.criterion.code}: {line.criterion.text}" for line in lines if line.met is False
-    ]
+    _ = request_wording(request).gettext
+    failing = "; ".join(f"{x.criterion.code}: {x.criterion.text}" for x in lines if x.met is False)
     changes = [
-        f"A screen failure of {code} on {on} is recorded with the criteria not met: "
-        + ("; ".join(failing) or "none"),
-        f"{code} is discontinued before cycle 1 day 1: every visit and dose of the plan is "
-        "cancelled, and the screening log counts the subject as failed.",
-        "This cannot be undone from the page; a mistaken screen failure is corrected by a new "
-        "record with a reason (voiding).",
+        _(
+            "A screen failure of {code} on {on} is recorded with the criteria not met: {failing}"
+        ).format(code=code, on=on, failing=failing or _("none")),
+        _(
+            "{code} is discontinued before cycle 1 day 1: every visit and dose of the plan is "
+            "cancelled, and the screening log counts the subject as failed."
+        ).format(code=code),
+        _(
+            "This cannot be undone from the page; a mistaken screen failure is corrected by a "
+            "new record with a reason (voiding)."
+        ),
     ]
     return confirmation_page(
         request,
-        title=f"Record a screen failure of {code}",
+        title=_("Record a screen failure of {code}").format(code=code),
         changes=changes,
         action=f"/subjects/{code}/screen-failure",
         hidden={"on": on},
-        confirm_label=f"I confirm that {code} failed screening and will not start",
-        button="Record the screen failure",
+        confirm_label=_("I confirm that {code} failed screening and will not start").format(
+            code=code
+        ),
+        button=_("Record the screen failure"),
         cancel=f"/subjects/{code}/eligibility",
         reason=reason,
         error=error,

@@ -32,7 +32,7 @@ from scheduler.pharmacy.accountability import awaiting_new_capsules, load_record
 from scheduler.protocols.schema import VisitText
 from scheduler.web.confirmation import confirmation_page, require_confirmation
 from scheduler.web.deps import CurrentStaff, NurseStaff, request_unit
-from scheduler.web.patient_language import patient_language
+from scheduler.web.page_language import page_language, request_wording
 from scheduler.web.public_url import feed_settings, is_loopback
 from scheduler.web.rendering import TEMPLATES
 
@@ -86,23 +86,26 @@ def issue_feed_form(
 
 
 _WITHDRAWAL = [
-    "The patient's calendar link stops working at once: calendars subscribed to it stop "
-    "updating and keep only what they last fetched.",
-    "The link cannot be brought back; a new link can be issued and handed out again.",
+    N_(
+        "The patient's calendar link stops working at once: calendars subscribed to it stop "
+        "updating and keep only what they last fetched."
+    ),
+    N_("The link cannot be brought back; a new link can be issued and handed out again."),
 ]
 
 
 def _withdrawal_page(
     request: Request, code: str, reason: str, error: InputError | None = None
 ) -> Response:
+    _ = request_wording(request).gettext
     return confirmation_page(
         request,
-        title=f"Withdraw the calendar link of {code}",
-        changes=_WITHDRAWAL,
+        title=_("Withdraw the calendar link of {code}").format(code=code),
+        changes=[_(line) for line in _WITHDRAWAL],
         action=f"/subjects/{code}/feed/revoke",
         hidden={},
-        confirm_label="I confirm that the calendar link is withdrawn now",
-        button="Withdraw the link",
+        confirm_label=_("I confirm that the calendar link is withdrawn now"),
+        button=_("Withdraw the link"),
         cancel=f"/subjects/{code}/feed",
         reason=reason,
         error=error,
@@ -202,7 +205,7 @@ def _handout(request: Request, staff: CurrentStaff, code: str, url: str | None) 
         request,
         "handout.html",
         {
-            **patient_language(language),
+            **page_language(language),
             "subject": state.subject,
             "protocol": plan.protocol,
             "title": plan.protocol.title_in(language),

@@ -16,10 +16,13 @@ from datetime import date, time
 from functools import lru_cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
+from typing import Literal, get_args
 
 from babel import Locale
 
-LANGUAGES: tuple[str, ...] = ("en", "zh_CN")
+Language = Literal["en", "zh_CN"]
+"""A language shipped, as the JSON API's request bodies declare it."""
+LANGUAGES: tuple[str, ...] = get_args(Language)
 """The languages shipped, in the order staff see them; ``en`` is the source language."""
 SOURCE_LANGUAGE = "en"
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文 (Simplified Chinese)"}
@@ -69,7 +72,7 @@ class Wording:
             return value.isoformat()
         from babel.dates import format_skeleton  # here, not at import: pytz costs a process 0.2 s
 
-        return format_skeleton("MMMd", value, locale=self.locale) + " " + self._weekday(value)
+        return format_skeleton("MMMd", value, locale=self.locale) + " " + self.weekday(value)
 
     def _short_day(self, value: date) -> str:
         """A date in a table row: "3月2日 周一", "Mon 02 Mar"."""
@@ -79,7 +82,8 @@ class Wording:
 
         return format_skeleton("MMMEd", value, locale=self.locale)
 
-    def _weekday(self, value: date) -> str:
+    def weekday(self, value: date) -> str:
+        """The day of the week: "星期一", "Monday"."""
         return str(self.locale.days["format"]["wide"][value.weekday()])
 
     def enumerate(self, items: Sequence[str], /) -> str:

@@ -7,6 +7,7 @@ from datetime import date, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scheduler.errors import InputError
+from scheduler.i18n import LANGUAGES
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
 """A subject, site or protocol code."""
@@ -102,3 +103,12 @@ def not_in_future(field: str, value: date, today: date) -> date:
     if value > today:
         raise InputError(field, f"{value} is in the future (today is {today} at the site)")
     return value
+
+
+def check_language(value: str, field: str = "language") -> str:
+    """A shipped language code (``en``, ``zh_CN``); ``zh-CN`` is read as ``zh_CN``. One rule
+    for a subject's language and a staff account's."""
+    code = value.strip().replace("-", "_")
+    if code not in LANGUAGES:
+        raise InputError(field, f"expected one of {', '.join(LANGUAGES)}, got {value!r}")
+    return code

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from scheduler.core.wording import N_
 from scheduler.eligibility.checklist import checklist
 from scheduler.errors import InputError, NotFound
 from scheduler.kernel.actors import NURSE_ACTIONS
@@ -55,7 +56,7 @@ def _render(
     except NotFound as exc:
         if exc.field != "subject":
             raise
-        return problem_page(request, "No such subject", exc.reason, exc.http_status)
+        return problem_page(request, N_("No such subject"), exc.reason, exc.http_status)
     table = ctcae_v5()
     context: dict[str, Any] = {
         "staff": staff,
@@ -68,7 +69,7 @@ def _render(
         "error": refused,
         "field_error": refused.field if refused is not None and refused.field in FIELDS else "",
         "values": values or {},
-        "notice": "Result recorded." if request.query_params.get("done") else "",
+        "notice": N_("Result recorded.") if request.query_params.get("done") else "",
         "today": state.today,
         "screening": screening,
         "day1": day1,

@@ -24,6 +24,9 @@ class StaffUser(SQLModel, table=True):
     full_name: str = Field(default="", max_length=200)
     """The printed name a signature shows (the account name when empty)."""
     role: str = Field(max_length=16)
+    language: str = Field(default="en", max_length=16)
+    """The language of the account's pages (``scheduler.i18n.LANGUAGES``); audited when changed
+    (``staff.language``)."""
     password_hash: str = Field(max_length=200)
     active: bool = True
     created_at: datetime = Field(sa_type=UtcDateTime, nullable=False)

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from scheduler.core.wording import N_
 from scheduler.errors import InputError, NotFound
 from scheduler.kernel.subject_state import subject_state
 from scheduler.pharmacy.accountability import confirm_day1
@@ -55,7 +56,7 @@ def _page(
     except NotFound as exc:
         if exc.field != "subject":
             raise
-        return problem_page(request, "No such subject", exc.reason, exc.http_status)
+        return problem_page(request, N_("No such subject"), exc.reason, exc.http_status)
     plan = state.plan()
     waiting = plan.waiting_for_criteria()
     context: dict[str, Any] = {

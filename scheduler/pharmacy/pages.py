@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from scheduler.core.wording import N_
 from scheduler.errors import InputError, NotFound
 from scheduler.kernel.actors import PHARMACY_ACTIONS
 from scheduler.kernel.sites import visible_sites
@@ -49,6 +50,7 @@ from scheduler.web.deps import (
 )
 from scheduler.web.error_pages import problem_page
 from scheduler.web.forms import milligrams, whole
+from scheduler.web.page_language import request_wording
 from scheduler.web.rendering import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
@@ -67,12 +69,12 @@ PAGE_ROWS = 100
 and ``dosing pharmacy`` have them all). Thousands of rows with their forms took seconds to
 render and are more than anyone reads on one page."""
 NOTICES = {
-    "prepare": "marked prepared",
-    "restock": "returned to stock",
-    "dispense": "dispensing recorded",
-    "return": "returned capsules counted",
-    "review": "discrepancy reviewed",
-    "not_needed": "marked not needed",
+    "prepare": N_("{subject} cycle {cycle}: marked prepared."),
+    "restock": N_("{subject} cycle {cycle}: returned to stock."),
+    "dispense": N_("{subject} cycle {cycle}: dispensing recorded."),
+    "return": N_("{subject} cycle {cycle}: returned capsules counted."),
+    "review": N_("{subject} cycle {cycle}: discrepancy reviewed."),
+    "not_needed": N_("{subject} cycle {cycle}: marked not needed."),
 }
 
 
@@ -94,7 +96,12 @@ def _refusal(form: str, exc: InputError) -> Refusal:
 def _notice(request: Request) -> str:
     query = request.query_params
     done = NOTICES.get(query.get("done", ""))
-    return f"{query.get('subject', '')} cycle {query.get('cycle', '')}: {done}." if done else ""
+    if done is None:
+        return ""
+    wording = request_wording(request)
+    return wording.gettext(done).format(
+        subject=query.get("subject", ""), cycle=query.get("cycle", "")
+    )
 
 
 def _list_page(
@@ -154,7 +161,7 @@ def _subject_page(
     except NotFound as exc:
         if exc.field != "subject":
             raise
-        return problem_page(request, "No such subject", exc.reason, exc.http_status)
+        return problem_page(request, N_("No such subject"), exc.reason, exc.http_status)
     context: dict[str, Any] = {
         "staff": staff,
         "account": account,

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from scheduler.core.wording import N_
 from scheduler.errors import InputError, NotFound
 from scheduler.kernel.unit import unit_of_work
 from scheduler.signatures.records import SignableRecord, parse_record_id, signable_record
@@ -69,7 +70,7 @@ def sign_page(request: Request, label: str, staff: InvestigatorStaff) -> Respons
     try:
         record = _record(request, staff, label)
     except InputError as exc:
-        return problem_page(request, "No such record", exc.reason, exc.http_status)
+        return problem_page(request, N_("No such record"), exc.reason, exc.http_status)
     return _page(request, staff, record)
 
 
@@ -86,7 +87,7 @@ def sign_form(
     try:
         record = _record(request, staff, label)
     except InputError as exc:
-        return problem_page(request, "No such record", exc.reason, exc.http_status)
+        return problem_page(request, N_("No such record"), exc.reason, exc.http_status)
     ask_user_name = _needs_user_name(request, staff)
     address = request.client.host if request.client else None
     try:
@@ -107,7 +108,7 @@ def sign_form(
             record_failed_signature(unit, staff.name, record.kind, record.id, address)
         return _page(request, staff, record, refused=exc, reason=reason)
     except NotFound as exc:
-        return problem_page(request, "No such record", exc.reason, exc.http_status)
+        return problem_page(request, N_("No such record"), exc.reason, exc.http_status)
     except InputError as exc:
         return _page(request, staff, _record(request, staff, label), refused=exc, reason=reason)
     return RedirectResponse(f"/subjects/{record.subject_code}?done=signed", status_code=303)

@@ -26,7 +26,7 @@ from scheduler.errors import Conflict, InputError, NotFound
 from scheduler.kernel.actors import has_staff
 from scheduler.kernel.sites import get_site
 from scheduler.kernel.unit import Unit
-from scheduler.kernel.validation import check_text
+from scheduler.kernel.validation import check_language, check_text
 from scheduler.models import ROLES, ApiToken, Site, StaffSession, StaffSite, StaffUser
 from scheduler.settings import get_settings
 from scheduler.staff.throttle import locked_until
@@ -57,6 +57,8 @@ class Staff:
     role: str
     sites: tuple[str, ...] = ()
     """Codes of the sites the account works at; empty for a study-wide account."""
+    language: str = "en"
+    """The language its pages are shown in."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class StaffAccount:
     sites: tuple[str, ...]
     locked_until: datetime | None
     """The end of a lockout after too many failed logins, or None."""
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def _sites_of(session: Session, staff_ids: Sequence[int]) -> dict[int, tuple[str
 
 def _staff(session: Session, row: StaffUser) -> Staff:
     sites = _sites_of(session, [row.id or 0]).get(row.id or 0, ())
-    return Staff(id=row.id or 0, name=row.name, role=row.role, sites=sites)
+    return Staff(id=row.id or 0, name=row.name, role=row.role, sites=sites, language=row.language)
 
 
 def _check_sites(session: Session, codes: Sequence[str]) -> list[Site]:
@@ -136,9 +139,16 @@ def get_staff_user(session: Session, name: str) -> StaffUser:
 
 
 def create_staff(
-    unit: Unit, name: str, *, role: str, password: str, sites: Sequence[str] = ()
+    unit: Unit,
+    name: str,
+    *,
+    role: str,
+    password: str,
+    sites: Sequence[str] = (),
+    language: str = "en",
 ) -> Staff:
-    """A new account; ``sites`` are the codes of the sites it works at (none: study-wide)."""
+    """A new account; ``sites`` are the codes of the sites it works at (none: study-wide),
+    ``language`` the language of its pages."""
     if not _NAME.fullmatch(name):
         raise InputError(
             "name",
@@ -146,6 +156,7 @@ def create_staff(
             "starting with a letter or digit)",
         )
     check_role(role)
+    language = check_language(language)
     check_password(password)
     chosen = _check_sites(unit.session, sites)
     if unit.session.exec(select(StaffUser).where(StaffUser.name == name)).first() is not None:
@@ -153,6 +164,7 @@ def create_staff(
     row = StaffUser(
         name=name,
         role=role,
+        language=language,
         password_hash=_HASHER.hash(password),
         active=True,
         created_at=unit.now,
@@ -167,12 +179,19 @@ def create_staff(
         "staff.create",
         entity="staff",
         entity_id=row.id,
-        new={"name": name, "role": role, "sites": [s.code for s in chosen]},
+        new={
+            "name": name,
+            "role": role,
+            "sites": [s.code for s in chosen],
+            "language": language,
+        },
     )
     return _staff(unit.session, row)
 
 
-def create_first_admin(unit: Unit, name: str, *, password: str, sites: Sequence[str] = ()) -> Staff:
+def create_first_admin(
+    unit: Unit, name: str, *, password: str, sites: Sequence[str] = (), language: str = "en"
+) -> Staff:
     """The first account of a database that has none: an admin, created by the operator who
     set the database up and recorded as created by itself (``unit.actor`` is ``name``). Once
     any account exists, accounts are added by an admin acting as themselves."""
@@ -180,7 +199,7 @@ def create_first_admin(unit: Unit, name: str, *, password: str, sites: Sequence[
         raise Conflict(
             "user", "staff accounts exist already: add accounts as an admin (--user NAME)"
         )
-    return create_staff(unit, name, role="admin", password=password, sites=sites)
+    return create_staff(unit, name, role="admin", password=password, sites=sites, language=language)
 
 
 def set_sites(unit: Unit, name: str, sites: Sequence[str], *, reason: str) -> Staff:
@@ -203,6 +222,29 @@ def set_sites(unit: Unit, name: str, sites: Sequence[str], *, reason: str) -> St
         entity_id=row.id,
         old={"sites": list(before)},
         new={"sites": list(after)},
+        reason=reason,
+    )
+    return _staff(unit.session, row)
+
+
+def set_language(unit: Unit, name: str, language: str, *, reason: str = "") -> Staff:
+    """Set the language of ``name``'s pages, from its next page on. Changing one's own needs no
+    reason (it is a preference); an admin changing another account's gives one, as for every
+    other change made to someone else's account. The same language again is refused."""
+    own = name == unit.actor
+    reason = check_text("reason", reason, required=not own)
+    chosen = check_language(language)
+    row = get_staff_user(unit.session, name)
+    if row.language == chosen:
+        raise Conflict("language", f"staff user {name!r} already reads {chosen}")
+    old, row.language = row.language, chosen
+    unit.session.add(row)
+    unit.audit(
+        "staff.language",
+        entity="staff",
+        entity_id=row.id,
+        old={"language": old},
+        new={"language": chosen},
         reason=reason,
     )
     return _staff(unit.session, row)
@@ -338,6 +380,7 @@ def list_staff(session: Session, now: datetime, name: str | None = None) -> list
             created_by=row.created_by,
             sites=sites.get(row.id or 0, ()),
             locked_until=locks.get(row.name),
+            language=row.language,
         )
         for row in rows
     ]

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
+from scheduler.i18n import Language
 from scheduler.kernel.unit import Unit
 from scheduler.models import ROLES, ApiToken
 from scheduler.reminders.outbox import OutboxStatus, outbox_status
@@ -53,6 +54,7 @@ class StaffOut(BaseModel):
     locked_until: datetime | None = Field(
         description="The end of a lockout after too many failed logins, if one is in force"
     )
+    language: str = Field(description="The language of the account's pages")
 
     @classmethod
     def of(cls, account: StaffAccount) -> StaffOut:
@@ -64,6 +66,7 @@ class StaffOut(BaseModel):
             created_by=account.created_by,
             sites=list(account.sites),
             locked_until=account.locked_until,
+            language=account.language,
         )
 
 
@@ -81,6 +84,7 @@ class StaffIn(ApiModel):
         description=f"At least {MIN_PASSWORD_LENGTH} characters",
     )
     sites: SiteCodes = Field(default_factory=list)
+    language: Language = Field(default="en", description="The language of the account's pages")
 
 
 class DeactivateIn(ApiModel):
@@ -149,7 +153,12 @@ def staff_accounts(_admin: AdminStaff, unit: UnitDep) -> list[StaffOut]:
 def add_staff_account(body: StaffIn, _admin: AdminStaff, unit: UnitDep) -> StaffOut:
     """Add an account; the password is hashed with argon2id and never returned."""
     created = create_staff(
-        unit, body.name.strip(), role=body.role, password=body.password, sites=body.sites
+        unit,
+        body.name.strip(),
+        role=body.role,
+        password=body.password,
+        sites=body.sites,
+        language=body.language,
     )
     return _account(unit, created.name)
 

@@ -23,6 +23,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 
+from scheduler.core.wording import N_
 from scheduler.staff.accounts import (
     SESSION_LIFETIME,
     end_session,
@@ -40,6 +41,7 @@ from scheduler.web.deps import (
     request_unit,
     wants_json,
 )
+from scheduler.web.page_language import request_wording
 from scheduler.web.rendering import TEMPLATES
 
 LOGIN_CSRF_COOKIE = "dosing_login_csrf"
@@ -61,6 +63,11 @@ def _safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
+
+
+def _in_their_words(request: Request, message: str) -> str:
+    """``message`` (marked ``N_``) in the language of whoever is at the login form."""
+    return request_wording(request).gettext(message)
 
 
 def _secure(request: Request) -> bool:
@@ -89,13 +96,22 @@ def _login_page(request: Request, next_url: str, error: str = "", status: int = 
 def _throttled(request: Request, next_url: str, wait: Wait) -> Response:
     """429 with Retry-After: the attempt came before the next allowed time, and its password
     was not checked."""
+    words = request_wording(request)
     if wait.locked:
-        message = (
-            "Too many failed logins: this account is locked for "
-            f"{-(-wait.seconds // 60)} minutes. An admin can unlock it sooner."
-        )
+        minutes = -(-wait.seconds // 60)
+        message = words.ngettext(
+            "Too many failed logins: this account is locked for {count} minute. An admin can "
+            "unlock it sooner.",
+            "Too many failed logins: this account is locked for {count} minutes. An admin can "
+            "unlock it sooner.",
+            minutes,
+        ).format(count=minutes)
     else:
-        message = f"Too many failed logins: please wait {wait.seconds} seconds and try again."
+        message = words.ngettext(
+            "Too many failed logins: please wait {count} second and try again.",
+            "Too many failed logins: please wait {count} seconds and try again.",
+            wait.seconds,
+        ).format(count=wait.seconds)
     response = _login_page(request, next_url, message, 429)
     response.headers["Retry-After"] = str(wait.seconds)
     return response
@@ -117,7 +133,12 @@ def login(
     next_url = _safe_next(next)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
-        return _login_page(request, next_url, "The form expired; please try again.", 403)
+        return _login_page(
+            request,
+            next_url,
+            _in_their_words(request, N_("The form expired; please try again.")),
+            403,
+        )
     address = request.client.host if request.client else None
     login_session = None
     with request_unit(request, "login") as unit:
@@ -133,7 +154,12 @@ def login(
     if wait is not None:
         return _throttled(request, next_url, wait)
     if login_session is None:
-        return _login_page(request, next_url, "Unknown user name or wrong password.", 401)
+        return _login_page(
+            request,
+            next_url,
+            _in_their_words(request, N_("Unknown user name or wrong password.")),
+            401,
+        )
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -13,6 +13,7 @@ from scheduler.cli.options import DbOption, JsonOption, UserOption, engine_for, 
 from scheduler.cli.render import print_json, table
 from scheduler.db import transaction
 from scheduler.errors import InputError
+from scheduler.i18n import LANGUAGES
 from scheduler.kernel.actors import ADMIN_ACTIONS, has_staff
 from scheduler.kernel.unit import unit_of_work
 from scheduler.models import ROLES
@@ -28,12 +29,13 @@ from scheduler.staff.accounts import (
     list_tokens,
     reactivate,
     revoke_api_token,
+    set_language,
     set_sites,
 )
 from scheduler.staff.throttle import unlock
 
 app = typer.Typer(
-    help="Staff accounts: add, list, sites, unlock, deactivate, reactivate, API tokens.",
+    help="Staff accounts: add, list, sites, language, unlock, deactivate, reactivate, API tokens.",
     no_args_is_help=True,
 )
 Name = Annotated[str, typer.Argument(help="Staff user name (recorded in the audit trail)")]
@@ -44,6 +46,9 @@ SiteOption = Annotated[
     ),
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (audited)")]
+LanguageOption = Annotated[
+    str, typer.Option("--language", help=f"Language of the account's pages: {', '.join(LANGUAGES)}")
+]
 
 
 @app.command("add")
@@ -54,6 +59,7 @@ def add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from the first stdin line")
     ] = False,
+    language: LanguageOption = "en",
     db: DbOption = None,
     user: UserOption = None,
 ) -> None:
@@ -67,10 +73,14 @@ def add(
         if check_role(role) != "admin":
             raise InputError("role", "the first account of a database must be an admin")
         with unit_of_work(engine_for(db), name) as unit:
-            staff = create_first_admin(unit, name, password=password, sites=site or ())
+            staff = create_first_admin(
+                unit, name, password=password, sites=site or (), language=language
+            )
     else:
         with open_unit(db, user, roles=ADMIN_ACTIONS) as unit:
-            staff = create_staff(unit, name, role=role, password=password, sites=site or ())
+            staff = create_staff(
+                unit, name, role=role, password=password, sites=site or (), language=language
+            )
     where = f" at {', '.join(staff.sites)}" if staff.sites else ""
     typer.echo(f"created {staff.name} ({staff.role}{where})")
 
@@ -87,6 +97,7 @@ def list_command(db: DbOption = None, user: UserOption = None, as_json: JsonOpti
                     "name": s.name,
                     "role": s.role,
                     "sites": list(s.sites),
+                    "language": s.language,
                     "active": s.active,
                     "locked_until": s.locked_until,
                     "created_by": s.created_by,
@@ -95,9 +106,17 @@ def list_command(db: DbOption = None, user: UserOption = None, as_json: JsonOpti
             ]
         )
         return
-    headers = ["name", "role", "sites", "active", "locked_until", "created_by"]
+    headers = ["name", "role", "sites", "language", "active", "locked_until", "created_by"]
     cells = [
-        [s.name, s.role, ", ".join(s.sites) or "all", s.active, s.locked_until, s.created_by]
+        [
+            s.name,
+            s.role,
+            ", ".join(s.sites) or "all",
+            s.language,
+            s.active,
+            s.locked_until,
+            s.created_by,
+        ]
         for s in accounts
     ]
     typer.echo(table(headers, cells))
@@ -120,6 +139,20 @@ def sites_command(
     with open_unit(db, user, roles=ADMIN_ACTIONS) as unit:
         staff = set_sites(unit, name, site or (), reason=reason)
     typer.echo(f"{staff.name} works at {', '.join(staff.sites) if staff.sites else 'all sites'}")
+
+
+@app.command("language")
+def language_command(
+    name: Name,
+    language: Annotated[str, typer.Argument(help=f"One of: {', '.join(LANGUAGES)}")],
+    reason: ReasonOption,
+    db: DbOption = None,
+    user: UserOption = None,
+) -> None:
+    """Set the language NAME's pages are shown in (from the account's next page)."""
+    with open_unit(db, user, roles=ADMIN_ACTIONS) as unit:
+        staff = set_language(unit, name, language, reason=reason)
+    typer.echo(f"{staff.name} reads {staff.language}")
 
 
 @app.command("unlock")

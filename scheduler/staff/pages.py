@@ -1,6 +1,7 @@
-"""Accounts for the admin role: list staff with their sites, lockouts and API tokens; add an
-account, set its sites, lift a lockout, deactivate it, issue and revoke API tokens. The same
-service functions as ``dosing user ...``."""
+"""Accounts for the admin role: list staff with their sites, languages, lockouts and API tokens;
+add an account, set its sites or language, lift a lockout, deactivate it, issue and revoke API
+tokens. The same service functions as ``dosing user ...``. And every account's own page, where
+its owner picks the language of their pages."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from scheduler.errors import InputError
+from scheduler.i18n import LANGUAGE_NAMES
 from scheduler.kernel.sites import visible_sites
 from scheduler.models import ROLES
 from scheduler.staff.accounts import (
@@ -22,12 +24,15 @@ from scheduler.staff.accounts import (
     list_tokens,
     preview_deactivation,
     revoke_api_token,
+    set_language,
     set_sites,
 )
 from scheduler.staff.throttle import unlock
 from scheduler.web.confirmation import confirmation_page, require_confirmation
-from scheduler.web.deps import AdminStaff, request_unit
+from scheduler.web.deps import AdminStaff, CurrentStaff, request_unit
 from scheduler.web.forms import optional_whole, whole
+from scheduler.web.labels import WORDS
+from scheduler.web.page_language import request_wording
 from scheduler.web.rendering import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
@@ -60,10 +65,26 @@ def _page(
         "values": values or {},
         "token": token,
         "token_days": TOKEN_LIFETIME_DAYS,
+        "languages": LANGUAGE_NAMES,
         "created": request.query_params.get("created", ""),
-        "done": request.query_params.get("done", ""),
+        "done": _done(request),
     }
     return TEMPLATES.TemplateResponse(request, "admin_staff.html", context, status_code=status)
+
+
+def _done(request: Request) -> str:
+    """The notice after a change, worded in the reader's language from the redirect's codes
+    (``?done=sites&name=ana``), so no English sentence travels in the address."""
+    _ = request_wording(request).gettext
+    name = request.query_params.get("name", "")
+    notices = {
+        "sites": _("The sites of {name} were changed."),
+        "language": _("The language of {name}'s pages was changed."),
+        "unlocked": _("{name} was unlocked."),
+        "revoked": _("API token {token} of {name} was revoked."),
+    }
+    found = notices.get(request.query_params.get("done", ""), "")
+    return found.format(name=name, token=request.query_params.get("token", ""))
 
 
 @router.get("/admin/staff", response_class=HTMLResponse)
@@ -79,12 +100,15 @@ def add_staff(
     role: Text = "",
     password: Text = "",
     site: Sites = [],  # noqa: B006 - FastAPI copies a default; unchecked boxes send nothing
+    language: Text = "en",
 ) -> Response:
     try:
         with request_unit(request, staff.name) as unit:
-            created = create_staff(unit, name.strip(), role=role, password=password, sites=site)
+            created = create_staff(
+                unit, name.strip(), role=role, password=password, sites=site, language=language
+            )
     except InputError as exc:
-        values = {"name": name, "role": role, "sites": site}
+        values = {"name": name, "role": role, "sites": site, "language": language}
         return _page(request, staff, error=exc, form="add", values=values, status=exc.http_status)
     return RedirectResponse(f"/admin/staff?created={created.name}", status_code=303)
 
@@ -103,7 +127,22 @@ def staff_sites(
     except InputError as exc:
         values = {"name": name, "reason": reason, "sites": site}
         return _page(request, staff, error=exc, form="sites", values=values, status=exc.http_status)
-    return RedirectResponse(f"/admin/staff?done=sites+of+{name}+changed", status_code=303)
+    return RedirectResponse(f"/admin/staff?done=sites&name={name}", status_code=303)
+
+
+@router.post("/admin/staff/language")
+def staff_language(
+    request: Request, staff: AdminStaff, name: Text = "", language: Text = "", reason: Text = ""
+) -> Response:
+    try:
+        with request_unit(request, staff.name) as unit:
+            set_language(unit, name, language, reason=reason)
+    except InputError as exc:
+        values = {"name": name, "language": language, "reason": reason}
+        return _page(
+            request, staff, error=exc, form="language", values=values, status=exc.http_status
+        )
+    return RedirectResponse(f"/admin/staff?done=language&name={name}", status_code=303)
 
 
 @router.post("/admin/staff/unlock")
@@ -118,7 +157,7 @@ def unlock_staff(
         return _page(
             request, staff, error=exc, form="unlock", values=values, status=exc.http_status
         )
-    return RedirectResponse(f"/admin/staff?done={name}+unlocked", status_code=303)
+    return RedirectResponse(f"/admin/staff?done=unlocked&name={name}", status_code=303)
 
 
 @router.get("/admin/staff/deactivate-preview", response_class=HTMLResponse)
@@ -136,19 +175,30 @@ def deactivate_preview(
         return _page(
             request, staff, error=exc, form="deactivate", values=values, status=exc.http_status
         )
+    words = request_wording(request)
+    _ = words.gettext
+    role = words.gettext(WORDS[found.role])
     return confirmation_page(
         request,
-        title=f"Deactivate {found.name}",
+        title=_("Deactivate {name}").format(name=found.name),
         changes=[
-            f"{found.name} ({found.role}) can no longer log in or sign.",
-            f"Their {found.sessions} open login session(s) end at once.",
-            f"Their {found.tokens} live API token(s) are revoked at once, for good.",
-            "An admin can let them log in again with `dosing user reactivate`.",
+            _("{name} ({role}) can no longer log in or sign.").format(name=found.name, role=role),
+            words.ngettext(
+                "Their {count} open login session ends at once.",
+                "Their {count} open login sessions end at once.",
+                found.sessions,
+            ).format(count=found.sessions),
+            words.ngettext(
+                "Their {count} live API token is revoked at once, for good.",
+                "Their {count} live API tokens are revoked at once, for good.",
+                found.tokens,
+            ).format(count=found.tokens),
+            _("An admin can let them log in again with `dosing user reactivate`."),
         ],
         action="/admin/staff/deactivate",
         hidden={"name": found.name},
-        confirm_label=f"I confirm that {found.name} is deactivated now",
-        button=f"Deactivate {found.name}",
+        confirm_label=_("I confirm that {name} is deactivated now").format(name=found.name),
+        button=_("Deactivate {name}").format(name=found.name),
         cancel="/admin/staff",
         reason=reason,
     )
@@ -200,4 +250,41 @@ def revoke_token(
         return _page(
             request, staff, error=exc, form="revoke", values=values, status=exc.http_status
         )
-    return RedirectResponse(f"/admin/staff?done=token+{number}+of+{name}+revoked", status_code=303)
+    return RedirectResponse(
+        f"/admin/staff?done=revoked&name={name}&token={number}", status_code=303
+    )
+
+
+@router.get("/account", response_class=HTMLResponse)
+def own_account(request: Request, staff: CurrentStaff) -> Response:
+    return _account_page(request, staff)
+
+
+@router.post("/account/language")
+def own_language(request: Request, staff: CurrentStaff, language: Text = "") -> Response:
+    """Any account changes the language of its own pages (audited as ``staff.language``);
+    the next page is in the new language."""
+    try:
+        with request_unit(request, staff.name) as unit:
+            set_language(unit, staff.name, language)
+    except InputError as exc:
+        return _account_page(request, staff, error=exc, chosen=language, status=exc.http_status)
+    return RedirectResponse("/account?done=language", status_code=303)
+
+
+def _account_page(
+    request: Request,
+    staff: Staff,
+    *,
+    error: InputError | None = None,
+    chosen: str = "",
+    status: int = 200,
+) -> Response:
+    context: dict[str, Any] = {
+        "staff": staff,
+        "languages": LANGUAGE_NAMES,
+        "chosen": chosen or staff.language,
+        "error": error,
+        "done": request.query_params.get("done") == "language",
+    }
+    return TEMPLATES.TemplateResponse(request, "account.html", context, status_code=status)

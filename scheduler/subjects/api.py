@@ -14,10 +14,12 @@ from pydantic import Field
 
 from scheduler import core
 from scheduler.core.inputs import DiscontinuationReason
+from scheduler.i18n import Language
 from scheduler.kernel.subject_state import subject_state
 from scheduler.subjects.adverse_events import record_adverse_event
 from scheduler.subjects.audit_log import audit_lines
 from scheduler.subjects.doses import record_dose
+from scheduler.subjects.enrolment import enroll
 from scheduler.subjects.previews import DateMove, DoseRun, Preview, preview_hold, preview_resume
 from scheduler.subjects.treatment import discontinue, hold, resume
 from scheduler.subjects.visits import record_visit
@@ -42,6 +44,24 @@ from scheduler.web.deps import (
 )
 
 router = APIRouter(prefix="/api", responses=ERRORS, tags=["subjects"])
+
+
+class EnrolIn(ApiModel):
+    subject: Code
+    c1d1: Day = Field(description="Cycle 1 day 1")
+    site: Code | None = Field(default=None, description="The site's code (default: the only one)")
+    surgery: Day | None = Field(default=None, description="Where the protocol counts from it")
+    tz: str | None = Field(
+        default=None, max_length=64, description="IANA time zone (default: the site's)"
+    )
+    dose_time: ClockTime | None = Field(default=None, description="Default: the protocol's")
+    protocol: Code | None = Field(default=None, description="Default: NCT03945799")
+    language: Language | None = Field(
+        default=None, description="What the patient reads (default: the site's)"
+    )
+    reason: Reason = Field(
+        default="", description="The investigator's, to enrol outside the protocol's dates"
+    )
 
 
 class DoseIn(ApiModel):
@@ -91,6 +111,28 @@ class DiscontinueIn(ApiModel):
 
 def _plan(plan: core.Plan) -> dict[str, Any]:
     return core.plan_to_dict(plan)
+
+
+@router.post("/subjects", status_code=201)
+def post_subject(body: EnrolIn, _staff: NurseStaff, unit: UnitDep) -> dict[str, Any]:
+    """Enrol a subject as ``dosing enroll`` does: the zone and the patient's language default to
+    the site's, the dose time to the protocol's; the answer is the new subject's plan."""
+    row = enroll(
+        unit,
+        body.subject,
+        c1d1=body.c1d1,
+        surgery=body.surgery,
+        site_code=body.site,
+        time_zone=body.tz,
+        dose_time=body.dose_time,
+        protocol_id=body.protocol,
+        reason=body.reason,
+        language=body.language,
+    )
+    return {
+        **_plan(subject_state(unit.session, row.code, unit.now).plan()),
+        "language": row.language,
+    }
 
 
 @router.get("/subjects/{code}/plan")

@@ -16,6 +16,7 @@ from scheduler.kernel.subject_state import anchors_of, subject_state
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import (
     check_code,
+    check_language,
     check_text,
     check_zone,
     parse_date,
@@ -23,7 +24,6 @@ from scheduler.kernel.validation import (
 )
 from scheduler.models import Site, Subject
 from scheduler.protocols import DEFAULT_PROTOCOL_ID, Protocol
-from scheduler.subjects.languages import check_language
 
 RESERVED_CODES = frozenset({"new"})
 """Codes a subject cannot take because a page's address would shadow its own

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
 
 from scheduler.errors import InputError
+from scheduler.i18n import LANGUAGE_NAMES
 from scheduler.kernel.protocol_versions import latest_version, protocol_of
 from scheduler.kernel.sites import visible_sites
 from scheduler.models import ProtocolVersion
@@ -25,7 +26,17 @@ from scheduler.web.rendering import TEMPLATES
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
 
-ENROL_FIELDS = ("subject", "site", "protocol", "c1d1", "surgery", "tz", "dose_time", "reason")
+ENROL_FIELDS = (
+    "subject",
+    "site",
+    "protocol",
+    "c1d1",
+    "surgery",
+    "tz",
+    "dose_time",
+    "language",
+    "reason",
+)
 
 
 def _protocols(session: Session) -> list[dict[str, Any]]:
@@ -56,7 +67,13 @@ def _enrol_page(
     with request_unit(request, staff.name) as unit:
         sites = visible_sites(unit.session)
         protocols = _protocols(unit.session)
-    context = {"sites": sites, "protocols": protocols, "values": values, "problem": problem}
+    context = {
+        "sites": sites,
+        "protocols": protocols,
+        "languages": LANGUAGE_NAMES,
+        "values": values,
+        "problem": problem,
+    }
     return TEMPLATES.TemplateResponse(request, "enrol.html", context, status_code=status)
 
 
@@ -76,10 +93,12 @@ def enrol_submit(
     surgery: Text = "",
     tz: Text = "",
     dose_time: Text = "",
+    language: Text = "",
     reason: Text = "",
 ) -> Response:
-    """Enrol as ``dosing enroll`` does. Left empty, the zone is the site's and the dose time
-    the protocol's default, as when the CLI's options are left out."""
+    """Enrol as ``dosing enroll`` does. Left empty, the zone and the patient's language are
+    the site's and the dose time the protocol's default, as when the CLI's options are left
+    out."""
     values = {
         "subject": subject,
         "site": site,
@@ -88,6 +107,7 @@ def enrol_submit(
         "surgery": surgery,
         "tz": tz,
         "dose_time": dose_time,
+        "language": language,
         "reason": reason,
     }
     try:
@@ -104,6 +124,7 @@ def enrol_submit(
                 dose_time=dose_time or None,
                 protocol_id=protocol or None,
                 reason=reason,
+                language=language or None,
             )
             code = row.code
     except InputError as exc:

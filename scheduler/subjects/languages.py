@@ -9,19 +9,10 @@ pending reminders' titles and bodies.
 from __future__ import annotations
 
 from scheduler.errors import InputError
-from scheduler.i18n import LANGUAGES
 from scheduler.kernel.subject_state import get_subject
 from scheduler.kernel.unit import Unit
-from scheduler.kernel.validation import check_text
+from scheduler.kernel.validation import check_language, check_text
 from scheduler.models import Subject
-
-
-def check_language(value: str, field: str = "language") -> str:
-    """A shipped language code (``en``, ``zh_CN``); ``zh-CN`` is read as ``zh_CN``."""
-    code = value.strip().replace("-", "_")
-    if code not in LANGUAGES:
-        raise InputError(field, f"expected one of {', '.join(LANGUAGES)}, got {value!r}")
-    return code
 
 
 def change_language(unit: Unit, code: str, language: str, reason: str) -> Subject:

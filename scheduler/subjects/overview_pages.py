@@ -12,6 +12,7 @@ from scheduler.kernel.sites import get_site, visible_sites
 from scheduler.kernel.subject_state import all_subjects, states
 from scheduler.models import Site
 from scheduler.web.deps import UnitDep
+from scheduler.web.page_language import request_wording
 from scheduler.web.rendering import TEMPLATES
 from scheduler.web.swimmer_svg import swimmer_svg
 
@@ -42,7 +43,11 @@ def overview(request: Request, unit: UnitDep, site: str | None = None) -> Respon
         )
     today = local_today(unit.now, chosen.time_zone)
     plans = [s.plan() for s in states(unit.session, all_subjects(unit.session, code), unit.now)]
-    svg = swimmer_svg(plans, today, title=f"Swimmer plot of site {chosen.code} on {today}")
+    words = request_wording(request)
+    title = words.gettext("Swimmer plot of site {site} on {day}").format(
+        site=chosen.code, day=today
+    )
+    svg = swimmer_svg(plans, today, title=title, words=words)
     return TEMPLATES.TemplateResponse(
         request,
         "overview.html",

@@ -20,7 +20,9 @@ from sqlmodel import select
 from scheduler import core
 from scheduler.core.inputs import DISCONTINUATION_REASONS
 from scheduler.core.outputs import TAKEN
+from scheduler.core.wording import N_
 from scheduler.errors import InputError, NotFound
+from scheduler.i18n import Wording
 from scheduler.kernel.actors import INVESTIGATOR_ACTIONS, NURSE_ACTIONS
 from scheduler.kernel.subject_state import SubjectState, subject_state
 from scheduler.kernel.unit import Unit
@@ -57,6 +59,8 @@ from scheduler.web.deps import (
 from scheduler.web.error_pages import problem_page
 from scheduler.web.form_errors import page_reason
 from scheduler.web.forms import optional_milligrams, optional_whole, whole
+from scheduler.web.labels import WORDS
+from scheduler.web.page_language import request_wording
 from scheduler.web.rendering import TEMPLATES
 from scheduler.web.timeline_svg import timeline_svg
 
@@ -74,18 +78,18 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "reminders": ("channel", "address"),
 }
 NOTICES = {
-    "enrol": "Subject enrolled: the plan below is built from the dates given.",
-    "day1-met": "Day-1 criteria met: recorded.",
-    "day1-not_met": "Day-1 criteria not met: recorded; the cycle waits until they are met.",
-    "visit": "Visit recorded.",
-    "dose": "Dose recorded.",
-    "hold": "Hold started: every dose from its first day is held until a resumption.",
-    "resume": "Resumption recorded.",
-    "discontinue": "Discontinuation recorded.",
-    "signed": "Signed.",
-    "void": "Record voided.",
-    "reminders-on": "Reminders on: the subject's reminders are queued from the plan.",
-    "reminders-off": "Reminders off: the pending reminders were cancelled.",
+    "enrol": N_("Subject enrolled: the plan below is built from the dates given."),
+    "day1-met": N_("Day-1 criteria met: recorded."),
+    "day1-not_met": N_("Day-1 criteria not met: recorded; the cycle waits until they are met."),
+    "visit": N_("Visit recorded."),
+    "dose": N_("Dose recorded."),
+    "hold": N_("Hold started: every dose from its first day is held until a resumption."),
+    "resume": N_("Resumption recorded."),
+    "discontinue": N_("Discontinuation recorded."),
+    "signed": N_("Signed."),
+    "void": N_("Record voided."),
+    "reminders-on": N_("Reminders on: the subject's reminders are queued from the plan."),
+    "reminders-off": N_("Reminders off: the pending reminders were cancelled."),
 }
 
 
@@ -121,13 +125,24 @@ def ctcae_terms(state: SubjectState) -> list[str]:
     return sorted(named | set(protocol.ae_terms) | set(protocol.lab_terms))
 
 
-def level_caption(level: DoseLevel) -> str:
-    """``dose level -1``, and the protocol's label after it when the label adds something:
-    protocols often label a reduced level by its number, which would then be printed twice."""
-    caption = f"dose level {level.level}"
-    if level.label and level.label.strip().lower() != caption:
+def level_caption(words: Wording, level: DoseLevel) -> str:
+    """``dose level -1`` (剂量水平 -1), and the protocol's label after it when the label adds
+    something: protocols often label a reduced level by its number, which would then be printed
+    twice."""
+    caption = words.gettext("dose level {level}").format(level=level.level)
+    if level.label and level.label.strip().lower() != f"dose level {level.level}":
         caption += f", {level.label}"
     return caption
+
+
+def visit_names(plan: core.Plan, language: str) -> dict[str, str]:
+    """The name of each planned visit in the reader's language where the protocol translates
+    it (NCT03945799 version 4 does into Chinese), else the protocol's own."""
+    names = {}
+    for visit in plan.visits:
+        text = plan.protocol.visit_text(visit.code, language)
+        names[visit.code] = text.name if text is not None and text.name else visit.name
+    return names
 
 
 RECORDED_DOSE = (*TAKEN, "missed")
@@ -185,12 +200,13 @@ def _render(
     except NotFound as exc:
         if exc.field != "subject":
             raise
-        return problem_page(request, "No such subject", exc.reason, exc.http_status)
+        return problem_page(request, N_("No such subject"), exc.reason, exc.http_status)
     plan = state.plan()
     slots_per_day = state.protocol.schedule.administrations_per_day
     error = None if refused is None else _form_error(form, refused, shown_fields(slots_per_day))
     status = 200 if refused is None else refused.http_status
     level = state.protocol.level_for(plan.dose_mg)
+    words = request_wording(request)
     shown_ae = request.query_params.get("ae", "") if error is None else ""
     assessed = next((a for a in plan.adverse_events if str(a.event.id) == shown_ae), None)
     open_visits = [v for v in plan.visits if v.status not in ("done", "cancelled")]
@@ -199,9 +215,10 @@ def _render(
         "state": state,
         "plan": plan,
         "site": state.site,
-        "level": level_caption(level) if level else "",
+        "level": level_caption(words, level) if level else "",
+        "visit_names": visit_names(plan, words.language),
         "cycle_day": _cycle_day(plan),
-        "timeline": Markup(timeline_svg(plan, plan.today)),
+        "timeline": Markup(timeline_svg(plan, plan.today, words)),
         "open_visits": open_visits,
         "due_visit": next((v for v in open_visits if v.status in ("due", "overdue")), None),
         "terms": ctcae_terms(state),
@@ -604,19 +621,37 @@ def reminder_preference_form(
     return _submit(request, staff, code, "reminders", values, change, done)
 
 
-def _void_changes(line: RecordLine, preview: Preview) -> list[str]:
+def _void_changes(words: Wording, line: RecordLine, preview: Preview) -> list[str]:
     diff = preview.diff
+    _ = words.gettext
     changes = [
-        f"{line.kind} {line.id} of {line.on} ({line.summary}) is struck out: the record stays, "
-        "marked void with your reason.",
-        f"Status now {diff.status_before}, then {diff.status_after}.",
+        _(
+            "{kind} {id} of {on} ({summary}) is struck out: the record stays, marked void with "
+            "your reason."
+        ).format(kind=line.kind, id=line.id, on=line.on, summary=line.summary),
+        _("Status now {before}, then {after}.").format(
+            before=_(WORDS.get(diff.status_before, diff.status_before)),
+            after=_(WORDS.get(diff.status_after, diff.status_after)),
+        ),
     ]
     if diff.lost_count:
-        changes.append(f"{diff.lost_count} planned dose(s) are no longer planned.")
+        changes.append(
+            words.ngettext(
+                "{count} planned dose is no longer planned.",
+                "{count} planned doses are no longer planned.",
+                diff.lost_count,
+            ).format(count=diff.lost_count)
+        )
     if diff.restored_count:
-        changes.append(f"{diff.restored_count} dose(s) are planned again.")
+        changes.append(
+            words.ngettext(
+                "{count} dose is planned again.",
+                "{count} doses are planned again.",
+                diff.restored_count,
+            ).format(count=diff.restored_count)
+        )
     if line.kind in ("hold", "resumption", "discontinuation"):
-        changes.append("Voiding an investigator's decision needs an investigator's signature.")
+        changes.append(_("Voiding an investigator's decision needs an investigator's signature."))
     return changes
 
 
@@ -645,15 +680,17 @@ def _void_page(
             record_id=record_id,
         )
     except InputError as exc:
-        return problem_page(request, "Cannot void this record", str(exc), exc.http_status)
+        return problem_page(request, N_("Cannot void this record"), str(exc), exc.http_status)
+    words = request_wording(request)
+    _ = words.gettext
     return confirmation_page(
         request,
-        title=f"{code}: void or correct {kind} {record_id}",
-        changes=_void_changes(line, preview),
+        title=_("{code}: void or correct {kind} {id}").format(code=code, kind=kind, id=record_id),
+        changes=_void_changes(words, line, preview),
         action=f"/subjects/{code}/records/{kind}/{record_id}/void",
         hidden={},
-        confirm_label=f"I confirm that {kind} {record_id} is struck out",
-        button=f"Void {kind} {record_id}",
+        confirm_label=_("I confirm that {kind} {id} is struck out").format(kind=kind, id=record_id),
+        button=_("Void {kind} {id}").format(kind=kind, id=record_id),
         cancel=f"/subjects/{code}",
         reason=reason,
         error=error,

@@ -16,15 +16,16 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from scheduler.core.wording import N_
 from scheduler.errors import InputError, ProtocolError, StorageUnavailable
 from scheduler.web.deps import wants_json
 from scheduler.web.rendering import TEMPLATES
 
 TITLES = {
-    404: "Not found",
-    409: "Not possible",
-    422: "Not a valid request",
-    503: "Not stored",
+    404: N_("Not found"),
+    409: N_("Not possible"),
+    422: N_("Not a valid request"),
+    503: N_("Not stored"),
 }
 RETRY_AFTER_SECONDS = 30
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -33,7 +34,8 @@ HTTP_FIELDS = {400: "body", 404: "path", 405: "method"}
 
 
 def problem_page(request: Request, title: str, reason: str, status: int) -> Response:
-    """A page that says what went wrong, for a person in a browser."""
+    """A page that says what went wrong, for a person in a browser; ``title`` is a catalogue
+    message (``N_``), shown in the reader's language."""
     return TEMPLATES.TemplateResponse(
         request, "refused.html", {"title": title, "reason": reason}, status_code=status
     )
@@ -42,7 +44,7 @@ def problem_page(request: Request, title: str, reason: str, status: int) -> Resp
 def refusal(request: Request, field: str, reason: str, status: int) -> Response:
     if wants_json(request):
         return JSONResponse({"error": {"field": field, "reason": reason}}, status_code=status)
-    title = TITLES.get(status, "Not a valid request")
+    title = TITLES.get(status, N_("Not a valid request"))
     return problem_page(request, title, f"{field}: {reason}", status)
 
 
@@ -113,7 +115,7 @@ def install(app: FastAPI) -> None:
             answer = refusal(request, field, reason, exc.status_code)
         else:
             answer = problem_page(
-                request, TITLES.get(exc.status_code, "Error"), reason, exc.status_code
+                request, TITLES.get(exc.status_code, N_("Error")), reason, exc.status_code
             )
         answer.headers.update(headers)
         return answer

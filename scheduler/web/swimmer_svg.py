@@ -5,7 +5,8 @@ Every bar starts at the subject's cycle 1 day 1 (x = days on study), is coloured
 (a resumption at a lower level changes the colour from that day), is drawn in the hold colour
 while dosing was on hold, and ends with a mark saying why: discontinued (with the reason),
 completed, or ongoing (arrow). Subjects still in screening are listed with their planned C1D1
-and no bar. Longest bars first.
+and no bar. Longest bars first. Its words are in the reader's language (``words``; English when
+none is given).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from scheduler.core import Plan
+from scheduler.core.wording import N_, SOURCE, Wording
 from scheduler.protocols import Protocol
 
 LEVEL_COLOURS: tuple[str, ...] = ("#1565c0", "#42a5f5", "#90caf9", "#bbdefb", "#e3f2fd")
@@ -23,6 +25,16 @@ LEVEL_COLOURS: tuple[str, ...] = ("#1565c0", "#42a5f5", "#90caf9", "#bbdefb", "#
 HOLD_COLOUR = "#6a1b9a"
 STOP_COLOUR = "#c62828"
 DONE_COLOUR = "#2e7d32"
+OUTCOMES = {
+    "discontinued": N_("discontinued"),
+    "completed": N_("completed"),
+    "ongoing": N_("ongoing"),
+    "on hold": N_("on hold"),
+    "screening": N_("screening"),
+    "screen failure": N_("screen failure"),
+    "withdrawn before treatment": N_("withdrawn before treatment"),
+}
+"""A bar's outcome in words (the ``data-outcome`` attribute keeps the English)."""
 LABEL_W = 110
 PLOT_W = 640
 ROW_H = 22
@@ -123,8 +135,15 @@ def _colour(level: int) -> str:
     return LEVEL_COLOURS[min(-level, len(LEVEL_COLOURS) - 1)] if level <= 0 else LEVEL_COLOURS[0]
 
 
-def swimmer_svg(plans: Sequence[Plan], today: date, *, title: str = "Swimmer plot") -> str:
+def _outcome(words: Wording, outcome: str) -> str:
+    return words.gettext(OUTCOMES.get(outcome, outcome))
+
+
+def swimmer_svg(
+    plans: Sequence[Plan], today: date, *, title: str = "Swimmer plot", words: Wording = SOURCE
+) -> str:
     """All subjects' bars as one SVG document, longest first."""
+    _ = words.gettext
     swimmers = sorted(
         (swimmer_of(p, today) for p in plans), key=lambda s: (-s.days, s.c1d1, s.subject)
     )
@@ -152,34 +171,36 @@ def swimmer_svg(plans: Sequence[Plan], today: date, *, title: str = "Swimmer plo
     )
     ET.SubElement(svg, "title", {"id": "swimmer-title"}).text = title
     outcomes = [s.outcome for s in swimmers]
-    ET.SubElement(svg, "desc", {"id": "swimmer-desc"}).text = (
-        f"{len(swimmers)} subjects as of {today}: "
-        + ", ".join(f"{outcomes.count(o)} {o}" for o in sorted(set(outcomes)))
-        + "."
-    )
+    counted = [
+        _("{count} {outcome}").format(count=outcomes.count(o), outcome=_outcome(words, o))
+        for o in sorted(set(outcomes))
+    ]
+    ET.SubElement(svg, "desc", {"id": "swimmer-desc"}).text = _(
+        "{count} subjects as of {today}: {outcomes}."
+    ).format(count=len(swimmers), today=today, outcomes=words.enumerate(counted))
     step = 28 if span <= 200 else 84
     for day in range(0, span + 1, step):
         x = LABEL_W + day * scale
         _el(svg, "line", x1=x, y1=TOP - 4, x2=x, y2=TOP + ROW_H * len(swimmers), stroke="#eee")
         _el(svg, "text", x=x, y=TOP - 8, font_size=10, text_anchor="middle").text = f"{day}"
-    _el(svg, "text", x=4, y=TOP - 8, font_size=10).text = "days from C1D1"
+    _el(svg, "text", x=4, y=TOP - 8, font_size=10).text = _("days from C1D1")
 
     for i, s in enumerate(swimmers):
-        _draw(svg, s, TOP + i * ROW_H, scale)
-    _legend(svg, TOP + ROW_H * max(len(swimmers), 1) + 20, levels)
+        _draw(svg, s, TOP + i * ROW_H, scale, words)
+    _legend(svg, TOP + ROW_H * max(len(swimmers), 1) + 20, levels, words)
     return ET.tostring(svg, encoding="unicode")
 
 
-def _draw(svg: ET.Element, s: Swimmer, y: int, scale: float) -> None:
+def _draw(svg: ET.Element, s: Swimmer, y: int, scale: float, words: Wording) -> None:
+    _ = words.gettext
     group = _el(svg, "g", class_="subject", data_subject=s.subject, data_outcome=s.outcome)
     mid = y + ROW_H / 2
     _el(group, "text", x=4, y=mid + 4, font_size=11).text = s.subject
     if not s.segments:
-        caption = (
-            f"screening, C1D1 {s.c1d1}"
-            if s.outcome == "screening"
-            else f"stopped before C1D1 {s.c1d1} ({s.reason})"
-        )
+        if s.outcome == "screening":
+            caption = _("screening, C1D1 {day}").format(day=s.c1d1)
+        else:
+            caption = _("stopped before C1D1 {day} ({reason})").format(day=s.c1d1, reason=s.reason)
         _el(group, "text", x=LABEL_W, y=mid + 4, font_size=11, fill="#555").text = caption
         return
 
@@ -190,7 +211,13 @@ def _draw(svg: ET.Element, s: Swimmer, y: int, scale: float) -> None:
         _el(
             group,
             "rect",
-            f"{s.subject}: {seg.dose_mg:g} mg (level {seg.level}) from {seg.start} to {seg.end}",
+            _("{subject}: {dose} mg (level {level}) from {start} to {end}").format(
+                subject=s.subject,
+                dose=f"{seg.dose_mg:g}",
+                level=seg.level,
+                start=seg.start,
+                end=seg.end,
+            ),
             x=x(seg.start),
             y=mid - BAR_H / 2,
             width=max(((seg.end - seg.start).days + 1) * scale, 1.0),
@@ -204,7 +231,9 @@ def _draw(svg: ET.Element, s: Swimmer, y: int, scale: float) -> None:
         _el(
             group,
             "rect",
-            f"{s.subject}: on hold {start} to {end} ({reason})",
+            _("{subject}: on hold {start} to {end} ({reason})").format(
+                subject=s.subject, start=start, end=end, reason=reason
+            ),
             x=x(start),
             y=mid - BAR_H / 2,
             width=max(((end - start).days + 1) * scale, 2.0),
@@ -219,49 +248,57 @@ def _draw(svg: ET.Element, s: Swimmer, y: int, scale: float) -> None:
         _el(
             group,
             "path",
-            f"{s.subject}: discontinued {s.end} ({s.reason})",
+            _("{subject}: discontinued {day} ({reason})").format(
+                subject=s.subject, day=s.end, reason=s.reason
+            ),
             d=f"M{tip - 5:g},{mid - 5:g} L{tip + 5:g},{mid + 5:g} M{tip - 5:g},{mid + 5:g} "
             f"L{tip + 5:g},{mid - 5:g}",
             stroke=STOP_COLOUR,
             stroke_width=2.5,
             class_="discontinued",
         )
-        label = f"{s.reason} ({(s.end - s.c1d1).days + 1} d)"
+        label = _("{reason} ({days} d)").format(reason=s.reason, days=(s.end - s.c1d1).days + 1)
     elif s.outcome == "completed":
         _el(
             group,
             "circle",
-            f"{s.subject}: completed {s.end}",
+            _("{subject}: completed {day}").format(subject=s.subject, day=s.end),
             cx=tip,
             cy=mid,
             r=5,
             fill=DONE_COLOUR,
             class_="completed",
         )
-        label = "completed"
+        label = _outcome(words, "completed")
     else:
         _el(
             group,
             "path",
-            f"{s.subject}: {s.outcome} on day {(s.end - s.c1d1).days + 1}",
+            _("{subject}: {outcome} on day {day}").format(
+                subject=s.subject,
+                outcome=_outcome(words, s.outcome),
+                day=(s.end - s.c1d1).days + 1,
+            ),
             d=f"M{tip:g},{mid - 6:g} L{tip + 8:g},{mid:g} L{tip:g},{mid + 6:g} Z",
             fill="#455a64",
             class_="ongoing",
         )
-        label = s.outcome
+        label = _outcome(words, s.outcome)
     _el(group, "text", x=tip + 12, y=mid + 4, font_size=10, fill="#333").text = label
 
 
-def _legend(svg: ET.Element, y: int, levels: list[tuple[int, float]]) -> None:
+def _legend(svg: ET.Element, y: int, levels: list[tuple[int, float]], words: Wording) -> None:
+    _ = words.gettext
     legend = _el(svg, "g", class_="legend", transform=f"translate({LABEL_W},{y})")
     entries: list[tuple[str, str, str]] = [
-        (f"{mg:g} mg (level {level})", _colour(level), "rect") for level, mg in levels
+        (_("{dose} mg (level {level})").format(dose=f"{mg:g}", level=level), _colour(level), "rect")
+        for level, mg in levels
     ]
     entries += [
-        ("hold", HOLD_COLOUR, "hold"),
-        ("discontinued (reason)", STOP_COLOUR, "cross"),
-        ("completed", DONE_COLOUR, "circle"),
-        ("ongoing", "#455a64", "arrow"),
+        (_("hold"), HOLD_COLOUR, "hold"),
+        (_("discontinued (reason)"), STOP_COLOUR, "cross"),
+        (_outcome(words, "completed"), DONE_COLOUR, "circle"),
+        (_outcome(words, "ongoing"), "#455a64", "arrow"),
     ]
     for i, (label, colour, shape) in enumerate(entries):
         lx, ly = (i % 4) * 160, (i // 4) * 18

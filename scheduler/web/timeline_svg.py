@@ -5,7 +5,8 @@ have started without holds), so a delayed cycle visibly starts later, behind a h
 dosing day is a cell coloured by its status; visits are diamonds on the row that holds their
 target, with their window as a bar. Visits outside the cycles (screening, follow-up) get their
 own rows, scaled to fit. Every mark carries a ``<title>`` so screen readers and hovering say
-what it is. Built with ``xml.etree`` so the output is always well-formed.
+what it is, in the reader's language (``words``; English when none is given). Built with
+``xml.etree`` so the output is always well-formed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from scheduler.core.cycles import CyclePlan
 from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.holds import HoldPeriod
 from scheduler.core.visits import VisitPlan
+from scheduler.core.wording import N_, SOURCE, Wording
+from scheduler.web.labels import WORDS
 
 DOSE_COLOURS: dict[str, str] = {
     "taken": "#2e7d32",
@@ -45,7 +48,16 @@ DOSE_GLYPHS: dict[str, str] = {
 }
 """Dose status -> the glyph drawn over its cell, so that taken, missed and held differ in
 shape as well as in colour (for the colour-blind, and on a greyscale printout)."""
-_LEGEND_WORDS = {"taken_outside_window": "taken too late"}
+_LEGEND_WORDS = {
+    "taken_outside_window": N_("taken too late"),
+    "on hold": N_("on hold"),
+    "dose reduced": N_("dose reduced"),
+    "visit done": N_("visit done"),
+    "visit due": N_("visit due"),
+    "visit planned": N_("visit planned"),
+    "visit overdue": N_("visit overdue"),
+    "visit cancelled": N_("visit cancelled"),
+}
 """Legend text for a status whose name would not fit a legend column."""
 
 HOLD_FILL = "#e1bee7"
@@ -69,6 +81,17 @@ LEGEND_ITEM_W = 110
 LEGEND_H = 90
 MIN_SPAN_DAYS = 21
 _DAY = timedelta(days=1)
+BEFORE = N_("Before C1")
+AFTER = N_("After treatment")
+DOSE_TITLES = {
+    (False, False): N_("{key} {date}: {status}, {dose}"),
+    (True, False): N_("{key} {date}: {status}, {dose}, taken at {time}"),
+    (False, True): N_("{key} {date}: {status}, {dose} (tentative: depends on when the hold ends)"),
+    (True, True): N_(
+        "{key} {date}: {status}, {dose}, taken at {time} (tentative: depends on when the hold ends)"
+    ),
+}
+"""A dose cell's title, by (taken at a time, tentative): one message each, never joined."""
 _SVG_NS = "http://www.w3.org/2000/svg"
 
 
@@ -122,7 +145,12 @@ def _extra_row(label: str, visits: Sequence[VisitPlan], y: int, width_days: int)
 
 
 def _dose_cells(
-    group: ET.Element, row: _Row, cycle: CyclePlan, per_day: int, previous_mg: float | None
+    group: ET.Element,
+    row: _Row,
+    cycle: CyclePlan,
+    per_day: int,
+    previous_mg: float | None,
+    words: Wording,
 ) -> float | None:
     """Draws the cycle's dose slots; returns the last slot's dose, to spot the next reduction."""
     slot_h = CELL_H / per_day
@@ -132,7 +160,7 @@ def _dose_cells(
         _el(
             group,
             "rect",
-            _dose_title(slot),
+            _dose_title(slot, words),
             x=x,
             y=y,
             width=DAY_W - 2,
@@ -146,7 +174,7 @@ def _dose_cells(
         )
         _glyph(group, slot.status, x, y, DAY_W - 2, slot_h)
         if previous_mg is not None and slot.dose_mg < previous_mg:
-            _reduction_mark(group, row, slot.date, previous_mg, slot.dose_mg)
+            _reduction_mark(group, row, slot.date, previous_mg, slot.dose_mg, words)
         previous_mg = slot.dose_mg
     return previous_mg
 
@@ -178,22 +206,32 @@ def _glyph(group: ET.Element, status: str, x: float, y: float, w: float, h: floa
     )
 
 
-def _dose_title(slot: DoseSlot) -> str:
-    text = f"{slot.key} {slot.date}: {slot.status}, {_mg(slot.dose_mg)}"
-    if slot.taken_at is not None:
-        text += f", taken at {slot.taken_at:%H:%M}"
-    if slot.tentative:
-        text += " (tentative: depends on when the hold ends)"
-    return text
+def _status(words: Wording, code: str) -> str:
+    return words.gettext(WORDS[code]) if code in WORDS else code.replace("_", " ")
 
 
-def _reduction_mark(group: ET.Element, row: _Row, day: date, before: float, after: float) -> None:
+def _dose_title(slot: DoseSlot, words: Wording) -> str:
+    message = DOSE_TITLES[(slot.taken_at is not None, slot.tentative)]
+    return words.gettext(message).format(
+        key=slot.key,
+        date=slot.date,
+        status=slot.status if words.language == "en" else _status(words, slot.status),
+        dose=_mg(slot.dose_mg),
+        time=f"{slot.taken_at:%H:%M}" if slot.taken_at is not None else "",
+    )
+
+
+def _reduction_mark(
+    group: ET.Element, row: _Row, day: date, before: float, after: float, words: Wording
+) -> None:
     x = row.x(day) + DAY_W / 2
     top = row.y + (ROW_H - CELL_H) / 2 - 2
     _el(
         group,
         "path",
-        f"Dose reduced from {_mg(before)} to {_mg(after)} on {day}",
+        words.gettext("Dose reduced from {before} to {after} on {day}").format(
+            before=_mg(before), after=_mg(after), day=day
+        ),
         d=f"M{x - 5:g},{top - 7:g} L{x + 5:g},{top - 7:g} L{x:g},{top:g} Z",
         fill=REDUCTION_COLOUR,
         class_="reduction",
@@ -201,16 +239,29 @@ def _reduction_mark(group: ET.Element, row: _Row, day: date, before: float, afte
     )
 
 
+def _hold_title(hold: HoldPeriod, words: Wording) -> str:
+    _ = words.gettext
+    if hold.end is None:
+        message = _("On hold from {start} ({reason}), not yet resumed")
+    elif hold.resume_dose_mg is None:
+        message = _("On hold from {start} ({reason}), resumed {end}")
+    else:
+        message = _("On hold from {start} ({reason}), resumed {end} at {dose}")
+    dose = _mg(hold.resume_dose_mg) if hold.resume_dose_mg is not None else ""
+    return message.format(start=hold.start, reason=hold.reason, end=hold.end, dose=dose)
+
+
 def _hold_bands(
-    group: ET.Element, rows: Sequence[_Row], holds: Sequence[HoldPeriod], today: date
+    group: ET.Element,
+    rows: Sequence[_Row],
+    holds: Sequence[HoldPeriod],
+    today: date,
+    words: Wording,
 ) -> None:
     for hold in holds:
         # An open hold is drawn up to today: it is never assumed to end.
         last = hold.end - _DAY if hold.end is not None else max(today, hold.start)
-        ended = f"resumed {hold.end}" if hold.end is not None else "not yet resumed"
-        title = f"On hold from {hold.start} ({hold.reason}), {ended}"
-        if hold.resume_dose_mg is not None:
-            title += f" at {_mg(hold.resume_dose_mg)}"
+        title = _hold_title(hold, words)
         for row in rows:
             start, end = max(hold.start, row.start), min(last, row.end)
             if start > end:
@@ -229,16 +280,18 @@ def _hold_bands(
             )
 
 
-def _visit_marks(group: ET.Element, row: _Row, visit: VisitPlan) -> None:
+def _visit_marks(group: ET.Element, row: _Row, visit: VisitPlan, words: Wording) -> None:
+    _ = words.gettext
     mid = row.y + ROW_H - 5
     # A window reaching into the neighbouring cycle is clipped to this row.
     x0 = row.x(max(visit.window_start, row.start))
     x1 = row.x(min(visit.window_end, row.end)) + row.scale
-    window = f"window {visit.window_start} to {visit.window_end}"
     _el(
         group,
         "line",
-        f"{visit.code} {window}",
+        _("{code} window {start} to {end}").format(
+            code=visit.code, start=visit.window_start, end=visit.window_end
+        ),
         x1=x0,
         y1=mid,
         x2=x1,
@@ -249,11 +302,22 @@ def _visit_marks(group: ET.Element, row: _Row, visit: VisitPlan) -> None:
         data_code=visit.code,
     )
     cx = row.x(visit.actual or visit.target) + row.scale / 2
-    when = f"done {visit.actual}" if visit.actual else f"target {visit.target}"
+    if visit.actual:
+        message = _("{code} {name}: {status}, done {day}, window {start} to {end}")
+    else:
+        message = _("{code} {name}: {status}, target {day}, window {start} to {end}")
+    status = visit.status if words.language == "en" else _status(words, visit.status)
     _el(
         group,
         "path",
-        f"{visit.code} {visit.name}: {visit.status}, {when}, {window}",
+        message.format(
+            code=visit.code,
+            name=visit.name,
+            status=status,
+            day=visit.actual or visit.target,
+            start=visit.window_start,
+            end=visit.window_end,
+        ),
         d=f"M{cx:g},{mid - 5:g} L{cx + 5:g},{mid:g} L{cx:g},{mid + 5:g} L{cx - 5:g},{mid:g} Z",
         fill=VISIT_COLOURS[visit.status],
         stroke="#263238",
@@ -263,14 +327,14 @@ def _visit_marks(group: ET.Element, row: _Row, visit: VisitPlan) -> None:
     )
 
 
-def _today_line(group: ET.Element, rows: Sequence[_Row], today: date) -> None:
+def _today_line(group: ET.Element, rows: Sequence[_Row], today: date, words: Wording) -> None:
     for row in rows:
         if row.holds(today):
             x = row.x(today) + row.scale / 2
             _el(
                 group,
                 "line",
-                f"Today, {today}",
+                words.gettext("Today, {day}").format(day=today),
                 x1=x,
                 y1=row.y,
                 x2=x,
@@ -281,7 +345,7 @@ def _today_line(group: ET.Element, rows: Sequence[_Row], today: date) -> None:
             )
 
 
-def _legend(svg: ET.Element, y: int) -> None:
+def _legend(svg: ET.Element, y: int, words: Wording) -> None:
     legend = _el(svg, "g", class_="legend", transform=f"translate({LABEL_W},{y})")
     entries: list[tuple[str, str, str]] = [
         (status, colour, "rect") for status, colour in DOSE_COLOURS.items()
@@ -305,11 +369,17 @@ def _legend(svg: ET.Element, y: int) -> None:
             outline = DOSE_OUTLINES.get(label, colour)
             _el(item, "rect", x=x, y=ly, width=12, height=12, fill=colour, stroke=outline)
             _glyph(item, label, x, ly, 12, 12)
-        _el(item, "text", x=x + 16, y=ly + 10, font_size=11).text = _LEGEND_WORDS.get(label, label)
+        found = _LEGEND_WORDS.get(label)
+        if found is None:  # a dose status: its code in English, as the cells' titles say it
+            found = label if words.language == "en" else WORDS.get(label, label)
+        text = words.gettext(found)
+        _el(item, "text", x=x + 16, y=ly + 10, font_size=11).text = text
 
 
-def timeline_svg(plan: Plan, today: date) -> str:
-    """The plan as an SVG document (a string to embed in HTML as is)."""
+def timeline_svg(plan: Plan, today: date, words: Wording = SOURCE) -> str:
+    """The plan as an SVG document (a string to embed in HTML as is), worded in ``words``'s
+    language."""
+    _ = words.gettext
     cycles = plan.cycles
     before = [v for v in plan.visits if v.target < cycles[0].nominal_day1]
     after = [v for v in plan.visits if v.target > cycles[-1].end]
@@ -318,13 +388,13 @@ def timeline_svg(plan: Plan, today: date) -> str:
     rows: list[_Row] = []
     y = TOP
     if before:
-        rows.append(_extra_row("Before C1", before, y, width_days))
+        rows.append(_extra_row(BEFORE, before, y, width_days))
         y += ROW_H
     cycle_rows = _cycle_rows(cycles, y)
     rows += cycle_rows
     y += ROW_H * len(cycle_rows)
     if after:
-        rows.append(_extra_row("After treatment", after, y, width_days))
+        rows.append(_extra_row(AFTER, after, y, width_days))
         y += ROW_H
 
     width = LABEL_W + max(width_days * DAY_W, LEGEND_COLUMNS * LEGEND_ITEM_W) + 10
@@ -342,18 +412,25 @@ def timeline_svg(plan: Plan, today: date) -> str:
             "font-family": "system-ui, sans-serif",
         },
     )
-    ET.SubElement(
-        svg, "title", {"id": "timeline-title"}
-    ).text = f"Treatment timeline of {plan.subject}"
-    ET.SubElement(svg, "desc", {"id": "timeline-desc"}).text = (
-        f"{plan.protocol.id}, status {plan.status.replace('_', ' ')}, current dose "
-        f"{_mg(plan.dose_mg)}, {len(cycles)} cycles, {len(plan.holds)} holds, as of {today}."
+    ET.SubElement(svg, "title", {"id": "timeline-title"}).text = _(
+        "Treatment timeline of {subject}"
+    ).format(subject=plan.subject)
+    ET.SubElement(svg, "desc", {"id": "timeline-desc"}).text = _(
+        "{protocol}, status {status}, current dose {dose}, {cycles} cycles, {holds} holds, "
+        "as of {today}."
+    ).format(
+        protocol=plan.protocol.id,
+        status=_status(words, plan.status),
+        dose=_mg(plan.dose_mg),
+        cycles=len(cycles),
+        holds=len(plan.holds),
+        today=today,
     )
     for day in range(1, width_days + 1, 7):
         _el(svg, "text", x=LABEL_W + (day - 1) * DAY_W, y=TOP - 10, font_size=10).text = f"d{day}"
 
     bands = _el(svg, "g", class_="holds")
-    _hold_bands(bands, rows, plan.holds, today)
+    _hold_bands(bands, rows, plan.holds, today, words)
     by_label = {row.label: row for row in rows}
     per_day = plan.protocol.schedule.administrations_per_day
     previous_mg: float | None = None
@@ -366,25 +443,36 @@ def timeline_svg(plan: Plan, today: date) -> str:
             data_day1=cycle.day1.isoformat(),
             data_x=row.x(cycle.day1),
         )
-        label = f"C{cycle.number} {cycle.day1:%d %b} {_mg(cycle.dose_mg)}"
-        title = f"Cycle {cycle.number}: day 1 {cycle.day1}, {cycle.status.replace('_', ' ')}"
+        day1 = f"{cycle.day1:%d %b}" if words.language == "en" else f"{cycle.day1:%m-%d}"
+        label = f"C{cycle.number} {day1} {_mg(cycle.dose_mg)}"
         if cycle.delay_days:
-            title += f", delayed {cycle.delay_days} days from {cycle.nominal_day1}"
+            message = _(
+                "Cycle {number}: day 1 {day1}, {status}, delayed {days} days from {nominal}"
+            )
+        else:
+            message = _("Cycle {number}: day 1 {day1}, {status}")
+        title = message.format(
+            number=cycle.number,
+            day1=cycle.day1,
+            status=_status(words, cycle.status),
+            days=cycle.delay_days,
+            nominal=cycle.nominal_day1,
+        )
         _el(group, "text", title, x=4, y=row.y + ROW_H / 2 + 4, font_size=11).text = label
-        previous_mg = _dose_cells(group, row, cycle, per_day, previous_mg)
+        previous_mg = _dose_cells(group, row, cycle, per_day, previous_mg, words)
     visits = _el(svg, "g", class_="visits")
     for visit in plan.visits:
         if visit in before:
-            row = by_label["Before C1"]
+            row = by_label[BEFORE]
         elif visit in after:
-            row = by_label["After treatment"]
+            row = by_label[AFTER]
         else:
             row = next(r for r in cycle_rows if r.holds(visit.target))
-        _visit_marks(visits, row, visit)
-    for label in ("Before C1", "After treatment"):
+        _visit_marks(visits, row, visit, words)
+    for label in (BEFORE, AFTER):
         if label in by_label:
             row = by_label[label]
-            _el(svg, "text", x=4, y=row.y + ROW_H / 2 + 4, font_size=11).text = label
-    _today_line(_el(svg, "g", class_="today-marks"), rows, today)
-    _legend(svg, y + 10)
+            _el(svg, "text", x=4, y=row.y + ROW_H / 2 + 4, font_size=11).text = _(label)
+    _today_line(_el(svg, "g", class_="today-marks"), rows, today, words)
+    _legend(svg, y + 10, words)
     return ET.tostring(svg, encoding="unicode")

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from scheduler.core.wording import N_
+
 ItemKind = Literal[
     "visit_overdue",
     "visit_due",
@@ -25,10 +27,10 @@ ItemKind = Literal[
 ]
 Urgency = Literal["overdue", "today", "window", "watch"]
 URGENCY_TITLES: dict[str, str] = {
-    "overdue": "Overdue or needs a decision",
-    "today": "Today",
-    "window": "Window open",
-    "watch": "Keep an eye on",
+    "overdue": N_("Overdue or needs a decision"),
+    "today": N_("Today"),
+    "window": N_("Window open"),
+    "watch": N_("Keep an eye on"),
 }
 """The groups of the list, most urgent first."""
 

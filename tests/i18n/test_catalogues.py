@@ -65,8 +65,17 @@ def test_every_message_has_a_translation_with_the_same_placeholders(language):
     assert stale == [], f"{language} translates messages no source uses: {stale}"
     for message in catalogue:
         if message.id:
-            wanted = sorted(_PLACEHOLDER.findall(str(message.id)))
-            assert sorted(_PLACEHOLDER.findall(str(message.string))) == wanted, message.id
+            for form in _forms(message.string):
+                assert _placeholders(form) == _placeholders(_forms(message.id)[-1]), message.id
+
+
+def _forms(text: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A message's text, or each of its plural forms (a language may have one form only)."""
+    return text if isinstance(text, tuple) else (text,)
+
+
+def _placeholders(text: str) -> list[str]:
+    return sorted(_PLACEHOLDER.findall(text))
 
 
 @pytest.mark.parametrize("language", TRANSLATED)

@@ -27,6 +27,18 @@ from scheduler.staff.throttle import record_failure
 
 TODAY = "2026-03-02"  # the fixed clock's date in Shanghai
 WRITES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
+    ("POST", "/api/subjects"): (
+        "nurse",
+        {
+            "json": {
+                "subject": "S-901",
+                "site": "ZJU1",
+                "c1d1": "2026-03-09",
+                "surgery": "2026-02-01",
+                "language": "zh_CN",
+            }
+        },
+    ),
     ("POST", "/api/subjects/{code}/doses"): (
         "nurse",
         {"code": "DEMO-002", "json": {"date": "2026-03-01", "taken": True}},

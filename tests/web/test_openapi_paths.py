@@ -11,6 +11,7 @@ from scheduler.web.deps import OPENAPI_URL
 API_OPERATIONS = {
     ("GET", "/api/worklist"),
     ("GET", "/api/audit"),
+    ("POST", "/api/subjects"),
     ("GET", "/api/subjects/{code}/plan"),
     ("POST", "/api/subjects/{code}/visits"),
     ("POST", "/api/subjects/{code}/doses"),
