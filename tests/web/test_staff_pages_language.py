@@ -30,6 +30,10 @@ PAGES = [
     ("nurse", "/subjects/DEMO-002/feed"),
     ("nurse", f"/subjects/DEMO-002/hold-preview?from={TODAY}&reason=x"),
     ("nurse", "/account"),
+    ("nurse", "/subjects/DEMO-001/eligibility"),
+    ("investigator", "/subjects/DEMO-001/eligibility"),
+    ("investigator", "/subjects/DEMO-001/screen-failure-preview"),
+    ("nurse", "/screening-log"),
 ]
 UI_WORDS = (
     "Worklist",
@@ -70,6 +74,9 @@ UI_WORDS = (
     "Issue",
     "Change",
     "planned",
+    "Screened",
+    "Waive",
+    "Answer",
 )
 """Words of the pages' own text (the catalogue's), none of which the demo's data holds."""
 
