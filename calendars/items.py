@@ -299,8 +299,8 @@ _TO_BE_BOOKED = N_("Appointment to be booked: {name}")
 _TO_BE_CONFIRMED = N_("Study visit: {name} (date to be confirmed)")
 _BOOK_WITH_YOU = N_("The study team will book a date and time for this visit with you.")
 _MOVED = N_(
-    "The date of this visit is to be confirmed: your treatment plan has changed, and the "
-    "study team will book a new date and time with you."
+    "The date of this visit is to be confirmed: the study team will book a new date and time "
+    "with you."
 )
 
 
@@ -351,8 +351,7 @@ def _appointment_item(
             if alarm is not None
             else "",
         )
-    moved = booking is not None or visit.tentative
-    if moved:
+    if booking is not None:
         summary = _(_TO_BE_CONFIRMED).format(name=name)
         lines = [_(_MOVED)]
     else:
@@ -393,12 +392,15 @@ def visit_item(
     locale's format. A staff feed stays in the source language with the visit code.
 
     ``bookings``: the subject's current appointments when the site books them (its clinic is
-    set up): a visit still to come then shows its appointment (``_appointment_item``)."""
+    set up): a visit still to come shows its appointment (``_appointment_item``); a visit whose
+    window has closed, and one behind an open hold that was never booked, read as before."""
     on = visit.actual or visit.target
     if staff:
         return _staff_visit_item(plan, visit, options, on)
-    if bookings is not None and visit.status not in ("done", "cancelled"):
-        return _appointment_item(plan, visit, options, bookings.get(visit.code))
+    if bookings is not None and visit.status in ("planned", "due"):
+        booking = bookings.get(visit.code)
+        if booking is not None or not visit.tentative:
+            return _appointment_item(plan, visit, options, booking)
     wording = options.wording
     _ = wording.gettext
     text = plan.protocol.visit_text(visit.code, wording.language)
