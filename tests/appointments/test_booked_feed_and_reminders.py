@@ -122,7 +122,7 @@ def test_a_reminder_lapses_when_the_appointment_begins(anlotinib):
             visit_time=time(18, 0),
             visit_grace_hours=48,
             bookings={"C2D1": booking},
-        )  # fmt: skip
+        )
         if w.kind == "visit"
     }
     assert list(wanted) == ["C2D1"]  # C1D15 is not booked: no date to remind of

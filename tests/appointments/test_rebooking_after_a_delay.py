@@ -1,6 +1,6 @@
-"""A cycle moves and its booked appointment goes stale: a hold from C2D17 (2026-04-08, a rest day) spans
-C3D1's target (Monday 2026-04-13); dosing resumes on Monday 2026-04-20, so C3D1 moves to
-04-20 (window 04-17 .. 04-23). The appointment booked for 04-13 is flagged on the worklist
+"""A cycle moves and its booked appointment goes stale: a hold from C2D17 (2026-04-08, a rest
+day) spans C3D1's target (Monday 2026-04-13); dosing resumes on Monday 2026-04-20, so C3D1 moves
+to 04-20 (window 04-17 .. 04-23). The appointment booked for 04-13 is flagged on the worklist
 ("rebook: C3D1 moved to 2026-04-20"), the patient's feed says "date to be confirmed" and no
 longer shows 04-13, and booking again clears both while the first appointment stays,
 superseded, with the reason. On SQLite and PostgreSQL."""
