@@ -29,8 +29,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "demo",
         (
             "Set up the embedded demo (SQLite, NCT03945799, five subjects, one account per "
-            "role, pharmacy records and reminders placed relative to today) and show today's "
-            "work."
+            "role, pharmacy records, appointments and reminders placed relative to today) and "
+            "show today's work."
         ),
     ),
     "enroll": (

@@ -14,6 +14,8 @@ from scheduler.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    from scheduler.appointments import api as appointments_api
+    from scheduler.appointments import pages as appointment_pages
     from scheduler.eligibility import api as eligibility_api
     from scheduler.feeds import api as feeds_api
     from scheduler.feeds import endpoint as feed_endpoint
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         signatures_api.router,
         labs_api.router,
         eligibility_api.router,
+        appointments_api.router,
     ):
         app.include_router(api_router)
     # Pages are for people: /docs documents the JSON API only, whatever a page router says.
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         reminder_pages.router,
         signature_pages.router,
         lab_pages.router,
+        appointment_pages.router,
     ):
         app.include_router(page_router, include_in_schema=False)
     auth.install(app)
