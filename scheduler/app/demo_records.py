@@ -71,7 +71,6 @@ def seed_demo_pharmacy(unit: Unit) -> None:
     prepare(unit, "DEMO-001", cycle=1)
 
 
-DEMO_CLINIC = {"open_days": "mon,tue,wed,thu,fri", "opens_at": "08:00", "closes_at": "12:00"}
 DEMO_CAPACITY = {"C{cycle}D1": 20, "C{cycle}D15": 10}
 BOOKED_SUBJECTS = ("DEMO-002", "DEMO-003")
 
@@ -79,7 +78,14 @@ BOOKED_SUBJECTS = ("DEMO-002", "DEMO-003")
 def seed_demo_clinic(unit: Unit, site_code: str) -> None:
     """The site's clinic: weekdays 08:00 to 12:00, 30-minute appointments, 20 cycle day 1
     visits a day."""
-    set_up_clinic(unit, site_code, capacities=DEMO_CAPACITY, **DEMO_CLINIC)
+    set_up_clinic(
+        unit,
+        site_code,
+        open_days="mon,tue,wed,thu,fri",
+        opens_at="08:00",
+        closes_at="12:00",
+        capacities=DEMO_CAPACITY,
+    )
 
 
 def seed_demo_appointments(unit: Unit) -> None:

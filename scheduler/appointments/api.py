@@ -17,7 +17,7 @@ from scheduler.appointments.booking import (
 )
 from scheduler.appointments.clinics import find_clinic, set_up_clinic
 from scheduler.appointments.day_list import day_list
-from scheduler.errors import NotFound
+from scheduler.errors import InputError, NotFound
 from scheduler.kernel.sites import get_site
 from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.validation import CODE_PATTERN
@@ -50,6 +50,16 @@ class ClinicIn(ApiModel):
         description='Visits a day by visit type, e.g. {"C{cycle}D1": 20}',
         max_length=100,
     )
+
+
+_CLINIC_KEYS = {
+    "open": "open_days",
+    "opens": "opens_at",
+    "closes": "closes_at",
+    "slot-minutes": "slot_minutes",
+    "default-capacity": "default_capacity",
+}
+"""The service names the CLI's options; the API answers with its own JSON keys."""
 
 
 def _subject_json(unit: Any, code: str) -> dict[str, Any]:
@@ -94,7 +104,12 @@ def post_appointment(
     """Book a visit (or book it again, with the reason): refused, naming why, for a day outside
     the window or past, a closed day or holiday, a time outside the clinic's hours, or a full
     day."""
-    row = book(unit, code, body.visit_code, on=body.on, at=body.at, reason=body.reason)
+    try:
+        row = book(unit, code, body.visit_code, on=body.on, at=body.at, reason=body.reason)
+    except InputError as exc:
+        if exc.field != "visit":
+            raise
+        raise type(exc)("visit_code", exc.reason) from None
     return {
         "id": row.id,
         "visit_code": row.visit_code,
@@ -130,14 +145,19 @@ def get_clinic(site: SiteCode, unit: UnitDep) -> dict[str, Any]:
 @router.put("/clinics/{site}")
 def put_clinic(site: SiteCode, body: ClinicIn, _staff: AdminStaff, unit: UnitDep) -> dict[str, Any]:
     """Set up the site's clinic or change what the body gives (audited)."""
-    view = set_up_clinic(
-        unit,
-        site,
-        open_days=",".join(body.open_days) if body.open_days is not None else None,
-        opens_at=body.opens_at,
-        closes_at=body.closes_at,
-        slot_minutes=body.slot_minutes,
-        default_capacity=body.default_capacity,
-        capacities=body.capacity,
-    )
+    try:
+        view = set_up_clinic(
+            unit,
+            site,
+            open_days=",".join(body.open_days) if body.open_days is not None else None,
+            opens_at=body.opens_at,
+            closes_at=body.closes_at,
+            slot_minutes=body.slot_minutes,
+            default_capacity=body.default_capacity,
+            capacities=body.capacity,
+        )
+    except InputError as exc:
+        if exc.field not in _CLINIC_KEYS:
+            raise
+        raise type(exc)(_CLINIC_KEYS[exc.field], exc.reason) from None
     return view.as_json()

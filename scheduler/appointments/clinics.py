@@ -16,7 +16,7 @@ from scheduler.core.appointments import WEEKDAYS, ClinicHours
 from scheduler.errors import InputError
 from scheduler.kernel.sites import get_site
 from scheduler.kernel.unit import Unit
-from scheduler.kernel.validation import parse_time
+from scheduler.kernel.validation import check_text, parse_time
 from scheduler.models import Clinic, ClinicCapacity, Site, Subject
 from scheduler.settings import Settings
 
@@ -43,19 +43,27 @@ def parse_capacities(values: list[str]) -> dict[str, int]:
     capacities: dict[str, int] = {}
     for value in values:
         kind, sep, number = value.partition("=")
-        kind = kind.strip()
-        if not sep or not kind or len(kind) > 32:
+        if not sep:
             raise InputError("capacity", f"expected TYPE=N such as C{{cycle}}D1=20, got {value!r}")
         try:
-            per_day = int(number)
+            capacities[kind.strip()] = int(number)
         except ValueError:
             raise InputError(
                 "capacity", f"{kind}: expected a whole number, got {number!r}"
             ) from None
-        if not 0 <= per_day <= 1000:
-            raise InputError("capacity", f"{kind}: expected 0 to 1000 visits a day, got {per_day}")
-        capacities[kind] = per_day
     return capacities
+
+
+def _checked_capacities(capacities: dict[str, int]) -> dict[str, int]:
+    checked = {}
+    for kind, per_day in capacities.items():
+        name = check_text("capacity", kind, required=True, limit=32)
+        if "\n" in name:
+            raise InputError("capacity", f"a visit type is one line, got {kind!r}")
+        if not 0 <= per_day <= 1000:
+            raise InputError("capacity", f"{name}: expected 0 to 1000 visits a day, got {per_day}")
+        checked[name] = per_day
+    return checked
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,7 @@ def set_up_clinic(
         clinic.default_capacity = default_capacity
     clinic.updated_at, clinic.updated_by = unit.now, unit.actor
     unit.session.add(clinic)
-    for kind, per_day in (capacities or {}).items():
+    for kind, per_day in _checked_capacities(capacities or {}).items():
         unit.session.execute(
             delete(ClinicCapacity).where(
                 col(ClinicCapacity.site_id) == site.id, col(ClinicCapacity.visit_type) == kind
