@@ -23,6 +23,7 @@ WORDS: dict[str, str] = {
     "proposal": "proposed action",
     "unrecorded_doses": "doses not recorded",
     "drug_discrepancy": "capsule count discrepancy",
+    "rebook": "appointment to book again",
     # reminders
     "claimed": "being sent",
     "expired": "expired (too late to send)",
