@@ -6,7 +6,7 @@ A visit's current appointment is its latest: the one no other appointment replac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
@@ -30,7 +30,7 @@ from scheduler.errors import Conflict, InputError, NotFound, RuleViolation
 from scheduler.kernel.subject_state import SubjectState, subject_state
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import check_text, parse_date, parse_time
-from scheduler.models import Appointment, Clinic, Site, Subject
+from scheduler.models import Appointment, Clinic, Site
 from scheduler.settings import Settings
 
 _LATER = aliased(Appointment)
@@ -62,9 +62,10 @@ def place_of(site: Site) -> str:
 
 
 def bookings_of(
-    session: Session, subjects: Sequence[Subject], sites: dict[int, Site]
+    session: Session, subject_ids: Sequence[int], sites: Mapping[int, Site] | None = None
 ) -> dict[int, dict[str, Booking]]:
-    """The current bookings of ``subjects`` as the feeds and reminders show them."""
+    """The current bookings of these subjects as the feeds, reminders and worklist rows read
+    them; ``sites`` give the place (the site's name and address), else it is left empty."""
     return {
         subject_id: {
             code: Booking(
@@ -72,13 +73,11 @@ def bookings_of(
                 on=row.day,
                 at=row.start,
                 minutes=row.minutes,
-                place=place_of(sites[row.site_id]),
+                place=place_of(sites[row.site_id]) if sites is not None else "",
             )
             for code, row in rows.items()
         }
-        for subject_id, rows in current_appointments(
-            session, [s.id for s in subjects if s.id is not None]
-        ).items()
+        for subject_id, rows in current_appointments(session, subject_ids).items()
     }
 
 

@@ -128,7 +128,7 @@ def _render(
             bookings = None
             if sites_with_clinic(session, [target.site.id or 0]):
                 sites = {target.site.id or 0: target.site}
-                bookings = bookings_of(session, [fresh[0].subject], sites).get(subject_id, {})
+                bookings = bookings_of(session, [subject_id], sites).get(subject_id, {})
             items = calendars.patient_items(
                 plans[0], options, new_capsules_on=collect, bookings=bookings
             )

@@ -134,7 +134,7 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
     booking_sites = sites_with_clinic(session, sorted({s.site.id or 0 for s in opted_in}))
     booked = bookings_of(
         session,
-        [s.subject for s in opted_in if s.site.id in booking_sites],
+        [s.subject.id or 0 for s in opted_in if s.site.id in booking_sites],
         {s.site.id or 0: s.site for s in opted_in},
     )
     for state in opted_in:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Executable, Integer, bindparam, exists, false, func, or_, select
+from sqlalchemy import Date, Executable, Integer, bindparam, false, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -21,7 +21,6 @@ from scheduler.core.limits import hold_limit_passed
 from scheduler.core.plan import mg_number
 from scheduler.kernel.sites import get_site, visible_sites
 from scheduler.models import (
-    Appointment,
     Day1Check,
     LabWorkItem,
     MissedDose,
@@ -191,37 +190,6 @@ _LAB = (
     .where(col(LabWorkItem.site_id).in_(_SITES), col(LabWorkItem.shown_from) <= _DAY)
 )
 """Items the labs projection derives from results and adverse events (``scheduler.labs``)."""
-_REPLACING = aliased(Appointment)
-_REBOOK = (
-    select(
-        col(Appointment.site_id),
-        col(_S.code),
-        col(Appointment.visit_code),
-        col(Appointment.day),
-        col(Appointment.start),
-        col(_V.target),
-        col(_V.window_start),
-        col(_V.window_end),
-        col(_V.dose_mg),
-    )
-    .join(
-        _V,
-        (col(_V.subject_id) == col(Appointment.subject_id))
-        & (col(_V.visit_code) == col(Appointment.visit_code)),
-    )
-    .join(_S, _BY_SUBJECT)
-    .where(
-        col(Appointment.site_id).in_(_SITES),
-        ~exists().where(col(_REPLACING.replaces_id) == col(Appointment.id)),
-        col(_V.done) == false(),
-        col(_V.tentative) == false(),
-        or_(col(Appointment.day) < col(_V.window_start), col(Appointment.day) > col(_V.window_end)),
-    )
-)
-"""Current appointments (none replaces them) whose visit has moved out of the booked day: the
-plan moved a cycle (a hold ended, a delay). Computed here from the visit rows, which every change
-keeps in step, so a booking turns stale in the transaction that moved its visit. Visits behind
-an open hold are left to the hold's row, as everywhere on the list."""
 
 
 def _rows(session: Session, query: Executable, params: dict[str, Any]) -> list[Any]:
@@ -388,9 +356,11 @@ _STANDING_URGENCY: dict[str, Urgency] = {
     "day1_check": "today",
     "dose_deviation": "today",
     "new_strength": "today",
+    "rebook": "today",
 }
 """As the same kinds are urgent elsewhere in the list: a decision, a check due today, and a
-deviation to report as a missed dose is followed up."""
+deviation to report as a missed dose is followed up; an appointment to book again before the
+patient comes on the old day."""
 
 
 def _standing_items(
@@ -434,33 +404,8 @@ def _lab_items(session: Session, codes: dict[int, str], params: dict[str, Any], 
         )
 
 
-def _rebook_items(
-    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
-) -> None:
-    for site_id, code, visit_code, day, start, target, first, last, dose in _rows(
-        session, _REBOOK, params
-    ):
-        out[site_id].append(
-            WorkItem(
-                subject=code,
-                site=codes[site_id],
-                kind="rebook",
-                what=visit_code,
-                detail=f"rebook: {visit_code} moved to {target} "
-                f"(booked {day} {start:%H:%M}, window {first} to {last})",
-                target=target,
-                window_start=first,
-                window_end=last,
-                visit_code=visit_code,
-                dose_mg=dose,
-                urgency="today",
-            )
-        )
-
-
 _KINDS = (
     _visit_items,
-    _rebook_items,
     _day1_items,
     _missed_items,
     _hold_items,
