@@ -4,7 +4,7 @@ clinic, and the clinic's set-up (admins change it). Same services, roles and err
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import Field
@@ -37,9 +37,12 @@ class BookingIn(ApiModel):
     reason: Reason = Field(default="", description="Why it is booked again (needed to rebook)")
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
 class ClinicIn(ApiModel):
-    open_days: list[str] | None = Field(
-        default=None, description='Weekday names: "mon" .. "sun"', max_length=7
+    open_days: list[Weekday] | None = Field(
+        default=None, description="The days the clinic opens", min_length=1, max_length=7
     )
     opens_at: ClockTime | None = None
     closes_at: ClockTime | None = None
@@ -142,7 +145,7 @@ def get_clinic(site: SiteCode, unit: UnitDep) -> dict[str, Any]:
     return found.as_json()
 
 
-@router.put("/clinics/{site}")
+@router.put("/clinics/{site}", tags=["admin"])
 def put_clinic(site: SiteCode, body: ClinicIn, _staff: AdminStaff, unit: UnitDep) -> dict[str, Any]:
     """Set up the site's clinic or change what the body gives (audited)."""
     try:
