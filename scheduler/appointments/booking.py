@@ -149,12 +149,20 @@ def proposals(
     """The first free slots of the visit's window, nearest the target first."""
     visit = _visit(state, visit_code)
     _bookable(visit)
-    clinic = _clinic(session, state.site)
-    current = (
-        current_appointments(session, [state.subject.id or 0])
-        .get(state.subject.id or 0, {})
-        .get(visit_code)
-    )
+    return free_slots_of(session, state, visit, _clinic(session, state.site), settings, count)
+
+
+def free_slots_of(
+    session: Session,
+    state: SubjectState,
+    visit: VisitPlan,
+    clinic: ClinicView,
+    settings: Settings,
+    count: int = 5,
+) -> list[Slot]:
+    """``proposals`` for a visit of a plan already drawn (a page lists every visit's)."""
+    subject_id = state.subject.id or 0
+    current = current_appointments(session, [subject_id]).get(subject_id, {}).get(visit.code)
     by_time, of_type = _booked(
         session,
         state.site.id or 0,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from scheduler.appointments.booking import book, history, proposals, visit_bookings
+from scheduler.appointments.booking import book, free_slots_of, history, visit_bookings
 from scheduler.appointments.clinics import ClinicView, find_clinic
 from scheduler.appointments.day_list import DayLine, day_list
 from scheduler.core.appointments import Slot
@@ -63,9 +63,9 @@ def _render(
                     and not visit.tentative
                     and visit.window_end >= state.today
                 )
-                slots = (
-                    proposals(unit.session, state, visit.code, unit.settings) if bookable else []
-                )
+                slots = []
+                if bookable and clinic is not None:
+                    slots = free_slots_of(unit.session, state, visit, clinic, unit.settings)
                 rows.append(_Row(line, slots, bookable))
             booked = history(unit.session, state.subject.id or 0)
     except NotFound as exc:
