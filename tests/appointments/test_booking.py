@@ -8,10 +8,12 @@ from datetime import date, time
 
 import pytest
 from appointment_kit import BEFORE_C2, a_subject_and_a_clinic
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from scheduler.appointments.booking import book, history, proposals
 from scheduler.core.appointments import Slot
+from scheduler.db import get_engine
 from scheduler.errors import Conflict, InputError
 from scheduler.kernel.subject_state import subject_state
 from scheduler.models import Appointment, AuditEntry
@@ -135,3 +137,16 @@ def test_without_a_clinic_the_site_books_nothing(units):
     with pytest.raises(Conflict) as refused, units("nurse", now=BEFORE_C2) as unit:
         book(unit, "S-014", "C2D1", on="2026-03-23", at="09:00")
     assert refused.value.field == "site" and "no clinic set up" in refused.value.reason
+
+
+def test_an_appointment_is_never_changed_in_place(units, db_url):
+    a_subject_and_a_clinic(units)
+    with units("nurse", now=BEFORE_C2) as unit:
+        book(unit, "S-014", "C2D1", on="2026-03-23", at="09:00")
+    engine = get_engine(db_url)
+    for statement in ("UPDATE appointment SET day = '2026-03-24'", "DELETE FROM appointment"):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.exec_driver_sql(statement)
+    with units() as unit:
+        (row,) = unit.session.exec(select(Appointment)).all()
+    assert row.day == date(2026, 3, 23)
