@@ -37,6 +37,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from datetime import time as wall_time
 from pathlib import Path
 
 import aiohttp
@@ -48,7 +49,9 @@ import calendars
 import calendars.render
 from scheduler.app.bootstrap import bootstrap
 from scheduler.app.demo import seed_demo
+from scheduler.appointments.clinics import set_up_clinic
 from scheduler.clock import FixedClock, SystemClock
+from scheduler.core.appointments import Booking
 from scheduler.db import get_engine
 from scheduler.feeds.identities import feed_options
 from scheduler.feeds.serving import fetch_feed
@@ -88,6 +91,9 @@ def render_figures(url: str, repeat: int) -> None:
     settings = Settings(database_url=url)
     for code, zone, language in SUBJECTS:
         _subject_figures(engine, settings, now, repeat, code, zone, language)
+    with unit_of_work(engine, "bench", FixedClock(now)) as unit:
+        set_up_clinic(unit, "ZJU1", open_days="mon,tue,wed,thu,fri")
+    _subject_figures(engine, settings, now, repeat, "BENCH-BOOKED", "Asia/Shanghai", "zh_CN", True)
 
 
 SUBJECTS = (
@@ -95,7 +101,8 @@ SUBJECTS = (
     ("BENCH-ZH", "Asia/Shanghai", "zh_CN"),
 )
 """An English subject and a Chinese one (every title and description non-ASCII, so every
-event is written through the UTF-8 folding of the fast writer)."""
+event is written through the UTF-8 folding of the fast writer). A third Chinese subject is at
+a site that books appointments, with every visit booked (timed events at the site)."""
 
 
 def _subject_figures(
@@ -106,6 +113,7 @@ def _subject_figures(
     code: str,
     zone: str,
     language: str,
+    booked: bool = False,
 ) -> None:
     with unit_of_work(engine, "bench", FixedClock(now)) as unit:
         enroll(
@@ -120,14 +128,26 @@ def _subject_figures(
     with Session(engine) as session:
         plan = plan_for(session, code, now)
         options = feed_options(settings, get_site(session, "ZJU1"), language=language)
-    items = calendars.patient_items(plan, options)
+    bookings = None
+    if booked:
+        place = "The First Affiliated Hospital, 79 Qingchun Road, Hangzhou"
+        bookings = {
+            v.code: Booking(
+                visit_code=v.code, on=v.target, at=wall_time(9, 0), minutes=30, place=place
+            )
+            for v in plan.visits
+        }
+    items = calendars.patient_items(plan, options, bookings=bookings)
     identities = calendars.assign_identities(items, {}, now)
     doses = sum(1 for item in items if item.key.startswith("dose:"))
     cycles = len(plan.cycles)
 
     def render() -> bytes:
         return calendars.render_feed(
-            calendars.patient_items(plan, options), identities, options, plan.today
+            calendars.patient_items(plan, options, bookings=bookings),
+            identities,
+            options,
+            plan.today,
         )
 
     body = render()
@@ -141,11 +161,12 @@ def _subject_figures(
 
     def stale() -> None:
         with engine.begin() as connection:
-            connection.execute(update(FeedRevision).values(stale=True))
+            connection.execute(update(FeedRevision).values(source_revision=-1))
 
     served = _timed(lambda: fetch_feed(engine, token, clock, settings), repeat, stale)
     print(
-        f"render, one {language} subject in {zone} ({cycles} cycles, {doses} doses, "
+        f"render, one {language} subject in {zone}{', every visit booked' if booked else ''} "
+        f"({cycles} cycles, {doses} doses, "
         f"{len(items) - doses} visits, {len(body):,} bytes), median of {repeat}:"
     )
     print(f"  cold (no memo, items + render): {cold:7.2f} ms")

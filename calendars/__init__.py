@@ -3,9 +3,10 @@
 Pure rendering: plans from ``scheduler.core`` (or plain ``Preparation`` rows) in, bytes out; no
 database, no clock. The service layer stores identities and calls, in this order:
 
-1. ``patient_items(plan, options)`` / ``site_visit_items(plans, options)`` /
-   ``pharmacy_items(rows, options)``: one ``FeedItem`` per dose slot, visit or preparation,
-   keyed ``(subject, "dose:C2D5" | "visit:C2D1" | "prepare:C3")``, with a ``fingerprint`` of
+1. ``patient_items(plan, options, bookings=...)`` / ``site_visit_items(plans, options)`` /
+   ``pharmacy_items(rows, options)`` / ``site_appointment_items(rows, options)``: one
+   ``FeedItem`` per dose slot, visit, preparation or appointment, keyed ``(subject,
+   "dose:C2D5" | "visit:C2D1" | "prepare:C3" | "appointment:C2D1")``, with a ``fingerprint`` of
    everything a client sees. Only template text reaches SUMMARY and DESCRIPTION; typed text
    (address, phone, calendar name, protocol labels) goes through ``clean``.
 2. ``assign_identities(items, stored, now)``: the stored ``Identity(uid, sequence,
@@ -34,8 +35,10 @@ from calendars.items import (
     FeedItem,
     ItemKey,
     Preparation,
+    SiteAppointment,
     patient_items,
     pharmacy_items,
+    site_appointment_items,
     site_visit_items,
 )
 from calendars.options import PRODID, RENDER_FORMAT, FeedOptions
@@ -60,6 +63,7 @@ __all__ = [
     "Identity",
     "ItemKey",
     "Preparation",
+    "SiteAppointment",
     "assign_identities",
     "clean",
     "in_feed",
@@ -68,5 +72,6 @@ __all__ = [
     "render_feed",
     "render_patient_feed",
     "shown_items",
+    "site_appointment_items",
     "site_visit_items",
 ]

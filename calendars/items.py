@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from typing import Literal
 
 from calendars.options import FeedOptions
 from calendars.text import clean
 from scheduler.core import Plan
+from scheduler.core.appointments import Booking, booking_stands
 from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.plan import format_dose
 from scheduler.core.times import local_instant
@@ -184,6 +185,17 @@ _PLANNED_TITLES = {
 """A dose's title is one message per case, so no language has to glue words to a title."""
 
 
+def _local_start(on: date, at: time, plan: Plan) -> datetime:
+    """A wall time of the subject's zone as DTSTART: a gap time as the resolved wall time, a
+    fold time in UTC (see ``dose_item``)."""
+    zone = plan.anchors.time_zone
+    instant = local_instant(on, at, zone)
+    start = instant.astimezone(zone)
+    if start.replace(fold=1).utcoffset() != start.utcoffset():
+        return instant
+    return start
+
+
 def dose_item(
     plan: Plan, slot: DoseSlot, options: FeedOptions, *, collect_first: bool = False
 ) -> FeedItem:
@@ -199,11 +211,7 @@ def dose_item(
     """
     wording = options.wording
     _ = wording.gettext
-    zone = plan.anchors.time_zone
-    instant = local_instant(slot.date, slot.time, zone)
-    start = instant.astimezone(zone)
-    if start.replace(fold=1).utcoffset() != start.utcoffset():
-        start = instant
+    start = _local_start(slot.date, slot.time, plan)
     label = _day_label(plan, slot, wording)
     dose = f"{_product(plan, options, wording)} {format_dose(slot.dose_mg)}"
     status: Status = "CONFIRMED"
@@ -287,18 +295,112 @@ def _visit_summary(visit: VisitPlan, name: str, wording: Wording) -> str:
     return wording.gettext(_VISIT_TITLES[(word, tentative)]).format(name=name)
 
 
+_TO_BE_BOOKED = N_("Appointment to be booked: {name}")
+_TO_BE_CONFIRMED = N_("Study visit: {name} (date to be confirmed)")
+_BOOK_WITH_YOU = N_("The study team will book a date and time for this visit with you.")
+_MOVED = N_(
+    "The date of this visit is to be confirmed: the study team will book a new date and time "
+    "with you."
+)
+
+
+def _appointment_item(
+    plan: Plan, visit: VisitPlan, options: FeedOptions, booking: Booking | None
+) -> FeedItem:
+    """A visit of a site that books appointments: the booked date and time as a timed event in
+    the subject's zone, at the site; a visit not booked yet, on its target as an all-day event
+    "appointment to be booked"; a booking the plan has moved away from, never its stale date:
+    "date to be confirmed" until it is booked again."""
+    wording = options.wording
+    _ = wording.gettext
+    text = plan.protocol.visit_text(visit.code, wording.language)
+    name = named = clean(text.name if text else visit.name, 80)
+    bring = clean(text.bring if text else visit.bring, 200)
+    if visit.dispense and visit.cycle is not None:
+        name = _(_DISPENSE_NAME).format(cycle=visit.cycle, units=_units(plan, wording))
+    bring_line = _("Please bring: {things}.").format(things=bring) if bring else ""
+    key = f"visit:{visit.code}"
+    if booking is not None and booking_stands(visit, booking):
+        start = _local_start(booking.on, booking.at, plan)
+        alarm = None
+        if options.alarms:
+            evening = datetime.combine(booking.on - _DAY, options.visit_alarm)
+            alarm = evening - datetime.combine(booking.on, booking.at)
+        place = clean(booking.place, 300)
+        return FeedItem(
+            subject=plan.subject,
+            key=key,
+            summary=_("Study visit: {name}").format(name=name),
+            description=_lines(
+                _("Appointment: {date} at {time}.").format(
+                    date=wording.day(booking.on), time=wording.time(booking.at)
+                ),
+                _("Place: {place}.").format(place=place) if place else "",
+                bring_line,
+                _contact(options, wording),
+            ),
+            location=place,
+            start=start,
+            end=None,
+            duration=timedelta(minutes=booking.minutes),
+            status="CONFIRMED",
+            alarm=alarm,
+            alarm_text=_("Tomorrow at {time}: study visit ({name})").format(
+                time=wording.time(booking.at), name=named
+            )
+            if alarm is not None
+            else "",
+        )
+    if booking is not None:
+        summary = _(_TO_BE_CONFIRMED).format(name=name)
+        lines = [_(_MOVED)]
+    else:
+        summary = _(_TO_BE_BOOKED).format(name=name)
+        window = _("Date: {date}.").format(date=wording.day(visit.target))
+        if visit.window_end > visit.window_start:
+            window = _("Window: {first} to {last}.").format(
+                first=wording.day(visit.window_start), last=wording.day(visit.window_end)
+            )
+        lines = [window, _(_BOOK_WITH_YOU)]
+    return FeedItem(
+        subject=plan.subject,
+        key=key,
+        summary=summary,
+        description=_lines(*lines, bring_line, _contact(options, wording)),
+        location=clean(options.site_address),
+        start=visit.target,
+        end=visit.target + _DAY,
+        duration=None,
+        status="TENTATIVE",
+        alarm=None,
+    )
+
+
 def visit_item(
-    plan: Plan, visit: VisitPlan, options: FeedOptions, *, staff: bool = False
+    plan: Plan,
+    visit: VisitPlan,
+    options: FeedOptions,
+    *,
+    staff: bool = False,
+    bookings: Mapping[str, Booking] | None = None,
 ) -> FeedItem:
     """A visit as an all-day event on its target date (the date it was done, once done): no
     time of day is planned for visits, and an all-day event never shifts across zones.
 
     A patient's visit reads in the subject's language: its name and what to bring come from
     the protocol's translations (the source text when the protocol has none), dates in the
-    locale's format. A staff feed stays in the source language with the visit code."""
+    locale's format. A staff feed stays in the source language with the visit code.
+
+    ``bookings``: the subject's current appointments when the site books them (its clinic is
+    set up): a visit still to come shows its appointment (``_appointment_item``); a visit whose
+    window has closed, and one behind an open hold that was never booked, read as before."""
     on = visit.actual or visit.target
     if staff:
         return _staff_visit_item(plan, visit, options, on)
+    if bookings is not None and visit.status in ("planned", "due"):
+        booking = bookings.get(visit.code)
+        if booking is not None or not visit.tentative:
+            return _appointment_item(plan, visit, options, booking)
     wording = options.wording
     _ = wording.gettext
     text = plan.protocol.visit_text(visit.code, wording.language)
@@ -378,15 +480,61 @@ def _staff_visit_item(plan: Plan, visit: VisitPlan, options: FeedOptions, on: da
 
 
 def patient_items(
-    plan: Plan, options: FeedOptions, *, new_capsules_on: frozenset[date] = frozenset()
+    plan: Plan,
+    options: FeedOptions,
+    *,
+    new_capsules_on: frozenset[date] = frozenset(),
+    bookings: Mapping[str, Booking] | None = None,
 ) -> list[FeedItem]:
     """Every dose slot and visit of one subject's plan (before the 30-day rule).
-    ``new_capsules_on``: days whose dose needs capsules of a new strength not yet dispensed."""
+    ``new_capsules_on``: days whose dose needs capsules of a new strength not yet dispensed.
+    ``bookings``: the subject's appointments by visit code, None where the site books none."""
     items = [
         dose_item(plan, slot, options, collect_first=slot.date in new_capsules_on)
         for slot in plan.doses()
     ]
-    items.extend(visit_item(plan, visit, options) for visit in plan.visits)
+    items.extend(visit_item(plan, visit, options, bookings=bookings) for visit in plan.visits)
+    return items
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteAppointment:
+    """One appointment of the site's day list (the service supplies it)."""
+
+    subject: str
+    visit_code: str
+    visit_name: str
+    start: datetime
+    """Aware, in the site's zone."""
+    minutes: int
+    stale: bool
+
+
+def site_appointment_items(rows: Sequence[SiteAppointment], options: FeedOptions) -> list[FeedItem]:
+    """The clinic's booked appointments for nurses: one timed event each, subject and visit
+    code in the title (staff only), no alarms; a booking whose visit has moved says so."""
+    items = []
+    for row in rows:
+        summary = f"{row.subject} {row.visit_code}: {clean(row.visit_name, 80)}"
+        if row.stale:
+            summary = f"REBOOK - {summary}"
+        items.append(
+            FeedItem(
+                subject=row.subject,
+                key=f"appointment:{row.visit_code}",
+                summary=summary,
+                description=_lines(
+                    f"Visit code: {row.visit_code}.",
+                    "The visit has moved out of this day: book it again." if row.stale else "",
+                ),
+                location=clean(options.site_address),
+                start=row.start,
+                end=None,
+                duration=timedelta(minutes=row.minutes),
+                status="TENTATIVE" if row.stale else "CONFIRMED",
+                alarm=None,
+            )
+        )
     return items
 
 

@@ -29,8 +29,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "demo",
         (
             "Set up the embedded demo (SQLite, NCT03945799, five subjects, one account per "
-            "role, pharmacy records and reminders placed relative to today) and show today's "
-            "work."
+            "role, pharmacy records, appointments and reminders placed relative to today) and "
+            "show today's work."
         ),
     ),
     "enroll": (
@@ -164,6 +164,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "scheduler.eligibility.cli",
         "screening_log_command",
         "The screening log: screened, failed with reasons, enrolled (CONSORT).",
+    ),
+    "book": (
+        "scheduler.appointments.cli",
+        "book_command",
+        "Book a visit at the site's clinic; without --on, list the first free slots.",
+    ),
+    "appointments": (
+        "scheduler.appointments.cli",
+        "appointments_command",
+        "The day's booked appointments, per clinic.",
+    ),
+    "clinic": (
+        "scheduler.appointments.cli",
+        "clinic_command",
+        "Set up a site's clinic (admin): opening days, hours, capacity per visit type.",
     ),
     "due": (
         "scheduler.worklist.cli",

@@ -1,7 +1,8 @@
 """What the demo gives the pharmacist and the reminder worker to show: a cycle 1 dispensed and
 counted back one capsule short of the diary (a discrepancy to review), cycles dispensed and
-returned as expected, a cycle prepared and waiting to be dispensed; and two patients opted in
-to console reminders, with the last two days' reminders sent and the coming ones pending.
+returned as expected, a cycle prepared and waiting to be dispensed; the site's clinic set up
+and the next visits of the patients on treatment booked; and two patients opted in to console
+reminders, with the last two days' reminders sent and the coming ones pending.
 
 The records are made through the services, as a pharmacist and a worker would have made them
 on those days: the reminders by opting in two days ago and running the dispatcher at each due
@@ -15,6 +16,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from scheduler.appointments.booking import book, proposals
+from scheduler.appointments.clinics import set_up_clinic
 from scheduler.clock import FixedClock
 from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.unit import Unit, unit_of_work
@@ -66,6 +69,40 @@ def seed_demo_pharmacy(unit: Unit) -> None:
         reason="dispensed at the day 1 visit; preparation not entered",
     )
     prepare(unit, "DEMO-001", cycle=1)
+
+
+DEMO_CAPACITY = {"C{cycle}D1": 20, "C{cycle}D15": 10}
+BOOKED_SUBJECTS = ("DEMO-002", "DEMO-003")
+
+
+def seed_demo_clinic(unit: Unit, site_code: str) -> None:
+    """The site's clinic: weekdays 08:00 to 12:00, 30-minute appointments, 20 cycle day 1
+    visits a day."""
+    set_up_clinic(
+        unit,
+        site_code,
+        open_days="mon,tue,wed,thu,fri",
+        opens_at="08:00",
+        closes_at="12:00",
+        capacities=DEMO_CAPACITY,
+    )
+
+
+def seed_demo_appointments(unit: Unit) -> None:
+    """Book the next two visits of each patient on treatment at the first free slot nearest
+    the target, as the nurse would at the visit before; the visits after stay "to be
+    booked"."""
+    for code in BOOKED_SUBJECTS:
+        state = subject_state(unit.session, code, unit.now)
+        coming = [
+            v
+            for v in state.plan().visits
+            if v.status in ("planned", "due") and not v.tentative and v.window_end >= state.today
+        ]
+        for visit in coming[:2]:
+            slots = proposals(unit.session, state, visit.code, unit.settings, count=1)
+            if slots:
+                book(unit, code, visit.code, on=slots[0].on, at=slots[0].at)
 
 
 def seed_demo_reminders(engine: Engine, settings: Settings, actor: str, now: datetime) -> None:

@@ -7,7 +7,12 @@ from typing import Annotated
 import typer
 
 from scheduler.app.demo import DEMO_PASSWORD, reset_sqlite_file, seed_demo, seed_demo_staff
-from scheduler.app.demo_records import seed_demo_pharmacy, seed_demo_reminders
+from scheduler.app.demo_records import (
+    seed_demo_appointments,
+    seed_demo_clinic,
+    seed_demo_pharmacy,
+    seed_demo_reminders,
+)
 from scheduler.cli.options import DbOption, database_url
 from scheduler.clock import SystemClock
 from scheduler.db import get_engine
@@ -52,7 +57,8 @@ def demo(
     ] = False,
 ) -> None:
     """Set up the embedded demo (SQLite, NCT03945799, five subjects, one account per role,
-    pharmacy records and reminders placed relative to today) and show today's work."""
+    pharmacy records, appointments and reminders placed relative to today) and show today's
+    work."""
     url = database_url(db)
     if reset:
         removed = reset_sqlite_file(url)
@@ -70,6 +76,10 @@ def demo(
         # Each record as the role that makes it in the clinic.
         with unit_of_work(engine, "demo-pharmacist", clock, settings) as unit:
             seed_demo_pharmacy(unit)
+        with unit_of_work(engine, "demo-admin", clock, settings) as unit:
+            seed_demo_clinic(unit, settings.default_site_code)
+        with unit_of_work(engine, "demo-nurse", clock, settings) as unit:
+            seed_demo_appointments(unit)
         seed_demo_reminders(engine, settings, "demo-nurse", clock.now())
     typer.echo(f"demo database: {url} ({len(created)} subjects created)\n")
     subjects_command(db=url, user=DEMO_READER)

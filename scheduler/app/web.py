@@ -14,6 +14,8 @@ from scheduler.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    from scheduler.appointments import api as appointments_api
+    from scheduler.appointments import pages as appointment_pages
     from scheduler.eligibility import api as eligibility_api
     from scheduler.eligibility import pages as eligibility_pages
     from scheduler.feeds import api as feeds_api
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         signatures_api.router,
         labs_api.router,
         eligibility_api.router,
+        appointments_api.router,
     ):
         app.include_router(api_router)
     # Pages are for people: /docs documents the JSON API only, whatever a page router says.
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         signature_pages.router,
         lab_pages.router,
         eligibility_pages.router,
+        appointment_pages.router,
     ):
         app.include_router(page_router, include_in_schema=False)
     auth.install(app)

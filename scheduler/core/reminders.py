@@ -17,9 +17,11 @@ strength); which days those are is the pharmacy's record, passed in as plain dat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from scheduler.core.appointments import Booking, booking_stands
 from scheduler.core.dosing_days import DoseSlot
 from scheduler.core.plan import Plan
 from scheduler.core.times import local_instant
@@ -67,12 +69,18 @@ def wanted_reminders(
     visit_grace_hours: float,
     new_capsules_on: frozenset[date] = frozenset(),
     wording: Wording = SOURCE,
+    bookings: Mapping[str, Booking] | None = None,
 ) -> list[Wanted]:
     """The reminders ``plan`` asks for from ``now`` (aware) to ``horizon_days`` ahead, still
     within their grace. ``dose_grace_hours`` None leaves a dose reminder's grace at the
     protocol's ``[limits] late_dose_hours``; a value caps it. ``new_capsules_on``: days whose
     dose needs capsules of a new strength not dispensed yet. ``wording``: the subject's language
-    (titles and bodies are its catalogue's sentences, dates and times in its formats)."""
+    (titles and bodies are its catalogue's sentences, dates and times in its formats).
+    ``bookings``: the subject's appointments by visit code where the site books them (None
+    where it does not): a visit is then reminded of only once booked, on the evening before
+    the booked day, saying the booked time, and the reminder lapses when the appointment
+    begins; a visit not booked yet, or whose booking the plan has moved away from, has none
+    (the patient has no date to come on)."""
     _ = wording.gettext
     zone = plan.anchors.time_zone
     horizon = now + timedelta(days=horizon_days)
@@ -101,17 +109,25 @@ def wanted_reminders(
     for visit in plan.visits:
         if visit.status not in ("planned", "due") or visit.tentative:
             continue
-        due = local_instant(visit.target - timedelta(days=1), visit_time, zone)
-        if due > horizon or due + visit_grace <= now:
+        day, expires, booked_at = visit.target, None, None
+        if bookings is not None:
+            booking = bookings.get(visit.code)
+            if booking is None or not booking_stands(visit, booking):
+                continue
+            day, booked_at = booking.on, booking.at
+            expires = local_instant(day, booking.at, zone)
+        due = local_instant(day - timedelta(days=1), visit_time, zone)
+        expires = min(due + visit_grace, expires) if expires else due + visit_grace
+        if due > horizon or expires <= now:
             continue
         wanted.append(
             Wanted(
                 kind="visit",
                 item_key=visit.code,
                 due_at=due,
-                expires_at=due + visit_grace,
-                title=_("Visit reminder {date}").format(date=wording.day(visit.target)),
-                body=_visit_body(wording, code, visit.target, visit.bring),
+                expires_at=expires,
+                title=_("Visit reminder {date}").format(date=wording.day(day)),
+                body=_visit_body(wording, code, day, visit.bring, booked_at),
             )
         )
     return wanted
@@ -136,12 +152,22 @@ def _dose_body(
     return _("{code}, {date}: take your {dose} dose due at {time}.").format(**values)
 
 
-def _visit_body(wording: Wording, code: str, day: date, listed: str) -> str:
-    """The visit sentence, with what to bring when the protocol lists generic things: two
-    whole sentences in the catalogue, never a fragment appended to another."""
+def _visit_body(
+    wording: Wording, code: str, day: date, listed: str, booked_at: time | None = None
+) -> str:
+    """The visit sentence, with what to bring when the protocol lists generic things, and the
+    appointment's time when it is booked: whole sentences in the catalogue, never a fragment
+    appended to another. The place is not named: the body may show on a lock screen."""
     _ = wording.gettext
     phrases = [_(p) for p in (part.strip() for part in listed.split(",")) if p in BRING_PHRASES]
     values = {"code": code, "date": wording.day(day)}
+    if booked_at is not None:
+        values["time"] = wording.time(booked_at)
+        if not phrases:
+            return _("{code}, {date}: clinic appointment tomorrow at {time}.").format(**values)
+        return _(
+            "{code}, {date}: clinic appointment tomorrow at {time}. Please bring: {things}."
+        ).format(things=wording.enumerate(phrases), **values)
     if not phrases:
         return _("{code}, {date}: clinic visit tomorrow.").format(**values)
     return _("{code}, {date}: clinic visit tomorrow. Please bring: {things}.").format(

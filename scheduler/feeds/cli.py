@@ -15,6 +15,7 @@ from scheduler.clock import SystemClock
 from scheduler.errors import InputError
 from scheduler.feeds.serving import subject_calendar
 from scheduler.feeds.tokens import (
+    APPOINTMENTS,
     PATIENT,
     PHARMACY,
     SITE_VISITS,
@@ -27,7 +28,7 @@ from scheduler.kernel.actors import ANY_ROLE, NURSE_ACTIONS
 from scheduler.settings import get_settings
 
 Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail)")]
-_STAFF_KINDS = {"visits": SITE_VISITS, "pharmacy": PHARMACY}
+_STAFF_KINDS = {"visits": SITE_VISITS, "pharmacy": PHARMACY, "appointments": APPOINTMENTS}
 
 
 def _print(owner: str, issued: IssuedToken, rotated: bool, as_json: bool) -> None:
@@ -89,7 +90,9 @@ def feed_url(
 
 def staff_feed_url(
     site: Annotated[str, typer.Option("--site", help="Site code")],
-    kind: Annotated[str, typer.Option("--kind", help="visits or pharmacy")] = "visits",
+    kind: Annotated[
+        str, typer.Option("--kind", help="visits, pharmacy or appointments")
+    ] = "visits",
     revoke: Annotated[bool, typer.Option("--revoke", help="Withdraw the URL")] = False,
     reason: Reason = "",
     db: DbOption = None,

@@ -13,14 +13,18 @@ from sqlmodel import Session, col, select
 
 import calendars
 from scheduler.core.wording import N_
-from scheduler.feeds.tokens import PATIENT, PHARMACY, SITE_VISITS
+from scheduler.feeds.tokens import APPOINTMENTS, PATIENT, PHARMACY, SITE_VISITS
 from scheduler.i18n import wording
 from scheduler.models import FeedItemIdentity, Site
 from scheduler.settings import Settings
 
 DEFAULT_CALENDAR_NAME = N_("Study calendar")
 """The setting's default: translated; a name the site typed is shown as typed."""
-_STAFF_NAMES = {SITE_VISITS: "study visits", PHARMACY: "pharmacy preparation"}
+_STAFF_NAMES = {
+    SITE_VISITS: "study visits",
+    PHARMACY: "pharmacy preparation",
+    APPOINTMENTS: "clinic appointments",
+}
 
 
 def feed_options(

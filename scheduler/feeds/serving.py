@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from threading import Lock
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, String, bindparam, case, cast, func
 from sqlalchemy import select as core_select
@@ -29,7 +30,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 import calendars
+from scheduler.appointments.booking import bookings_of
+from scheduler.appointments.clinics import sites_with_clinic
+from scheduler.appointments.day_list import site_appointments
 from scheduler.clock import Clock, local_today
+from scheduler.core.times import local_instant
 from scheduler.db import transaction
 from scheduler.errors import NotFound
 from scheduler.feeds.identities import (
@@ -39,6 +44,9 @@ from scheduler.feeds.identities import (
 )
 from scheduler.feeds.tokens import (
     _BODIES_MAX,
+    APPOINTMENTS,
+    APPOINTMENTS_AHEAD_DAYS,
+    APPOINTMENTS_PAST_DAYS,
     PATIENT,
     PHARMACY,
     PHARMACY_AHEAD_DAYS,
@@ -109,17 +117,48 @@ def _render(
             for row in rows
         ]
         items = calendars.pharmacy_items(preparations, options)
+    elif target.kind == APPOINTMENTS:
+        items = calendars.site_appointment_items(_appointments(session, target), options)
     else:
         fresh = states(session, subjects, now)
         plans = [s.plan() for s in fresh]
         if target.kind == PATIENT:
-            collect = new_capsule_days_of(session, fresh)[fresh[0].subject.id or 0]
-            items = calendars.patient_items(plans[0], options, new_capsules_on=collect)
+            subject_id = fresh[0].subject.id or 0
+            collect = new_capsule_days_of(session, fresh)[subject_id]
+            bookings = None
+            if sites_with_clinic(session, [target.site.id or 0]):
+                sites = {target.site.id or 0: target.site}
+                bookings = bookings_of(session, [subject_id], sites).get(subject_id, {})
+            items = calendars.patient_items(
+                plans[0], options, new_capsules_on=collect, bookings=bookings
+            )
         else:
             items = calendars.site_visit_items(plans, options)
     identities = sync_identities(session, target.kind, items, ids, now)
     body = calendars.render_feed(items, identities, options, target.today)
     return body, _options_digest(options)
+
+
+def _appointments(session: Session, target: _Target) -> list[calendars.SiteAppointment]:
+    """The site's appointments from a week ago to four months ahead, in the site's zone."""
+    zone = ZoneInfo(target.site.time_zone)
+    lines = site_appointments(
+        session,
+        target.site,
+        target.today - timedelta(days=APPOINTMENTS_PAST_DAYS),
+        target.today + timedelta(days=APPOINTMENTS_AHEAD_DAYS),
+    )
+    return [
+        calendars.SiteAppointment(
+            subject=line.subject,
+            visit_code=line.visit_code,
+            visit_name=line.visit_name,
+            start=local_instant(line.day, line.start, zone).astimezone(zone),
+            minutes=line.minutes,
+            stale=line.stale,
+        )
+        for line in lines
+    ]
 
 
 class _Bodies:

@@ -20,7 +20,11 @@ from scheduler.settings import LOCAL_BASE_URL, Settings
 PATIENT = "patient"
 SITE_VISITS = "site_visits"
 PHARMACY = "pharmacy"
-STAFF_KINDS = (SITE_VISITS, PHARMACY)
+APPOINTMENTS = "appointments"
+"""A site's booked appointments (``scheduler.appointments``), one timed event each."""
+STAFF_KINDS = (SITE_VISITS, PHARMACY, APPOINTMENTS)
+APPOINTMENTS_PAST_DAYS = 7
+APPOINTMENTS_AHEAD_DAYS = 120
 PHARMACY_PAST_DAYS = 30
 PHARMACY_AHEAD_DAYS = 400
 _BODIES_MAX = 4096

@@ -4,6 +4,7 @@ Importing this package registers every table on ``SQLModel.metadata`` (Alembic r
 """
 
 from scheduler.models.adverse_event import AdverseEvent
+from scheduler.models.appointment import Appointment, Clinic, ClinicCapacity
 from scheduler.models.audit import AuditEntry
 from scheduler.models.day1_check import Day1Check
 from scheduler.models.discontinuation import Discontinuation
@@ -45,7 +46,10 @@ __all__ = [
     "VOIDABLE_KINDS",
     "AdverseEvent",
     "ApiToken",
+    "Appointment",
     "AuditEntry",
+    "Clinic",
+    "ClinicCapacity",
     "Day1Check",
     "Discontinuation",
     "Dispensing",

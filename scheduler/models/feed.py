@@ -13,7 +13,7 @@ from sqlmodel import Field, SQLModel
 
 from scheduler.models.columns import UtcDateTime
 
-FEED_KINDS = ("patient", "site_visits", "pharmacy")
+FEED_KINDS = ("patient", "site_visits", "pharmacy", "appointments")
 
 
 class FeedItemIdentity(SQLModel, table=True):

@@ -25,7 +25,7 @@ at home); of the protocol's free-text "bring" list only the phrases in ``BRING_P
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -35,7 +35,10 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from scheduler.appointments.booking import bookings_of
+from scheduler.appointments.clinics import sites_with_clinic
 from scheduler.core import Plan
+from scheduler.core.appointments import Booking
 from scheduler.core.reminders import Wanted
 from scheduler.core.reminders import wanted_reminders as core_wanted_reminders
 from scheduler.errors import InputError
@@ -68,6 +71,7 @@ def wanted_reminders(
     settings: Settings,
     new_capsules_on: frozenset[date] = frozenset(),
     language: str = "en",
+    bookings: Mapping[str, Booking] | None = None,
 ) -> list[Wanted]:
     """The core's rule, with the horizon and graces of the application or worker running, and
     the days whose dose waits for new capsules (``pharmacy.accountability.new_capsule_days``),
@@ -81,6 +85,7 @@ def wanted_reminders(
         visit_grace_hours=settings.reminder_visit_grace_hours,
         new_capsules_on=new_capsules_on,
         wording=wording(language),
+        bookings=bookings,
     )
 
 
@@ -128,10 +133,19 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
         s for s in fresh if (p := preferences.get(s.subject.id or 0)) is not None and p.opted_in
     ]
     collect = new_capsule_days_of(session, opted_in)
+    booking_sites = sites_with_clinic(session, sorted({s.site.id or 0 for s in opted_in}))
+    booked = bookings_of(
+        session,
+        [s.subject.id or 0 for s in opted_in if s.site.id in booking_sites],
+        {s.site.id or 0: s.site for s in opted_in},
+    )
     for state in opted_in:
         preference = preferences[state.subject.id or 0]
         days = collect[state.subject.id or 0]
-        for item in wanted_reminders(state.plan(), now, settings, days, state.subject.language):
+        bookings = booked.get(state.subject.id or 0, {}) if state.site.id in booking_sites else None
+        for item in wanted_reminders(
+            state.plan(), now, settings, days, state.subject.language, bookings
+        ):
             key = idempotency_key(
                 item.kind,
                 state.subject.code,

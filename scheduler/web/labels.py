@@ -58,6 +58,7 @@ WORDS: dict[str, str] = {
     "ae_proposal": N_("adverse event: proposed action"),
     "urine_protein_due": N_("urine protein due"),
     "home_bp": N_("home blood pressure"),
+    "rebook": N_("appointment to book again"),
     # reminders
     "dose": N_("dose"),
     "visit": N_("visit"),

@@ -356,9 +356,11 @@ _STANDING_URGENCY: dict[str, Urgency] = {
     "day1_check": "today",
     "dose_deviation": "today",
     "new_strength": "today",
+    "rebook": "today",
 }
 """As the same kinds are urgent elsewhere in the list: a decision, a check due today, and a
-deviation to report as a missed dose is followed up."""
+deviation to report as a missed dose is followed up; an appointment to book again before the
+patient comes on the old day."""
 
 
 def _standing_items(

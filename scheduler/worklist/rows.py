@@ -23,7 +23,7 @@ So the rows change only when records change, and they change in the same transac
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -33,6 +33,8 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from scheduler import core
+from scheduler.appointments.booking import bookings_of
+from scheduler.core.appointments import Booking, booking_stands
 from scheduler.core.cycles import CyclePlan
 from scheduler.core.dose_changes import mid_cycle_changes
 from scheduler.core.limits import delay_limit_passed
@@ -113,9 +115,15 @@ def _day1_cycle(plan: core.Plan, visit: VisitPlan) -> int | None:
 
 
 def rows_for(
-    plan: core.Plan, subject_id: int, site_id: int, site_code: str, records: Records
+    plan: core.Plan,
+    subject_id: int,
+    site_id: int,
+    site_code: str,
+    records: Records,
+    bookings: Mapping[str, Booking] | None = None,
 ) -> Rows:
-    """The derived rows of one subject's plan (drawn as of ``plan.today``)."""
+    """The derived rows of one subject's plan (drawn as of ``plan.today``); ``bookings``: the
+    subject's current appointments by visit code."""
     rows = Rows()
     key = {"subject_id": subject_id, "site_id": site_id}
     for visit in plan.visits:
@@ -164,6 +172,7 @@ def rows_for(
     rows.standing += [key | item for item in delay_proposals(plan)]
     rows.standing += [key | item for item in new_strength_waiting(plan, records)]
     rows.standing += [key | item for item in criteria_wait(plan, records)]
+    rows.standing += [key | item for item in stale_bookings(plan, bookings or {})]
     rows.standing += [
         key
         | {
@@ -177,6 +186,34 @@ def rows_for(
     ]
     rows.statuses[0]["rows_digest"] = rows.digest()
     return rows
+
+
+def stale_bookings(plan: core.Plan, bookings: Mapping[str, Booking]) -> list[dict[str, Any]]:
+    """Appointments the plan has moved away from (a hold ended, a delay): the booked day is
+    outside the visit's window now, so the nurses book it again. Listed until they do (the
+    booking is a record: booking again rewrites these rows). A visit behind an open hold has
+    no date yet and is left to the hold's row, as its other rows are."""
+    items = []
+    for visit in plan.visits:
+        booking = bookings.get(visit.code)
+        if (
+            booking is None
+            or visit.status in ("done", "cancelled")
+            or visit.tentative
+            or booking_stands(visit, booking)
+        ):
+            continue
+        items.append(
+            {
+                "kind": "rebook",
+                "what": visit.code,
+                "detail": f"rebook: {visit.code} moved to {visit.target} (booked {booking.on} "
+                f"{booking.at:%H:%M}, window {visit.window_start} to {visit.window_end})",
+                "shown_from": None,
+                "shown_until": None,
+            }
+        )
+    return items
 
 
 def late_dose_deviations(plan: core.Plan) -> list[dict[str, Any]]:
@@ -347,6 +384,7 @@ def write_rows(session: Session, subject_states: Sequence[SubjectState]) -> None
     if not ids:
         return
     records = _records_read(session, subject_states)
+    booked = bookings_of(session, ids)
     stored = {
         row.subject_id: row for row in session.execute(_STORED_STATUSES, {"ids": ids}).mappings()
     }
@@ -355,7 +393,9 @@ def write_rows(session: Session, subject_states: Sequence[SubjectState]) -> None
     rewritten: list[int] = []
     for state in subject_states:
         sid = state.subject.id or 0
-        new = rows_for(state.plan(), sid, state.site.id or 0, state.site.code, records[sid])
+        new = rows_for(
+            state.plan(), sid, state.site.id or 0, state.site.code, records[sid], booked.get(sid)
+        )
         old = stored.get(sid)
         if old is not None and dict(old) == new.statuses[0]:
             continue

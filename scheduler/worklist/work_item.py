@@ -24,6 +24,7 @@ ItemKind = Literal[
     "ae_proposal",
     "urine_protein_due",
     "home_bp",
+    "rebook",
 ]
 Urgency = Literal["overdue", "today", "window", "watch"]
 URGENCY_TITLES: dict[str, str] = {

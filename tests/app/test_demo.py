@@ -13,7 +13,7 @@ from cli_runner import run
 from sqlmodel import Session, select
 
 from scheduler.db import get_engine
-from scheduler.models import Dispensing, DrugReturn, Preparation, Reminder
+from scheduler.models import Appointment, Dispensing, DrugReturn, Preparation, Reminder
 
 
 def test_the_demo_seeds_pharmacy_records_and_reminders(capsys, tmp_path):
@@ -25,8 +25,10 @@ def test_the_demo_seeds_pharmacy_records_and_reminders(capsys, tmp_path):
         returned = session.exec(select(DrugReturn)).all()
         prepared = session.exec(select(Preparation)).all()
         reminders = session.exec(select(Reminder)).all()
+        booked = session.exec(select(Appointment)).all()
     assert len(dispensed) == 3 and len(returned) == 2 and prepared
     assert {r.status for r in reminders} >= {"sent", "pending"}
+    assert len(booked) == 4  # the next two visits of DEMO-002 and DEMO-003
     sent = [r for r in reminders if r.status == "sent"]
     assert all(r.sent_at is not None and r.sent_at >= r.due_at for r in sent)
     code, out, _ = run(capsys, "accountability", "DEMO-002", "--json", "--db", url)

@@ -68,10 +68,12 @@ JSON = {
     "criterion": "NO_TRANSFUSION",
     "answer": "yes",
     "source": "clinic",
+    "visit_code": "C3D1",
+    "at": "08:00",
 }
 """One valid value for each key an API body on a subject takes, so each answer is about the
 subject (``source`` is both a lab result's origin and an eligibility answer's document)."""
-PATH = {"code": "DEMO-002", "cycle": 2}
+PATH = {"code": "DEMO-002", "cycle": 2, "visit": "C3D1"}
 """A valid value for each parameter of a subject's API path: a path parameter left as
 ``{name}`` would be refused for itself before anyone asks whose subject it is."""
 

@@ -44,13 +44,14 @@ EVERY_CHECK = {
 }
 """Every check schemathesis has that applies to a single response or a sequence (all but
 ``max_response_time``, which needs a limit to be set); the test fails if one stops running."""
-SUBJECT_RECORD = r"^/api/subjects(/\{code\}/|$)"
+SUBJECT_RECORD = r"^/api/(subjects(/\{code\}/|$)|clinics/)"
 ACCEPTED = ["2xx", "401", "403", "404", "409", "422"]
 """What schema-valid data may get from an operation on a subject's record, or from enrolling
 one: a date or dose the schema allows can still be impossible for this subject (before
 screening, after the end of the plan, in the future, not a dose level of the protocol, a C1D1
 before the surgery, a time zone that does not exist), refused with 422 naming the field, as the
-CLI does. Everywhere else schema-valid data must be taken (schemathesis's default)."""
+CLI does; and from a clinic's set-up, a combination the schema cannot express (closing
+before opening). Everywhere else schema-valid data must be taken (schemathesis's default)."""
 
 
 def _config(investigator: str, admin: str) -> schemathesis.Config:

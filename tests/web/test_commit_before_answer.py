@@ -126,6 +126,14 @@ WRITES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
         "investigator",
         {"code": "DEMO-001", "json": {"on": TODAY, "reason": "age 80"}},
     ),
+    ("POST", "/api/subjects/{code}/appointments"): (
+        "nurse",
+        {"code": "DEMO-002", "json": {"visit_code": "C3D1", "on": "2026-03-19", "at": "09:00"}},
+    ),
+    ("PUT", "/api/clinics/{site}"): (
+        "admin",
+        {"site": "ZJU1", "json": {"open_days": ["mon", "tue", "wed", "thu", "fri"]}},
+    ),
 }
 DAY1_PANEL = [
     {"test": "ANC", "value": "2.1", "unit": "10^9/L", "lln": 1.8},
@@ -224,6 +232,7 @@ def _call(clients, method: str, path: str, token_id: int = 0) -> Any:
         code=args.get("code", ""),
         name=args.get("name", ""),
         cycle=args.get("cycle", ""),
+        site=args.get("site", ""),
         token_id=token_id,
     )
     return clients[role].request(method, url, json=args["json"])
@@ -245,6 +254,9 @@ def _prepare(clients, units, path: str) -> int:
         answer = {"criterion": "AGE", "answer": "80", "source": "ID card"}
         response = clients["nurse"].post("/api/subjects/DEMO-001/eligibility/answers", json=answer)
         assert response.status_code == 201, response.text
+    if path.endswith("/appointments"):
+        clinic = {"open_days": ["mon", "tue", "wed", "thu", "fri"]}
+        assert clients["admin"].put("/api/clinics/ZJU1", json=clinic).status_code == 200
     if path.endswith("/unlock"):
         with units("login-form") as unit:
             record_failure(unit, "test-nurse", "127.0.0.1")

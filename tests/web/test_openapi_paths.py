@@ -46,6 +46,12 @@ API_OPERATIONS = {
     ("POST", "/api/subjects/{code}/eligibility/waivers"),
     ("POST", "/api/subjects/{code}/screen-failure"),
     ("GET", "/api/screening-log"),
+    ("GET", "/api/subjects/{code}/appointments"),
+    ("POST", "/api/subjects/{code}/appointments"),
+    ("GET", "/api/subjects/{code}/appointments/{visit}/slots"),
+    ("GET", "/api/appointments"),
+    ("GET", "/api/clinics/{site}"),
+    ("PUT", "/api/clinics/{site}"),
 }
 
 
