@@ -36,7 +36,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from scheduler.core import Plan
-from scheduler.core.reminders import Wanted
+from scheduler.core.dosing_days import DoseSlot
+from scheduler.core.reminders import TakenLink, Wanted
 from scheduler.core.reminders import wanted_reminders as core_wanted_reminders
 from scheduler.errors import InputError
 from scheduler.i18n import wording
@@ -45,6 +46,8 @@ from scheduler.kernel.subject_state import SubjectState, get_subject
 from scheduler.kernel.unit import Unit
 from scheduler.models import Reminder, ReminderPreference, Subject
 from scheduler.models.reminder import REMINDER_STATUSES
+from scheduler.patients import one_tap
+from scheduler.patients.links import subjects_with_links
 from scheduler.pharmacy.accountability import new_capsule_days_of
 from scheduler.reminders.channels.registry import check_address
 from scheduler.settings import Settings
@@ -68,10 +71,12 @@ def wanted_reminders(
     settings: Settings,
     new_capsules_on: frozenset[date] = frozenset(),
     language: str = "en",
+    taken_link: TakenLink | None = None,
 ) -> list[Wanted]:
     """The core's rule, with the horizon and graces of the application or worker running, and
     the days whose dose waits for new capsules (``pharmacy.accountability.new_capsule_days``),
-    worded in the subject's ``language``."""
+    worded in the subject's ``language``; ``taken_link`` for a subject with a private page
+    (``scheduler.patients.one_tap``)."""
     return core_wanted_reminders(
         plan,
         now,
@@ -81,6 +86,7 @@ def wanted_reminders(
         visit_grace_hours=settings.reminder_visit_grace_hours,
         new_capsules_on=new_capsules_on,
         wording=wording(language),
+        taken_link=taken_link,
     )
 
 
@@ -126,10 +132,18 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
         s for s in fresh if (p := preferences.get(s.subject.id or 0)) is not None and p.opted_in
     ]
     collect = new_capsule_days_of(session, opted_in)
+    tapping = (
+        subjects_with_links(session, [s.subject.id or 0 for s in opted_in])
+        if one_tap.enabled(settings)
+        else set()
+    )
     for state in opted_in:
         preference = preferences[state.subject.id or 0]
         days = collect[state.subject.id or 0]
-        for item in wanted_reminders(state.plan(), now, settings, days, state.subject.language):
+        link = _taken_link(settings, state) if state.subject.id in tapping else None
+        for item in wanted_reminders(
+            state.plan(), now, settings, days, state.subject.language, link
+        ):
             key = idempotency_key(
                 item.kind,
                 state.subject.code,
@@ -208,6 +222,15 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
             if key in set(missing)
         ],
     )
+
+
+def _taken_link(settings: Settings, state: SubjectState) -> TakenLink:
+    subject_id = state.subject.id or 0
+
+    def link(slot: DoseSlot, expires_at: datetime) -> str:
+        return one_tap.tap_url(settings, subject_id, slot.key, expires_at)
+
+    return link
 
 
 def _row(

@@ -22,6 +22,9 @@ ItemKind = Literal[
     "ae_proposal",
     "urine_protein_due",
     "home_bp",
+    "patient_bp",
+    "patient_not_taken",
+    "patient_unreported",
 ]
 Urgency = Literal["overdue", "today", "window", "watch"]
 URGENCY_TITLES: dict[str, str] = {
