@@ -20,6 +20,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from scheduler.feeds import pages as feed_pages
     from scheduler.labs import api as labs_api
     from scheduler.labs import pages as lab_pages
+    from scheduler.patients import api as patients_api
+    from scheduler.patients import pages as patient_pages
     from scheduler.pharmacy import day1_pages, export_pages
     from scheduler.pharmacy import pages as pharmacy_pages
     from scheduler.reminders import api as reminders_api
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         signatures_api.router,
         labs_api.router,
         eligibility_api.router,
+        patients_api.router,
     ):
         app.include_router(api_router)
     # Pages are for people: /docs documents the JSON API only, whatever a page router says.
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         reminder_pages.router,
         signature_pages.router,
         lab_pages.router,
+        patient_pages.router,
     ):
         app.include_router(page_router, include_in_schema=False)
     auth.install(app)

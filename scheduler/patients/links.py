@@ -183,12 +183,17 @@ def link_status(session: Session, code: str) -> LinkStatus:
     )
 
 
-def resolve_link(session: Session, token: str) -> PatientLink:
-    """The link ``token`` names. An unknown token and a withdrawn one cost the same lookup of
-    the hash (a guess never matches a stored hash by chance). Raises NotFound or LinkGone."""
-    row = session.exec(
+def find_link(session: Session, token: str) -> PatientLink | None:
+    """The link ``token`` names, live or withdrawn. An unknown token and a withdrawn one cost
+    the same lookup of the hash (a guess never matches a stored hash by chance)."""
+    return session.exec(
         select(PatientLink).where(PatientLink.token_hash == hash_token(token))
     ).first()
+
+
+def resolve_link(session: Session, token: str) -> PatientLink:
+    """The live link ``token`` names. Raises NotFound or LinkGone."""
+    row = find_link(session, token)
     if row is None:
         raise NotFound("token", "no such page")
     if row.revoked_at is not None:

@@ -25,6 +25,7 @@ from scheduler.core.wording import N_, Wording
 from scheduler.errors import InputError
 from scheduler.kernel.subject_state import SubjectState
 from scheduler.kernel.unit import Unit
+from scheduler.kernel.validation import parse_time
 from scheduler.models import PatientLink, PatientReport
 
 DOSE = "dose"
@@ -46,6 +47,7 @@ BAD_READING = N_(
     "{systolic}/{diastolic} is not a blood pressure reading: check the numbers on your "
     "monitor and type them again."
 )
+BAD_TIME = N_("Type the time as hours and minutes, for example 07:30.")
 SAVED_TAKEN = N_("Saved: you took your dose of {date} at {time}.")
 SAVED_NOT_TAKEN = N_("Saved: you did not take your dose of {date}. The study team will call you.")
 SAVED_READING = N_("Saved: your blood pressure of {date}, {systolic}/{diastolic}.")
@@ -133,6 +135,17 @@ def report_json(row: PatientReport) -> dict[str, Any]:
     }
 
 
+def reported_time(text: str) -> time | None:
+    """The time typed on the page (HH:MM), None when left empty, else the refusal."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return parse_time("at", text[:5])
+    except InputError:
+        raise ReportRefused("at", BAD_TIME) from None
+
+
 def _reportable_day(state: SubjectState, day: date) -> None:
     if day > state.today:
         raise ReportRefused("date", FUTURE_DAY, date=day)
@@ -188,18 +201,18 @@ def report_dose(
     slot: int = 1,
     via: str = "page",
 ) -> Reported:
-    """Keep the patient's report of one dose (``at``: when taken; None for "not taken")."""
+    """Keep the patient's report of one dose. ``at``: when it was taken; None with ``taken``
+    means now (today's dose) or an unknown time (an earlier day's)."""
     dose = dose_slot(state, on, slot)
     sid = state.subject.id or 0
     earlier = _existing(unit, sid, DOSE, dose.date, dose.slot)
     if earlier is not None:
         return Reported(earlier, duplicate=True)
-    if taken:
-        at = at or unit.now.astimezone(state.anchors.time_zone).time().replace(
-            second=0, microsecond=0
-        )
-        if local_instant(on, at, state.anchors.time_zone) > unit.now:
-            raise ReportRefused("at", FUTURE_TIME, time=at)
+    if taken and at is None and on == state.today:
+        # "Taken now" (a one-tap link): the time is the patient's local time of the report.
+        at = unit.now.astimezone(state.anchors.time_zone).time().replace(second=0, microsecond=0)
+    if taken and at is not None and local_instant(on, at, state.anchors.time_zone) > unit.now:
+        raise ReportRefused("at", FUTURE_TIME, time=at)
     row = PatientReport(
         subject_id=sid,
         link_id=link.id or 0,
