@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from scheduler.errors import NotFound
-from scheduler.patients.links import LinkGone
 from scheduler.settings import LOCAL_BASE_URL, Settings
 
 TAP_PATH = "/tap/"
@@ -32,6 +31,9 @@ class TapClaim:
     subject_id: int
     slot_key: str
     expires_at: datetime
+
+    def expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
 
 
 def _secret(settings: Settings) -> bytes:
@@ -57,9 +59,10 @@ def tap_url(settings: Settings, subject_id: int, slot_key: str, expires_at: date
     return f"{base}{TAP_PATH}{tap_token(settings, subject_id, slot_key, expires_at)}"
 
 
-def read_tap(settings: Settings, token: str, now: datetime) -> TapClaim:
-    """The claim of a link signed by this server and not yet expired. A forged or garbled link
-    is NotFound; an expired one LinkGone (the dose can no longer be reported by tapping)."""
+def read_tap(settings: Settings, token: str) -> TapClaim:
+    """The claim of a link signed by this server; a forged or garbled link is NotFound. An
+    expired claim is still returned (``expired``): the answer that it expired is then given in
+    its subject's language."""
     secret = _secret(settings)
     parts = token.split(".")
     if not secret or len(parts) != 4:
@@ -71,6 +74,4 @@ def read_tap(settings: Settings, token: str, now: datetime) -> TapClaim:
         claim = TapClaim(int(subject), slot_key, datetime.fromtimestamp(int(expiry), UTC))
     except (ValueError, OverflowError, OSError):
         raise NotFound("token", "no such link") from None
-    if now >= claim.expires_at:
-        raise LinkGone("token", "this link has expired")
     return claim

@@ -224,9 +224,7 @@ def _tap(request: Request, signed: str, *, record: bool) -> Response:
     now = app.clock.now()
     language = _language(request)
     try:
-        claim = read_tap(app.settings, signed, now)
-    except LinkGone:
-        return _gone(request, 410, language, expired=True)
+        claim = read_tap(app.settings, signed)
     except NotFound:
         return _gone(request, 404, language)
     with unit_of_work(app.engine, "patient link", app.clock, app.settings) as unit:
@@ -235,6 +233,8 @@ def _tap(request: Request, signed: str, *, record: bool) -> Response:
         if subject is None or link is None:
             return _gone(request, 410, subject.language if subject else language)
         language, words = subject.language, wording(subject.language)
+        if claim.expired(now):
+            return _gone(request, 410, language, expired=True)
         unit.actor = patient_actor(link)
         state = subject_state(unit.session, subject.code, unit.now)
         slot = next((s for s in state.plan().doses() if s.key == claim.slot_key), None)

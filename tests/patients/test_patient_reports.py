@@ -16,11 +16,10 @@ from scheduler.errors import InputError
 from scheduler.i18n import wording
 from scheduler.kernel.subject_state import subject_state
 from scheduler.models import AuditEntry, DoseRecord, LabResult, PatientReport
-from scheduler.patients.links import issue_link, resolve_link, revoke_link
+from scheduler.patients.links import issue_link, link_status, resolve_link, revoke_link
 from scheduler.patients.reports import ReportRefused, report_blood_pressure, report_dose
 from scheduler.patients.reviews import Correction, review_report
 from scheduler.patients.view import panel, patient_page
-from scheduler.patients.links import link_status
 from scheduler.pharmacy.views import subject_account
 from scheduler.settings import Settings
 from scheduler.subjects.enrolment import enroll

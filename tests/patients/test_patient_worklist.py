@@ -6,6 +6,7 @@ subject who opted in, a dosing day that ends with no report (the dose can no lon
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,8 +23,11 @@ from scheduler.worklist.items import worklist
 SETTINGS = Settings(database_url="sqlite://")
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
 def _shanghai(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 3, day, hour - 8, minute, tzinfo=UTC)
+    return datetime(2026, 3, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 NOON_DAY_3 = _shanghai(4, 12)
