@@ -10,8 +10,11 @@ import json
 from datetime import UTC, date, datetime, time
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
+from scheduler.db import get_engine
 from scheduler.errors import InputError
 from scheduler.i18n import wording
 from scheduler.kernel.subject_state import subject_state
@@ -231,3 +234,16 @@ def test_a_withdrawn_link_no_longer_resolves_and_says_gone(units, token):
     with units() as unit, pytest.raises(InputError) as unknown:
         resolve_link(unit.session, "not-a-token")
     assert unknown.value.http_status == 404
+
+
+@pytest.mark.parametrize("statement", ["UPDATE {table} SET id = id", "DELETE FROM {table}"])
+def test_the_database_refuses_to_change_a_report_or_its_review(db_url, units, token, statement):
+    reported = _dose(units, token, date(2026, 3, 4), at=time(7, 10))
+    with units("nurse", now=DAY_3_NOON) as unit:
+        review_report(unit, "S-1", reported.report.id)
+    engine = get_engine(db_url)
+    for table in ("patientreport", "patientreview"):
+        with pytest.raises(DBAPIError), engine.begin() as connection:
+            connection.execute(text(statement.format(table=table)))
+    with units() as unit:
+        assert len(unit.session.exec(select(PatientReport)).all()) == 1
