@@ -45,6 +45,12 @@ API_OPERATIONS = {
     ("POST", "/api/subjects/{code}/eligibility/waivers"),
     ("POST", "/api/subjects/{code}/screen-failure"),
     ("GET", "/api/screening-log"),
+    ("GET", "/api/subjects/{code}/patient-link"),
+    ("POST", "/api/subjects/{code}/patient-link"),
+    ("POST", "/api/subjects/{code}/patient-link/revoke"),
+    ("POST", "/api/subjects/{code}/patient-link/alert"),
+    ("GET", "/api/subjects/{code}/patient-reports"),
+    ("POST", "/api/subjects/{code}/patient-reports/{report_id}/review"),
 }
 
 
