@@ -43,7 +43,7 @@ calendar). Capsules and diaries are there because the pill count at the visit ne
 
 
 TakenLink = Callable[[DoseSlot, datetime], str]
-"""The one-tap link of a dose reminder: the slot and the instant its reminder expires."""
+"""The one-tap link of a dose reminder: the slot and the instant the link expires."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ def wanted_reminders(
     _ = wording.gettext
     zone = plan.anchors.time_zone
     horizon = now + timedelta(days=horizon_days)
-    dose_grace = _hours(plan.protocol.limits.late_dose_hours)
+    late = dose_grace = _hours(plan.protocol.limits.late_dose_hours)
     if dose_grace_hours is not None:
         dose_grace = min(dose_grace, _hours(dose_grace_hours))
     code = plan.subject
@@ -107,7 +107,7 @@ def wanted_reminders(
                     code,
                     slot,
                     new_capsules_on,
-                    taken_link(slot, due + dose_grace) if taken_link else None,
+                    taken_link(slot, due + late) if taken_link else None,
                 ),
             )
         )

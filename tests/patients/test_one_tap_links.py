@@ -150,3 +150,24 @@ def test_a_withdrawn_page_withdraws_the_links_too(units, db_url, reminded, setti
     with unit_of_work(get_engine(db_url), "nurse", reminded) as unit:
         revoke_link(unit, "P-1", reason="phone lost")
     assert _client(db_url, settings_with_secret, reminded).post(f"/tap/{signed}").status_code == 410
+
+
+def test_a_shorter_reminder_grace_does_not_shorten_the_link(units, db_url, settings_with_secret):
+    capped = settings_with_secret.model_copy(update={"reminder_dose_grace_hours": 2.0})
+    with unit_of_work(get_engine(db_url), "nurse", MovableClock(_shanghai(2, 6)), capped) as unit:
+        enroll(
+            unit,
+            "P-2",
+            c1d1="2026-03-02",
+            surgery="2026-01-20",
+            dose_time="07:00",
+            site_code="ZJU1",
+        )
+        set_preference(unit, "P-2", opted_in=True, channel="sms", address="+8613800000001")
+        issue_link(unit, capped, "P-2")
+    body, expires = _bodies(db_url)["C1D1"]
+    assert expires == _shanghai(2, 9)  # the reminder gives up at 09:00
+    expiry = int(_LINK.search(body).group(1).split(".")[2])
+    assert datetime.fromtimestamp(expiry, UTC) == _shanghai(
+        2, 19
+    )  # the dose can be taken until 19:00
