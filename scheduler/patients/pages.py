@@ -16,6 +16,7 @@ Staff side: ``/subjects/{code}/patient-page`` (nurses and investigators change i
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -103,11 +104,11 @@ def _throttled(request: Request, key: str) -> Response | None:
     return response
 
 
-def _subject_state(session: Session, subject_id: int, request: Request) -> SubjectState:
+def _subject_state(session: Session, subject_id: int, now: datetime) -> SubjectState:
     subject = session.get(Subject, subject_id)
     if subject is None:
         raise NotFound("token", "no such page")
-    return subject_state(session, subject.code, request.app.state.clock.now())
+    return subject_state(session, subject.code, now)
 
 
 def _link_language(request: Request, token: str) -> tuple[PatientLink | None, str, int]:
@@ -133,9 +134,10 @@ def _page(
     app = request.app.state
     with reading(app.engine) as session:
         link = resolve_link(session, token)
-        state = _subject_state(session, link.subject_id, request)
+        now = app.clock.now()
+        state = _subject_state(session, link.subject_id, now)
         page = patient_page(session, state, app.settings)
-        now_time = app.clock.now().astimezone(state.anchors.time_zone).strftime("%H:%M")
+        now_time = now.astimezone(state.anchors.time_zone).strftime("%H:%M")
     return _render(
         request,
         "patient.html",
@@ -165,7 +167,7 @@ def _patient_answer(
     try:
         with unit_of_work(app.engine, patient_actor(link), app.clock, app.settings) as unit:
             current = resolve_link(unit.session, token)
-            state = _subject_state(unit.session, current.subject_id, request)
+            state = _subject_state(unit.session, current.subject_id, unit.now)
             done = change(unit, state, current)
     except ReportRefused as refusal:
         return _page(request, token, refusal.worded(words), refused=True, status=422)
