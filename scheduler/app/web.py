@@ -15,6 +15,7 @@ from scheduler.settings import Settings, get_settings
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     from scheduler.eligibility import api as eligibility_api
+    from scheduler.eligibility import pages as eligibility_pages
     from scheduler.feeds import api as feeds_api
     from scheduler.feeds import endpoint as feed_endpoint
     from scheduler.feeds import pages as feed_pages
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         reminder_pages.router,
         signature_pages.router,
         lab_pages.router,
+        eligibility_pages.router,
         patient_pages.router,
     ):
         app.include_router(page_router, include_in_schema=False)

@@ -73,11 +73,18 @@ def to_grading_unit(test: LabTest, value: float, unit: str) -> float:
     """``value`` in ``unit`` (already checked against the test) in the test's grading unit."""
     if unit == test.unit:
         return value
+    return value * _factor(unit, test.unit, test.molar_mass_g_per_mol)
+
+
+@lru_cache(maxsize=256)
+def _factor(unit: str, grading_unit: str, molar_mass_g_per_mol: float | None) -> float:
+    """One ``unit`` in ``grading_unit``: every lab unit is a scale of its grading unit (none has
+    an offset, as temperatures would), so pint is asked once per pair, not per result."""
     registry = _registry()
-    source = registry.parse_expression(_PINT_EXPRESSION[unit]) * value
-    target = registry.parse_expression(_PINT_EXPRESSION[test.unit])
-    if test.molar_mass_g_per_mol is not None:
-        molar_mass = registry.Quantity(test.molar_mass_g_per_mol, "g/mol")
+    source = registry.parse_expression(_PINT_EXPRESSION[unit])
+    target = registry.parse_expression(_PINT_EXPRESSION[grading_unit])
+    if molar_mass_g_per_mol is not None:
+        molar_mass = registry.Quantity(molar_mass_g_per_mol, "g/mol")
         converted = source.to(target.units, "chemistry", mw=molar_mass)
     else:
         converted = source.to(target.units)

@@ -25,6 +25,10 @@ from scheduler.models import Site, Subject
 from scheduler.protocols import DEFAULT_PROTOCOL_ID, Protocol
 from scheduler.subjects.languages import check_language
 
+RESERVED_CODES = frozenset({"new"})
+"""Codes a subject cannot take because a page's address would shadow its own
+(``/subjects/new`` is the enrolment form)."""
+
 
 def _check_dose_time(protocol: Protocol, field: str, dose_time: time) -> None:
     schedule = protocol.schedule
@@ -59,6 +63,10 @@ def enroll(
     Dates that cannot be right (a follow-up before screening) are refused whatever the reason.
     """
     code = check_code("subject", code)
+    if code.casefold() in RESERVED_CODES:
+        raise InputError(
+            "subject", f"{code!r} names a page of the app (/subjects/{code}): choose another code"
+        )
     first_day = parse_date("c1d1", c1d1)
     surgery_day = parse_date("surgery", surgery) if surgery not in (None, "") else None
     if surgery_day is not None and first_day <= surgery_day:

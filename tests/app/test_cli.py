@@ -15,7 +15,7 @@ from cli_runner import run
 def db(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     code, out, _ = run(capsys, "init", "--db", url)
-    assert code == 0 and "protocol NCT03945799 v4" in out
+    assert code == 0 and "protocol NCT03945799 v5" in out
     code, _, err = run(
         capsys, "enroll", "S-001", "--c1d1", "2026-01-05", "--surgery", "2025-12-01", "--db", url
     )

@@ -32,6 +32,9 @@ NURSE_PAGES = [
     "/audit",
     "/audit?subject=DEMO-003",
     "/exports",
+    "/subjects/DEMO-002/labs",
+    "/subjects/DEMO-001/eligibility",
+    "/screening-log",
 ]
 ADMIN_PAGES = ["/admin/staff", "/admin/reminders"]
 PHARMACIST_PAGES = ["/pharmacy", "/pharmacy/subjects/DEMO-002"]

@@ -161,7 +161,8 @@ def test_the_labs_page_shows_the_next_day_1_check_and_the_eligibility_checklist(
     page = staff_client("nurse").get("/subjects/DEMO-002/labs").text
     assert "Cycle 3 day-1 criteria: incomplete" in page
     assert "ANC &gt;= 1.5 x10^9/L" in page
-    assert "Eligibility checklist" in page and "informed consent signed" in page
+    assert "Eligibility checklist" in page and "0 of 23 criteria met," in page
+    assert 'href="/subjects/DEMO-002/eligibility"' in page
 
 
 def test_the_api_computes_day_1_and_only_an_investigator_confirms_it(staff_client, units):

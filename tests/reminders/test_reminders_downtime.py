@@ -36,7 +36,7 @@ def _unit(settings, at):
 
 
 def _enroll(settings, code, at=ENROLLED, **anchors):
-    anchors = {"c1d1": "2026-03-02", "surgery": "2026-02-01", **anchors}
+    anchors = {"c1d1": "2026-03-02", "surgery": "2026-02-01", "dose_time": "08:00", **anchors}
     with _unit(settings, at) as unit:
         load_shipped_protocols(unit)
         ensure_default_site(unit, settings)

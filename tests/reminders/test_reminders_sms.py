@@ -117,7 +117,7 @@ def test_a_chinese_patient_opted_in_by_sms_gets_todays_dose_in_chinese(units, db
     with units() as unit:
         enroll(
             unit, "S-401", c1d1="2026-03-02", surgery="2026-01-26", site_code="ZJU1",
-            language="zh_CN",
+            language="zh_CN", dose_time="08:00",
         )  # fmt: skip
         set_preference(unit, "S-401", opted_in=True, channel="sms", address="+8613800138000")
     settings = Settings(database_url=db_url, user="tester", sms_url=gateway.url, sms_secret=SECRET)

@@ -60,7 +60,7 @@ def _at(day: date, hour: int = 4) -> datetime:
 def subject(units):
     """S-001 on cycle 2, held from C2D6, opted in to e-mail reminders."""
     with units(now=_at(C1D1 - timedelta(days=5))) as unit:
-        enroll(unit, "S-001", c1d1=C1D1, surgery="2026-01-05", site_code="ZJU1")
+        enroll(unit, "S-001", c1d1=C1D1, surgery="2026-01-05", site_code="ZJU1", dose_time="08:00")
         prepare(unit, "S-001", cycle=1)
         set_preference(unit, "S-001", opted_in=True, channel="email", address="p@example.org")
     with units("pharmacist", now=_at(C1D1)) as unit:

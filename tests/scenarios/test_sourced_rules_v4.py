@@ -27,8 +27,9 @@ def _proposal(protocol, term, grade, dose=12, related=True):
     return p.action, p.rule_id, p.resume_dose_mg
 
 
-def test_shipped_protocol_is_version_4(anlotinib):
-    assert anlotinib.version == "4"
+def test_shipped_protocol_is_version_5_with_the_dose_before_breakfast(anlotinib):
+    assert anlotinib.version == "5"
+    assert anlotinib.schedule.default_dose_time.strftime("%H:%M") == "07:00"
 
 
 @pytest.mark.parametrize("term", ["epistaxis", "upper gastrointestinal hemorrhage", "hematuria"])

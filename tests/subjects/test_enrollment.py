@@ -18,7 +18,7 @@ def test_enrolling_a_subject_stores_the_anchors_and_audits_who_did_it(units):
             select(AuditEntry).where(AuditEntry.action == "subject.enroll")
         ).one()
     assert stored.time_zone == "Asia/Shanghai"
-    assert stored.dose_time == time(8, 0)
+    assert stored.dose_time == time(7, 0)  # the protocol's, before breakfast
     assert entry.actor == "nurse.li"
     assert entry.subject_id == subject.id
     assert '"c1d1": "2026-03-02"' in (entry.new_value or "")
@@ -41,12 +41,14 @@ def test_a_duplicate_subject_is_refused(units):
         ({"dose_time": "25:00"}, "dose_time"),
         ({"site_code": "NOPE"}, "site"),
         ({"protocol_id": "NCT00000000"}, "protocol"),
+        ({"code": "New"}, "subject"),  # /subjects/new is the enrolment form
     ],
 )
 def test_bad_enrollment_input_names_the_field_and_stores_nothing(units, changes, field):
     arguments = {"c1d1": "2026-03-02", "surgery": "2026-02-01", "site_code": "ZJU1"} | changes
+    code = arguments.pop("code", "S-001")
     with pytest.raises(InputError) as error, units() as unit:
-        enroll(unit, "S-001", **arguments)
+        enroll(unit, code, **arguments)
     assert error.value.field == field
     with units() as unit:
         assert unit.session.exec(select(Subject)).all() == []
@@ -85,7 +87,7 @@ def test_moving_the_dose_time_is_audited_with_old_value_new_value_and_reason(uni
     assert plan.cycles[0].doses[0].time == time(21, 0)
     assert (entry.actor, entry.old_value, entry.new_value, entry.reason) == (
         "dr.wang",
-        '"08:00:00"',
+        '"07:00:00"',
         '"21:00"',
         "works night shifts",
     )

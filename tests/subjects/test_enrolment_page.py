@@ -42,7 +42,7 @@ def test_a_nurse_enrols_a_subject_and_lands_on_the_new_plan(staff_client, units)
             .where(AuditEntry.action == "subject.enroll")
             .order_by(AuditEntry.id.desc())
         ).first()
-    assert subject.time_zone == "Asia/Shanghai" and subject.dose_time.strftime("%H:%M") == "08:00"
+    assert subject.time_zone == "Asia/Shanghai" and subject.dose_time.strftime("%H:%M") == "07:00"
     assert entry.actor == "test-nurse" and entry.subject_id == subject.id
 
 

@@ -23,7 +23,14 @@ LATER = datetime(2026, 4, 20, 4, 0, tzinfo=UTC)
 @pytest.fixture
 def subject(units):
     with units() as unit:
-        enroll(unit, "S-001", c1d1="2026-02-02", surgery="2026-01-05", site_code="ZJU1")
+        enroll(
+            unit,
+            "S-001",
+            c1d1="2026-02-02",
+            surgery="2026-01-05",
+            site_code="ZJU1",
+            dose_time="08:00",
+        )
     return "S-001"
 
 
