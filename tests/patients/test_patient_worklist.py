@@ -1,5 +1,5 @@
 """What a patient reports puts them on the nurse's worklist the same day: a home blood pressure
-at or above 160/100 (NCT03945799 v4 ``[labs.home_bp]``), a dose reported not taken, and, for a
+at or above 160/100 (NCT03945799 ``[labs.home_bp]``), a dose reported not taken, and, for a
 subject who opted in, a dosing day that ends with no report (the dose can no longer be taken:
 07:00 + 12 h, 19:00 in Shanghai). On SQLite and PostgreSQL; C1D1 2026-03-02."""
 
