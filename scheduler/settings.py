@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     feed_rate_burst: int = Field(default=20, ge=1)
     """Per-token token bucket of the feed endpoint (in-process): a burst, then a steady rate."""
 
+    patient_link_secret: SecretStr = SecretStr("")
+    """Signs the one-tap "I took it" links of dose reminders (``scheduler.patients.one_tap``);
+    at least 32 random characters. Unset, reminders carry no such link. Changing it voids the
+    links already sent."""
+    patient_requests_per_window: int = Field(default=30, ge=1)
+    patient_request_window_seconds: int = Field(default=600, ge=1)
+    """The per-token throttle of the patient page and the one-tap links: at most this many
+    requests per window, then 429 with Retry-After."""
+
     scheduler_enabled: bool = True
     """Run the reminder jobs inside `dosing serve` too (`dosing worker` always runs them)."""
     reminder_poll_seconds: float = Field(default=15.0, gt=0)

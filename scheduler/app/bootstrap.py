@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from scheduler.kernel.projections import Projection, install
 from scheduler.labs.worklist_items import refresh_lab_items
+from scheduler.patients.work_items import refresh_patient_items
 from scheduler.reminders.outbox import refresh_reminders
 from scheduler.worklist.rows import refresh_worklist_rows
 
@@ -15,6 +16,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     refresh_reminders,
     refresh_worklist_rows,
     refresh_lab_items,
+    refresh_patient_items,
 )
 
 

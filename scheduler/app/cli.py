@@ -281,6 +281,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Reminder outbox and patient reminder choices.",
     ),
+    "patient": (
+        "scheduler.patients.cli",
+        "app",
+        "The patient's private page: its link, the patient's reports and their review.",
+    ),
 }
 """Each command: the module and attribute that define it (a function, or a Typer app of
 subcommands) and its one-line help. A command's module is imported only when it runs, so

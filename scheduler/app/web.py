@@ -23,6 +23,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from scheduler.feeds import pages as feed_pages
     from scheduler.labs import api as labs_api
     from scheduler.labs import pages as lab_pages
+    from scheduler.patients import api as patients_api
+    from scheduler.patients import pages as patient_pages
     from scheduler.pharmacy import day1_pages, export_pages
     from scheduler.pharmacy import pages as pharmacy_pages
     from scheduler.reminders import api as reminders_api
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         labs_api.router,
         eligibility_api.router,
         appointments_api.router,
+        patients_api.router,
     ):
         app.include_router(api_router)
     # Pages are for people: /docs documents the JSON API only, whatever a page router says.
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lab_pages.router,
         eligibility_pages.router,
         appointment_pages.router,
+        patient_pages.router,
     ):
         app.include_router(page_router, include_in_schema=False)
     auth.install(app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol as Structure
 
 from scheduler.core.outputs import TAKEN, CyclePlan
@@ -173,4 +173,49 @@ def relative_dose_intensity(plan: Plan) -> DoseSummary:
         held=sum(1 for s in slots if s.status == "held"),
         cycles=tuple(intensities),
         relative_dose_intensity=overall,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedDose:
+    """A dose as the patient reported it, and whether a nurse has reviewed the report."""
+
+    on: date
+    slot: int
+    taken: bool
+    reviewed: bool
+
+
+@dataclass(frozen=True)
+class ReportCounts:
+    """Doses side by side: what the patient reported and what staff verified (the dose
+    records behind the plan's statuses). ``unverified`` are reports no nurse has reviewed."""
+
+    reported_taken: int
+    reported_not_taken: int
+    unverified: int
+    verified_taken: int
+    verified_missed: int
+    disagree: int
+    """Doses the patient reported one way and the verified record says the other."""
+
+
+def report_counts(plan: Plan, reports: Iterable[ReportedDose]) -> ReportCounts:
+    """Counts over the dose slots of ``plan`` (cancelled ones left out) and the patient's
+    reports of them."""
+    slots = {(s.date, s.slot): s for s in plan.doses() if s.status != "cancelled"}
+    reported = [r for r in reports if (r.on, r.slot) in slots]
+    disagree = 0
+    for report in reported:
+        status = slots[(report.on, report.slot)].status
+        verified = status in TAKEN or status == "missed"
+        if verified and (status in TAKEN) != report.taken:
+            disagree += 1
+    return ReportCounts(
+        reported_taken=sum(1 for r in reported if r.taken),
+        reported_not_taken=sum(1 for r in reported if not r.taken),
+        unverified=sum(1 for r in reported if not r.reviewed),
+        verified_taken=sum(1 for s in slots.values() if s.status in TAKEN),
+        verified_missed=sum(1 for s in slots.values() if s.status == "missed"),
+        disagree=disagree,
     )

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Literal
 
 from scheduler.core.lab_grades import Measured
+from scheduler.core.plan import Plan
 from scheduler.protocols.schema import (
     BloodPressureLimit,
     Day1Criterion,
@@ -66,6 +67,14 @@ def at_or_above(limit: BloodPressureLimit, systolic: float | None, diastolic: fl
     """A blood pressure reaches ``limit`` when either number does."""
     return (systolic is not None and systolic >= limit.systolic) or (
         diastolic is not None and diastolic >= limit.diastolic
+    )
+
+
+def home_bp_days(rule: HomeBloodPressure, plan: Plan) -> frozenset[date]:
+    """``[labs.home_bp] cycles``: the days a home reading is asked for, the dosing days of the
+    cycles the rule names (held and cancelled days included: the plan still has them)."""
+    return frozenset(
+        dose.date for cycle in plan.cycles if cycle.number in rule.cycles for dose in cycle.doses
     )
 
 

@@ -17,7 +17,7 @@ strength); which days those are is the pharmacy's record, passed in as plain dat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -41,6 +41,10 @@ BRING_PHRASES = frozenset(
 """What a visit reminder may ask a patient to bring: generic things, named by no drug and no
 condition (the shipped protocols' "surgery and pathology reports" stays in the handout and the
 calendar). Capsules and diaries are there because the pill count at the visit needs them."""
+
+
+TakenLink = Callable[[DoseSlot, datetime], str]
+"""The one-tap link of a dose reminder: the slot and the instant the link expires."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,7 @@ def wanted_reminders(
     new_capsules_on: frozenset[date] = frozenset(),
     wording: Wording = SOURCE,
     bookings: Mapping[str, Booking] | None = None,
+    taken_link: TakenLink | None = None,
 ) -> list[Wanted]:
     """The reminders ``plan`` asks for from ``now`` (aware) to ``horizon_days`` ahead, still
     within their grace. ``dose_grace_hours`` None leaves a dose reminder's grace at the
@@ -80,11 +85,13 @@ def wanted_reminders(
     where it does not): a visit is then reminded of only once booked, on the evening before
     the booked day, saying the booked time, and the reminder lapses when the appointment
     begins; a visit not booked yet, or whose booking the plan has moved away from, has none
-    (the patient has no date to come on)."""
+    (the patient has no date to come on).
+    ``taken_link``: the one-tap "I took it" link of a dose, given the slot and the instant the
+    reminder expires (the link expires with it), for a body that carries one."""
     _ = wording.gettext
     zone = plan.anchors.time_zone
     horizon = now + timedelta(days=horizon_days)
-    dose_grace = _hours(plan.protocol.limits.late_dose_hours)
+    late = dose_grace = _hours(plan.protocol.limits.late_dose_hours)
     if dose_grace_hours is not None:
         dose_grace = min(dose_grace, _hours(dose_grace_hours))
     code = plan.subject
@@ -102,7 +109,13 @@ def wanted_reminders(
                 due_at=due,
                 expires_at=due + dose_grace,
                 title=_("Dose reminder {date}").format(date=wording.day(slot.date)),
-                body=_dose_body(wording, code, slot, new_capsules_on),
+                body=_dose_body(
+                    wording,
+                    code,
+                    slot,
+                    new_capsules_on,
+                    taken_link(slot, due + late) if taken_link else None,
+                ),
             )
         )
     visit_grace = _hours(visit_grace_hours)
@@ -134,15 +147,32 @@ def wanted_reminders(
 
 
 def _dose_body(
-    wording: Wording, code: str, slot: DoseSlot, new_capsules_on: frozenset[date]
+    wording: Wording,
+    code: str,
+    slot: DoseSlot,
+    new_capsules_on: frozenset[date],
+    link: str | None,
 ) -> str:
+    """The dose sentence; with the one-tap link, the variant that ends with it (whole
+    sentences in the catalogue, never a fragment appended)."""
     _ = wording.gettext
     values = {
         "code": code,
         "date": wording.day(slot.date),
         "dose": f"{slot.dose_mg:g} mg",
         "time": wording.time(slot.time),
+        "link": link or "",
     }
+    if slot.date in new_capsules_on and link:
+        return _(
+            "{code}, {date}: your dose has changed to {dose}. Collect your new capsules from "
+            "the study pharmacy before you take your {dose} dose due at {time}. Do not take "
+            "your old capsules for it. Once taken, tap: {link}"
+        ).format(**values)
+    if link:
+        return _(
+            "{code}, {date}: take your {dose} dose due at {time}. Once taken, tap: {link}"
+        ).format(**values)
     if slot.date in new_capsules_on:
         return _(
             "{code}, {date}: your dose has changed to {dose}. Collect your new capsules from "

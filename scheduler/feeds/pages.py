@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import qrcode
-import qrcode.image.svg
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from markupsafe import Markup
 
 from scheduler.core import Plan
 from scheduler.core.cycles import CyclePlan
@@ -28,22 +25,18 @@ from scheduler.feeds.tokens import (
 )
 from scheduler.i18n import wording
 from scheduler.kernel.subject_state import get_subject, subject_state
+from scheduler.patients.links import find_link
+from scheduler.patients.links import page_url as patient_page_url
 from scheduler.pharmacy.accountability import awaiting_new_capsules, load_records
 from scheduler.protocols.schema import VisitText
 from scheduler.web.confirmation import confirmation_page, require_confirmation
 from scheduler.web.deps import CurrentStaff, NurseStaff, request_unit
 from scheduler.web.page_language import page_language, request_wording
 from scheduler.web.public_url import feed_settings, is_loopback
+from scheduler.web.qr import qr_svg
 from scheduler.web.rendering import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
-
-
-def qr_svg(text: str) -> Markup:
-    """An inline SVG QR code (no image files, prints sharp)."""
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
-    svg: str = image.to_string(encoding="unicode")
-    return Markup(svg)
 
 
 def _feed_page(
@@ -182,7 +175,13 @@ _OTHER_UNITS = N_("your study medicine")
 """What the patient holds, in the plural the handout's sentences use."""
 
 
-def _handout(request: Request, staff: CurrentStaff, code: str, url: str | None) -> Response:
+def _handout(
+    request: Request,
+    staff: CurrentStaff,
+    code: str,
+    url: str | None,
+    page_url: str | None = None,
+) -> Response:
     settings = request.app.state.settings
     with request_unit(request, staff.name) as unit:
         state = subject_state(unit.session, code, unit.now)
@@ -227,10 +226,11 @@ def _handout(request: Request, staff: CurrentStaff, code: str, url: str | None) 
             "collect": {d for c in changes for d in c.dose_dates},
             "phone": state.site.phone or settings.clinic_phone,
             "qr": qr_svg(url) if url else None,
-            "loopback": url is not None and is_loopback(url),
+            "page_qr": qr_svg(page_url) if page_url else None,
+            "loopback": any(u is not None and is_loopback(u) for u in (url, page_url)),
         },
     )
-    if url:
+    if url or page_url:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -244,14 +244,27 @@ def handout_page(request: Request, code: str, staff: CurrentStaff) -> Response:
 
 @router.post("/subjects/{code}/handout", response_class=HTMLResponse)
 def handout_with_link(
-    request: Request, code: str, staff: NurseStaff, token: Annotated[str, Form()] = ""
+    request: Request,
+    code: str,
+    staff: NurseStaff,
+    token: Annotated[str, Form()] = "",
+    page_token: Annotated[str, Form()] = "",
 ) -> Response:
     """The handout with the feed's QR code: the link just shown on the feed page (its token is
-    posted back and checked against the stored hash), or else a newly issued one."""
+    posted back and checked against the stored hash), or else a newly issued one. With
+    ``page_token`` (the private page link just issued, ``scheduler.patients``), the handout
+    carries that link's QR code instead, and the calendar link is left as it is."""
     settings = feed_settings(request)
+    url = page_url = None
     with request_unit(request, staff.name) as unit:
-        if token and live_patient_token(unit.session, code, token):
+        if page_token:
+            link = find_link(unit.session, page_token)
+            subject = get_subject(unit.session, code)
+            if link is None or link.revoked_at is not None or link.subject_id != subject.id:
+                raise InputError("page_token", "that private page link is not live; issue one")
+            page_url = patient_page_url(settings, page_token)
+        elif token and live_patient_token(unit.session, code, token):
             url = feed_urls(settings, token)[1]
         else:
             url = issue_feed(unit, settings, PATIENT, code, reason="handout").webcal
-    return _handout(request, staff, code, url)
+    return _handout(request, staff, code, url, page_url)

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from scheduler.core.lab_grades import Measured, grade
-from scheduler.core.lab_rules import hys_law_pattern, reports_adverse_event
+from scheduler.core.lab_rules import home_bp_days, hys_law_pattern, reports_adverse_event
 from scheduler.errors import InputError
 from scheduler.kernel.subject_state import SubjectState, subject_state
 from scheduler.kernel.unit import Unit
@@ -154,12 +154,8 @@ def _check_home_reading(state: SubjectState, test: str, day: date) -> None:
         raise InputError("source", f"{state.protocol.id} has no home blood pressure readings")
     if test.strip().upper() != BLOOD_PRESSURE:
         raise InputError("test", "a home reading is a blood pressure (--test BP)")
-    cycles = rules.home_bp.cycles
-    dosing_days = {
-        dose.date for cycle in state.plan().cycles if cycle.number in cycles for dose in cycle.doses
-    }
-    if day not in dosing_days:
-        listed = ", ".join(str(n) for n in cycles)
+    if day not in home_bp_days(rules.home_bp, state.plan()):
+        listed = ", ".join(str(n) for n in rules.home_bp.cycles)
         raise InputError("date", f"{day} is not a dosing day of cycles {listed}: no home reading")
 
 

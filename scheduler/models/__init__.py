@@ -21,6 +21,13 @@ from scheduler.models.kept_preparation import (
 from scheduler.models.lab_result import LabBaseline, LabResult
 from scheduler.models.lab_work_item import LabWorkItem
 from scheduler.models.missed_dose import MissedDose
+from scheduler.models.patient_report import (
+    PatientLink,
+    PatientReport,
+    PatientRequest,
+    PatientReview,
+    PatientWorkItem,
+)
 from scheduler.models.preparation import DispensingNotNeeded, Preparation
 from scheduler.models.protocol_version import ProtocolVersion
 from scheduler.models.reminder import Reminder, ReminderPreference
@@ -69,6 +76,11 @@ __all__ = [
     "LabWorkItem",
     "LoginFailure",
     "MissedDose",
+    "PatientLink",
+    "PatientReport",
+    "PatientRequest",
+    "PatientReview",
+    "PatientWorkItem",
     "Preparation",
     "PreparationStamp",
     "ProtocolVersion",

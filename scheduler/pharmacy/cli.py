@@ -16,9 +16,10 @@ from scheduler.cli.render import print_json, table, write_file
 from scheduler.core.accountability import relative_dose_intensity
 from scheduler.errors import InputError
 from scheduler.kernel.actors import ANY_ROLE, INVESTIGATOR_ACTIONS, PHARMACY_ACTIONS
-from scheduler.kernel.subject_state import plan_for
+from scheduler.kernel.subject_state import get_subject, plan_for
 from scheduler.kernel.validation import parse_optional_date
 from scheduler.labs.sdtm_lb import LB, lb_csv
+from scheduler.patients.counts import dose_report_counts
 from scheduler.pharmacy.accountability import (
     confirm_day1,
     dispense,
@@ -235,9 +236,13 @@ def accountability_command(
     """Dispensed versus returned per cycle, dose counts and relative dose intensity."""
     with open_unit(db, user, roles=ANY_ROLE) as unit:
         lines = reconciliation_for(unit.session, subject, unit.now)
-        summary = relative_dose_intensity(plan_for(unit.session, subject, unit.now))
+        plan = plan_for(unit.session, subject, unit.now)
+        summary = relative_dose_intensity(plan)
+        reported = dose_report_counts(
+            unit.session, plan, get_subject(unit.session, subject).id or 0
+        )
     if as_json:
-        print_json({"reconciliation": lines, "doses": summary})
+        print_json({"reconciliation": lines, "doses": summary, "reports": reported})
         return
     rows = [
         [
@@ -258,6 +263,11 @@ def accountability_command(
         f"doses: {summary.planned} planned, {summary.taken} taken, {summary.missed} missed, "
         f"{summary.held} held; relative dose intensity "
         f"{'n/a' if rdi is None else f'{rdi:.1%}'}"
+    )
+    typer.echo(
+        f"patient reports: {reported.reported_taken} taken, {reported.reported_not_taken} not "
+        f"taken, {reported.unverified} not yet reviewed; verified: {reported.verified_taken} "
+        f"taken, {reported.verified_missed} missed; {reported.disagree} disagree"
     )
 
 

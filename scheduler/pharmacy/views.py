@@ -13,11 +13,17 @@ from sqlmodel import Session, col, select
 
 from scheduler import core
 from scheduler.clock import local_today
-from scheduler.core.accountability import DoseSummary, Reconciliation, relative_dose_intensity
+from scheduler.core.accountability import (
+    DoseSummary,
+    Reconciliation,
+    ReportCounts,
+    relative_dose_intensity,
+)
 from scheduler.core.cycles import CyclePlan
 from scheduler.core.dose_changes import may_prepare
 from scheduler.kernel.subject_state import SubjectState, subject_state
 from scheduler.models import Dispensing, DrugReturn, Preparation, Subject
+from scheduler.patients.counts import dose_report_counts
 from scheduler.pharmacy.accountability import load_records, need_for, reconcile, strengths
 from scheduler.pharmacy.capsules import CapsuleLine, capsules_for
 from scheduler.pharmacy.preparation_list import PreparationRow
@@ -103,6 +109,8 @@ class SubjectAccount:
     plan: core.Plan
     cycles: tuple[CycleAccount, ...]
     doses: DoseSummary
+    reports: ReportCounts
+    """The patient's own reports beside the verified dose records."""
     capsule_strengths: tuple[str, ...]
     """Every strength of the protocol, written as the forms send it ("12", not "12.0")."""
     preparable: tuple[int, ...] = ()
@@ -159,6 +167,7 @@ def subject_account(session: Session, code: str, now: datetime) -> SubjectAccoun
         plan=plan,
         cycles=tuple(cycles),
         doses=relative_dose_intensity(plan),
+        reports=dose_report_counts(session, plan, sid),
         capsule_strengths=tuple(f"{s:g}" for s in sorted(strengths(state.protocol))),
         preparable=tuple(preparable),
     )

@@ -39,7 +39,8 @@ from scheduler.appointments.booking import bookings_of
 from scheduler.appointments.clinics import sites_with_clinic
 from scheduler.core import Plan
 from scheduler.core.appointments import Booking
-from scheduler.core.reminders import Wanted
+from scheduler.core.dosing_days import DoseSlot
+from scheduler.core.reminders import TakenLink, Wanted
 from scheduler.core.reminders import wanted_reminders as core_wanted_reminders
 from scheduler.errors import InputError
 from scheduler.i18n import wording
@@ -48,6 +49,8 @@ from scheduler.kernel.subject_state import SubjectState, get_subject
 from scheduler.kernel.unit import Unit
 from scheduler.models import Reminder, ReminderPreference, Subject
 from scheduler.models.reminder import REMINDER_STATUSES
+from scheduler.patients import one_tap
+from scheduler.patients.links import subjects_with_links
 from scheduler.pharmacy.accountability import new_capsule_days_of
 from scheduler.reminders.channels.registry import check_address
 from scheduler.settings import Settings
@@ -72,10 +75,12 @@ def wanted_reminders(
     new_capsules_on: frozenset[date] = frozenset(),
     language: str = "en",
     bookings: Mapping[str, Booking] | None = None,
+    taken_link: TakenLink | None = None,
 ) -> list[Wanted]:
     """The core's rule, with the horizon and graces of the application or worker running, and
     the days whose dose waits for new capsules (``pharmacy.accountability.new_capsule_days``),
-    worded in the subject's ``language``."""
+    worded in the subject's ``language``; ``taken_link`` for a subject with a private page
+    (``scheduler.patients.one_tap``)."""
     return core_wanted_reminders(
         plan,
         now,
@@ -86,6 +91,7 @@ def wanted_reminders(
         new_capsules_on=new_capsules_on,
         wording=wording(language),
         bookings=bookings,
+        taken_link=taken_link,
     )
 
 
@@ -139,12 +145,18 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
         [s.subject.id or 0 for s in opted_in if s.site.id in booking_sites],
         {s.site.id or 0: s.site for s in opted_in},
     )
+    tapping = (
+        subjects_with_links(session, [s.subject.id or 0 for s in opted_in])
+        if one_tap.enabled(settings)
+        else set()
+    )
     for state in opted_in:
         preference = preferences[state.subject.id or 0]
         days = collect[state.subject.id or 0]
         bookings = booked.get(state.subject.id or 0, {}) if state.site.id in booking_sites else None
+        link = _taken_link(settings, state) if state.subject.id in tapping else None
         for item in wanted_reminders(
-            state.plan(), now, settings, days, state.subject.language, bookings
+            state.plan(), now, settings, days, state.subject.language, bookings, link
         ):
             key = idempotency_key(
                 item.kind,
@@ -224,6 +236,15 @@ def refresh_reminders(unit: Unit, fresh: Sequence[SubjectState]) -> None:
             if key in set(missing)
         ],
     )
+
+
+def _taken_link(settings: Settings, state: SubjectState) -> TakenLink:
+    subject_id = state.subject.id or 0
+
+    def link(slot: DoseSlot, expires_at: datetime) -> str:
+        return one_tap.tap_url(settings, subject_id, slot.key, expires_at)
+
+    return link
 
 
 def _row(

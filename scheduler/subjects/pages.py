@@ -28,6 +28,8 @@ from scheduler.kernel.subject_state import SubjectState, subject_state
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import parse_date
 from scheduler.models import Void
+from scheduler.patients.links import link_status
+from scheduler.patients.view import panel
 from scheduler.protocols.schema import DoseLevel
 from scheduler.reminders.channels.registry import DESCRIPTORS
 from scheduler.reminders.history import reminder_history
@@ -197,6 +199,7 @@ def _render(
             records = records_of(unit.session, code)
             unsigned = awaiting_signature(unit.session, code)
             sent = reminder_history(unit.session, code)
+            reports = panel(unit.session, state, link_status(unit.session, code))
     except NotFound as exc:
         if exc.field != "subject":
             raise
@@ -238,6 +241,7 @@ def _render(
         "records": records,
         "awaiting_signature": unsigned,
         "hold_blocked": hold_blocked(plan, assessed.event.onset) if assessed else None,
+        "patient": reports,
     }
     return TEMPLATES.TemplateResponse(request, "subject.html", context, status_code=status)
 

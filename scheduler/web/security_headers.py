@@ -11,6 +11,7 @@ revalidation.
 - Cache-Control ``no-store`` on every answer that does not set its own: pages and API answers
   show patient data, and a shared computer's cache must not keep them. Calendar feeds set
   their own (``private``, revalidated with ETags); static files may be cached.
+- The patient page and its one-tap links set stricter ones of their own (``PATIENT_HEADERS``).
 - Strict-Transport-Security when the request came over https (behind a proxy, uvicorn's
   ``--proxy-headers`` makes the scheme that of the original request).
 
@@ -33,6 +34,21 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
 }
+PATIENT_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+"""The patient page and the one-tap links: no script at all (inline or not), styles only from
+this server's stylesheet, nothing else loaded."""
+PATIENT_HEADERS = {
+    **HEADERS,
+    "Content-Security-Policy": PATIENT_CONTENT_SECURITY_POLICY,
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+"""What every answer under a patient's secret link sets itself: the page needs no staff login,
+its address is a secret, and a phone's or a proxy's cache must not keep what it shows."""
 HSTS = "max-age=31536000"
 """A year, without includeSubDomains: other hosts of the hospital's domain are not ours."""
 STATIC_PREFIX = "/static/"

@@ -24,12 +24,14 @@ from scheduler.models import (
     Day1Check,
     LabWorkItem,
     MissedDose,
+    PatientWorkItem,
     ScheduledVisit,
     Site,
     StandingItem,
     Subject,
     SubjectStatus,
 )
+from scheduler.models.columns import UtcDateTime
 from scheduler.signatures.records import unsigned_records
 from scheduler.worklist.rows import DAY1_LOOKAHEAD_DAYS, backfill, missing_rows
 from scheduler.worklist.work_item import URGENCY_TITLES, ItemKind, Urgency, WorkItem
@@ -190,6 +192,26 @@ _LAB = (
     .where(col(LabWorkItem.site_id).in_(_SITES), col(LabWorkItem.shown_from) <= _DAY)
 )
 """Items the labs projection derives from results and adverse events (``scheduler.labs``)."""
+_PATIENT = (
+    select(
+        col(PatientWorkItem.site_id),
+        col(_S.code),
+        col(PatientWorkItem.kind),
+        col(PatientWorkItem.what),
+        col(PatientWorkItem.detail),
+        col(PatientWorkItem.shown_from),
+        col(_S.dose_mg),
+    )
+    .join(_S, col(_S.subject_id) == col(PatientWorkItem.subject_id))
+    .where(
+        col(PatientWorkItem.site_id).in_(_SITES),
+        col(PatientWorkItem.shown_from) <= _DAY,
+        or_(col(PatientWorkItem.shown_until).is_(None), col(PatientWorkItem.shown_until) >= _DAY),
+        col(PatientWorkItem.listed_from) <= bindparam("now", type_=UtcDateTime()),
+    )
+)
+"""Items the patient reports' projection derives (``scheduler.patients.work_items``): listed
+from their instant (a dosing day that ended unreported), on the days they stand for."""
 
 
 def _rows(session: Session, query: Executable, params: dict[str, Any]) -> list[Any]:
@@ -404,6 +426,33 @@ def _lab_items(session: Session, codes: dict[int, str], params: dict[str, Any], 
         )
 
 
+_PATIENT_URGENCY: dict[str, Urgency] = {
+    "patient_bp": "overdue",
+    "patient_not_taken": "today",
+    "patient_unreported": "today",
+}
+"""A blood pressure at the alert level needs a decision; a dose not taken or not reported is a
+call to make today."""
+
+
+def _patient_items(
+    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
+) -> None:
+    for site_id, code, kind, what, detail, shown_from, dose in _rows(session, _PATIENT, params):
+        out[site_id].append(
+            WorkItem(
+                subject=code,
+                site=codes[site_id],
+                kind=kind,
+                what=what,
+                detail=detail,
+                target=shown_from,
+                dose_mg=dose,
+                urgency=_PATIENT_URGENCY.get(kind, "watch"),
+            )
+        )
+
+
 _KINDS = (
     _visit_items,
     _day1_items,
@@ -413,6 +462,7 @@ _KINDS = (
     _standing_items,
     _signature_items,
     _lab_items,
+    _patient_items,
 )
 
 
@@ -455,6 +505,7 @@ def _drawn(session: Session, now: datetime, sites: list[Site], on: date | None) 
             "day1_until": day + timedelta(days=DAY1_LOOKAHEAD_DAYS),
             "missed_from": day - timedelta(days=MISSED_DAYS - 1),
             "unrecorded_before": day - timedelta(days=UNRECORDED_AFTER_DAYS),
+            "now": now,
         }
         found: Found = {site_id: [] for site_id in codes}
         for kind in _KINDS:

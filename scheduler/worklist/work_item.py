@@ -25,6 +25,9 @@ ItemKind = Literal[
     "urine_protein_due",
     "home_bp",
     "rebook",
+    "patient_bp",
+    "patient_not_taken",
+    "patient_unreported",
 ]
 Urgency = Literal["overdue", "today", "window", "watch"]
 URGENCY_TITLES: dict[str, str] = {

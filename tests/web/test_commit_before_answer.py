@@ -21,7 +21,10 @@ from sqlmodel import select
 from scheduler.app.demo import seed_demo
 from scheduler.db import get_engine
 from scheduler.kernel.sites import ensure_default_site
+from scheduler.kernel.subject_state import subject_state
 from scheduler.models import ApiToken
+from scheduler.patients.links import live_link
+from scheduler.patients.reports import report_dose
 from scheduler.staff.accounts import issue_api_token
 from scheduler.staff.throttle import record_failure
 
@@ -134,6 +137,19 @@ WRITES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
         "admin",
         {"site": "ZJU1", "json": {"open_days": ["mon", "tue", "wed", "thu", "fri"]}},
     ),
+    ("POST", "/api/subjects/{code}/patient-link"): ("nurse", {"code": "DEMO-002", "json": {}}),
+    ("POST", "/api/subjects/{code}/patient-link/revoke"): (
+        "nurse",
+        {"code": "DEMO-002", "json": {"reason": "phone lost"}},
+    ),
+    ("POST", "/api/subjects/{code}/patient-link/alert"): (
+        "nurse",
+        {"code": "DEMO-002", "json": {"on": True}},
+    ),
+    ("POST", "/api/subjects/{code}/patient-reports/{report_id}/review"): (
+        "nurse",
+        {"code": "DEMO-002", "json": {"outcome": "confirm"}},
+    ),
 }
 DAY1_PANEL = [
     {"test": "ANC", "value": "2.1", "unit": "10^9/L", "lln": 1.8},
@@ -234,6 +250,7 @@ def _call(clients, method: str, path: str, token_id: int = 0) -> Any:
         cycle=args.get("cycle", ""),
         site=args.get("site", ""),
         token_id=token_id,
+        report_id=token_id,
     )
     return clients[role].request(method, url, json=args["json"])
 
@@ -241,7 +258,8 @@ def _call(clients, method: str, path: str, token_id: int = 0) -> Any:
 def _prepare(clients, units, path: str) -> int:
     """What a write needs to exist before it (a live link, a failed login, a token, the
     results a day-1 check is computed from, a criterion not met): made before the database
-    starts refusing commits. Returns the token id for a revocation."""
+    starts refusing commits. Returns the token id for a revocation, the report id for a
+    review."""
     if path.endswith("/feed/revoke"):
         assert clients["nurse"].post("/api/subjects/DEMO-003/feed", json={}).status_code == 201
     if path.endswith("/confirm"):
@@ -257,6 +275,15 @@ def _prepare(clients, units, path: str) -> int:
     if path.endswith("/appointments"):
         clinic = {"open_days": ["mon", "tue", "wed", "thu", "fri"]}
         assert clients["admin"].put("/api/clinics/ZJU1", json=clinic).status_code == 200
+    if "/patient-link/" in path or path.endswith("/review"):
+        issued = clients["nurse"].post("/api/subjects/DEMO-002/patient-link", json={})
+        assert issued.status_code == 201, issued.text
+    if path.endswith("/review"):
+        with units("patient") as unit:
+            state = subject_state(unit.session, "DEMO-002", unit.now)
+            link = live_link(unit.session, state.subject.id or 0)
+            sent = report_dose(unit, state, link, on=state.today, taken=False, at=None)
+            return sent.report.id or 0
     if path.endswith("/unlock"):
         with units("login-form") as unit:
             record_failure(unit, "test-nurse", "127.0.0.1")

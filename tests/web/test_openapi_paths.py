@@ -52,6 +52,12 @@ API_OPERATIONS = {
     ("GET", "/api/appointments"),
     ("GET", "/api/clinics/{site}"),
     ("PUT", "/api/clinics/{site}"),
+    ("GET", "/api/subjects/{code}/patient-link"),
+    ("POST", "/api/subjects/{code}/patient-link"),
+    ("POST", "/api/subjects/{code}/patient-link/revoke"),
+    ("POST", "/api/subjects/{code}/patient-link/alert"),
+    ("GET", "/api/subjects/{code}/patient-reports"),
+    ("POST", "/api/subjects/{code}/patient-reports/{report_id}/review"),
 }
 
 

@@ -1,0 +1,1 @@
+"""The patient's private page: links, patient reports, one-tap dose links, nurses' reviews."""
