@@ -1,8 +1,8 @@
 """What a patient reports through their private page: kept as patient-reported (apart from the
 dose records), refused for a rest day, a held day or a future day in words the patient reads,
 kept once when sent twice, and confirmed or corrected by the nurse at the next visit. On SQLite
-and PostgreSQL; NCT03945799 (latest version), C1D1 2026-03-02 (cycle 1 doses 03-02 to 03-15), dose time 07:00
-Asia/Shanghai."""
+and PostgreSQL; NCT03945799 (latest version), C1D1 2026-03-02 (cycle 1 doses 03-02 to 03-15),
+dose time 07:00 Asia/Shanghai."""
 
 from __future__ import annotations
 
