@@ -15,7 +15,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from scheduler.appointments.booking import bookings_of
+from scheduler.appointments.clinics import sites_with_clinic
 from scheduler.core.accountability import ReportCounts
+from scheduler.core.appointments import booking_stands
 from scheduler.core.outputs import TAKEN
 from scheduler.core.plan import STOPPED
 from scheduler.kernel.subject_state import SubjectState
@@ -40,13 +43,15 @@ class TodayDose:
 
 @dataclass(frozen=True)
 class Appointment:
-    """The next appointment as the patient reads it. Until appointments are booked (a date and
-    a time chosen by staff), it is the plan's target date of the next visit, without a time:
-    ``next_appointment`` is the one place that will read the booking instead."""
+    """The next appointment as the patient reads it: the booked day and time where the site
+    books appointments and the booking still stands; otherwise the plan's target date without
+    a time, which the team confirms (``booked`` False: to be booked, or booked on a day the
+    plan has since moved away from, never shown as if it still held)."""
 
     on: date
     name: str
     at: time | None = None
+    place: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,12 +67,23 @@ class PatientPage:
     """The treatment is over (completed or stopped): nothing more to report."""
 
 
-def next_appointment(state: SubjectState) -> Appointment | None:
+def next_appointment(session: Session, state: SubjectState) -> Appointment | None:
     plan = state.plan()
+    sid = state.subject.id or 0
+    books = bool(sites_with_clinic(session, [state.site.id or 0]))
+    bookings = (
+        bookings_of(session, [sid], {state.site.id or 0: state.site}).get(sid, {}) if books else {}
+    )
     for visit in plan.visits:
-        if visit.status in ("planned", "due") and visit.target >= plan.today:
-            text = plan.protocol.visit_text(visit.code, state.subject.language)
-            return Appointment(on=visit.target, name=text.name if text else visit.name)
+        if visit.status not in ("planned", "due") or visit.window_end < plan.today:
+            continue
+        text = plan.protocol.visit_text(visit.code, state.subject.language)
+        name = text.name if text else visit.name
+        booking = bookings.get(visit.code)
+        if booking_stands(visit, booking) and booking is not None and booking.on >= plan.today:
+            return Appointment(on=booking.on, name=name, at=booking.at, place=booking.place)
+        if visit.target >= plan.today:
+            return Appointment(on=visit.target, name=name)
     return None
 
 
@@ -99,7 +115,7 @@ def patient_page(session: Session, state: SubjectState, settings: Settings) -> P
         doses=tuple(doses),
         reading_asked=reading_asked(state, plan.today),
         reading=(reading.systolic or 0, reading.diastolic or 0) if reading else None,
-        appointment=next_appointment(state),
+        appointment=next_appointment(session, state),
         phone=state.site.phone or settings.clinic_phone,
         language=state.subject.language,
         ended=plan.status == "completed" or plan.status in STOPPED,
