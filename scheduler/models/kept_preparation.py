@@ -33,7 +33,10 @@ class PreparationStamp(SQLModel, table=True):
 class KeptPreparationRow(SQLModel, table=True):
     """One row of the list, as JSON, with what the list picks and counts rows by."""
 
-    __table_args__ = (Index("ix_keptpreparationrow_site_prepare_by", "site_id", "prepare_by"),)
+    __table_args__ = (
+        Index("ix_keptpreparationrow_site_prepare_by", "site_id", "prepare_by"),
+        Index("ix_keptpreparationrow_prepare_by", "prepare_by"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     subject_id: int = Field(foreign_key="subject.id", index=True)

@@ -310,15 +310,20 @@ class Kept:
     """Per subject code, in code order."""
 
 
-def _kept(table: Any, sites: list[int], left_out: list[int], *columns: Any) -> Any:
-    query = select(*columns).where(col(table.site_id).in_(sites))
+def _kept(table: Any, sites: list[int] | None, left_out: list[int], *columns: Any) -> Any:
+    query = select(*columns).select_from(table)
+    if sites is not None:
+        query = query.where(col(table.site_id).in_(sites))
     if left_out:
         query = query.where(col(table.subject_id).not_in(left_out))
     return query
 
 
-def read_kept(session: Session, sites: list[int], left_out: list[int], limit: int | None) -> Kept:
-    """The first ``limit`` rows (all with None) kept for these sites, leaving out the subjects
+def read_kept(
+    session: Session, sites: list[int] | None, left_out: list[int], limit: int | None
+) -> Kept:
+    """The first ``limit`` rows (all with None) kept for these sites (None: every site, read
+    without a filter the indexes would have to merge), leaving out the subjects
     ``stale_subjects`` found: every other subject's stamp is fresh, so its rows are read as
     they are. Those prepared by the ``limit``-th row's date are read and sorted here, so the
     order is the list's own to the last tie."""

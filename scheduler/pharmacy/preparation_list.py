@@ -146,7 +146,10 @@ def preparation_list(
         rows.extend(mine)
         if found:
             parts.append((state.subject.code, found))
-    kept = read_kept(session, site_ids, [s.id or 0 for s in stale], limit)
+    # Every site's subjects (no account scope): no site filter. A row kept for a site without
+    # subjects now belongs to a subject that moved, which ``stale_subjects`` left out.
+    every = site is None and site_scope(session) is None
+    kept = read_kept(session, None if every else site_ids, [s.id or 0 for s in stale], limit)
     counts = kept.to_prepare
     for line in totals(rows):
         counts[line.strength_mg] = counts.get(line.strength_mg, 0) + line.count

@@ -63,7 +63,8 @@ def row_views(session: Session, now: datetime, rows: Sequence[PreparationRow]) -
     ).all()
     ids = {code: subject_id or 0 for code, subject_id, _ in found}
     todays = {code: local_today(now, zone) for code, _, zone in found}
-    records = load_records(session, list(ids.values()))
+    # Only what the forms show: the dispensings and the counts back.
+    records = load_records(session, list(ids.values()), (Dispensing, DrugReturn))
     views = []
     for row in rows:
         mine = records[ids[row.subject]]

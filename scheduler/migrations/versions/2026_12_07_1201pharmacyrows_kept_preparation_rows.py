@@ -69,9 +69,11 @@ def upgrade() -> None:
         ["site_id", "prepare_by"],
     )
     op.create_index(op.f("ix_keptpreparationrow_subject_id"), "keptpreparationrow", ["subject_id"])
+    op.create_index("ix_keptpreparationrow_prepare_by", "keptpreparationrow", ["prepare_by"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_keptpreparationrow_prepare_by", table_name="keptpreparationrow")
     op.drop_index(op.f("ix_keptpreparationrow_subject_id"), table_name="keptpreparationrow")
     op.drop_index("ix_keptpreparationrow_site_prepare_by", table_name="keptpreparationrow")
     op.drop_table("keptpreparationrow")
