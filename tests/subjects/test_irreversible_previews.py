@@ -36,7 +36,7 @@ def test_deactivating_goes_through_a_preview_with_reason_and_confirmation(staff_
     )
     assert preview.status_code == 200
     assert "test-nurse (nurse) can no longer log in or sign." in preview.text
-    assert "Their 1 open login session(s) end at once." in preview.text
+    assert "Their 1 open login session ends at once." in preview.text
     unconfirmed = admin.form("/admin/staff/deactivate", {"name": "test-nurse", "reason": "left"})
     assert unconfirmed.status_code == 422 and _active(units, "test-nurse")
     done = admin.form(
@@ -75,7 +75,7 @@ def test_each_record_row_offers_void_or_correct_through_a_preview(staff_client, 
     assert len(links) == 1
     preview = nurse.get(links[0])
     assert preview.status_code == 200 and "is struck out" in preview.text
-    assert "Status now on_hold, then on_treatment." in preview.text
+    assert "Status now on hold, then on treatment." in preview.text
     unconfirmed = nurse.form(links[0], {"reason": "wrong subject"})
     assert unconfirmed.status_code == 422
     with units() as unit:
