@@ -35,6 +35,9 @@ NURSE_PAGES = [
     "/subjects/DEMO-002/labs",
     "/subjects/DEMO-001/eligibility",
     "/screening-log",
+    "/appointments",
+    "/subjects/DEMO-002/appointments",
+    "/subjects/DEMO-002/patient-page",
 ]
 ADMIN_PAGES = ["/admin/staff", "/admin/reminders"]
 PHARMACIST_PAGES = ["/pharmacy", "/pharmacy/subjects/DEMO-002"]

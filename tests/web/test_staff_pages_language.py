@@ -34,6 +34,9 @@ PAGES = [
     ("investigator", "/subjects/DEMO-001/eligibility"),
     ("investigator", "/subjects/DEMO-001/screen-failure-preview"),
     ("nurse", "/screening-log"),
+    ("nurse", "/appointments"),
+    ("nurse", "/subjects/DEMO-002/appointments"),
+    ("nurse", "/subjects/DEMO-002/patient-page"),
 ]
 UI_WORDS = (
     "Worklist",
