@@ -56,7 +56,9 @@ class LinkRevokedOut(BaseModel):
 
 
 class AlertIn(ApiModel):
-    on: bool
+    alert_unreported: bool = Field(
+        description="List the subject when a dosing day passes unreported"
+    )
     reason: Reason = ""
 
 
@@ -122,7 +124,7 @@ def post_patient_link_alert(
     code: SubjectCode, body: AlertIn, _staff: NurseStaff, unit: UnitDep
 ) -> LinkStatusOut:
     """Opt the subject in (or out) of the worklist line for a dosing day left unreported."""
-    set_unreported_alert(unit, code, on=body.on, reason=body.reason)
+    set_unreported_alert(unit, code, on=body.alert_unreported, reason=body.reason)
     return _status(unit, code)
 
 

@@ -26,7 +26,7 @@ from sqlmodel import Session
 from scheduler.db import reading, transaction
 from scheduler.errors import InputError, NotFound
 from scheduler.i18n import LANGUAGES, wording
-from scheduler.kernel.subject_state import SubjectState, subject_state
+from scheduler.kernel.subject_state import SubjectState, get_subject, subject_state
 from scheduler.kernel.unit import Unit, unit_of_work
 from scheduler.models import PatientLink, Subject
 from scheduler.patients.links import (
@@ -393,6 +393,8 @@ def revoke_patient_link(
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     """Withdraws the link confirmed on the preview page, with its reason."""
+    with request_unit(request, staff.name) as unit:
+        get_subject(unit.session, code)  # another site's subject is a 404, before the form
     try:
         checked = require_confirmation(reason, confirm)
         with request_unit(request, staff.name) as unit:

@@ -70,10 +70,12 @@ JSON = {
     "source": "clinic",
     "visit_code": "C3D1",
     "at": "08:00",
+    "alert_unreported": True,
+    "outcome": "confirm",
 }
 """One valid value for each key an API body on a subject takes, so each answer is about the
 subject (``source`` is both a lab result's origin and an eligibility answer's document)."""
-PATH = {"code": "DEMO-002", "cycle": 2, "visit": "C3D1"}
+PATH = {"code": "DEMO-002", "cycle": 2, "visit": "C3D1", "report_id": 1}
 """A valid value for each parameter of a subject's API path: a path parameter left as
 ``{name}`` would be refused for itself before anyone asks whose subject it is."""
 
@@ -139,7 +141,9 @@ def test_every_subject_form_of_another_site_is_a_404_and_stores_nothing(web_app,
     assert len(forms) >= 15
     before = _counts(units)
     for path in forms:
-        url = path.replace("{code}", "DEMO-002")
+        url = path
+        for name, value in PATH.items():
+            url = url.replace(f"{{{name}}}", str(value))
         statuses = {role: c.form(url, FORM).status_code for role, c in site_b.items()}
         assert set(statuses.values()) <= {403, 404} and 404 in statuses.values(), (path, statuses)
     assert _counts(units) == before

@@ -144,7 +144,7 @@ WRITES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ),
     ("POST", "/api/subjects/{code}/patient-link/alert"): (
         "nurse",
-        {"code": "DEMO-002", "json": {"on": True}},
+        {"code": "DEMO-002", "json": {"alert_unreported": True}},
     ),
     ("POST", "/api/subjects/{code}/patient-reports/{report_id}/review"): (
         "nurse",
