@@ -23,6 +23,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
+from scheduler.core.wording import N_
 from scheduler.db import reading, transaction
 from scheduler.errors import InputError, NotFound
 from scheduler.i18n import LANGUAGES, wording
@@ -57,7 +58,7 @@ from scheduler.patients.throttle import request_wait
 from scheduler.patients.view import panel, patient_page
 from scheduler.web.confirmation import confirmation_page, require_confirmation
 from scheduler.web.deps import CurrentStaff, NurseStaff, SubjectCode, request_unit
-from scheduler.web.page_language import page_language
+from scheduler.web.page_language import page_language, request_wording
 from scheduler.web.public_url import feed_settings, is_loopback
 from scheduler.web.qr import qr_svg
 from scheduler.web.rendering import TEMPLATES
@@ -354,23 +355,26 @@ def issue_patient_link(
 
 
 _WITHDRAWAL = [
-    "The patient's private page stops working at once (it answers that the link no longer "
-    "works), and so do the one-tap links of their dose reminders.",
-    "The link cannot be brought back; a new link can be issued and handed out again.",
+    N_(
+        "The patient's private page stops working at once (it answers that the link no longer "
+        "works), and so do the one-tap links of their dose reminders."
+    ),
+    N_("The link cannot be brought back; a new link can be issued and handed out again."),
 ]
 
 
 def _withdrawal(
     request: Request, code: str, reason: str, error: InputError | None = None
 ) -> Response:
+    _ = request_wording(request).gettext
     return confirmation_page(
         request,
-        title=f"Withdraw the private page link of {code}",
-        changes=_WITHDRAWAL,
+        title=_("Withdraw the private page link of {code}").format(code=code),
+        changes=[_(line) for line in _WITHDRAWAL],
         action=f"/subjects/{code}/patient-page/revoke",
         hidden={},
-        confirm_label="I confirm that the private page link is withdrawn now",
-        button="Withdraw the link",
+        confirm_label=_("I confirm that the private page link is withdrawn now"),
+        button=_("Withdraw the link"),
         cancel=f"/subjects/{code}/patient-page",
         reason=reason,
         error=error,

@@ -37,6 +37,7 @@ PAGES = [
     ("nurse", "/appointments"),
     ("nurse", "/subjects/DEMO-002/appointments"),
     ("nurse", "/subjects/DEMO-002/patient-page"),
+    ("nurse", "/subjects/DEMO-002/patient-page/revoke-preview"),
 ]
 UI_WORDS = (
     "Worklist",
@@ -78,6 +79,7 @@ UI_WORDS = (
     "Change",
     "planned",
     "Screened",
+    "Withdraw",
     "Waive",
     "Answer",
 )
