@@ -8,6 +8,7 @@ ones and covering: the list is read from the index alone).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -222,6 +223,7 @@ def _rows(session: Session, query: Executable, params: dict[str, Any]) -> list[A
 
 
 Found = dict[int, list[WorkItem]]
+Kind = Callable[[Session, dict[int, str], dict[str, Any], Found], None]
 """Items by site id, for the sites drawn together."""
 
 
@@ -410,22 +412,6 @@ _LAB_URGENCY: dict[str, Urgency] = {
 """A proposal and a blood pressure at the alert level need a decision; a test is due."""
 
 
-def _lab_items(session: Session, codes: dict[int, str], params: dict[str, Any], out: Found) -> None:
-    for site_id, code, kind, what, detail, shown_from, dose in _rows(session, _LAB, params):
-        out[site_id].append(
-            WorkItem(
-                subject=code,
-                site=codes[site_id],
-                kind=kind,
-                what=what,
-                detail=detail,
-                target=shown_from,
-                dose_mg=dose,
-                urgency=_LAB_URGENCY.get(kind, "watch"),
-            )
-        )
-
-
 _PATIENT_URGENCY: dict[str, Urgency] = {
     "patient_bp": "overdue",
     "patient_not_taken": "today",
@@ -435,22 +421,26 @@ _PATIENT_URGENCY: dict[str, Urgency] = {
 call to make today."""
 
 
-def _patient_items(
-    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
-) -> None:
-    for site_id, code, kind, what, detail, shown_from, dose in _rows(session, _PATIENT, params):
-        out[site_id].append(
-            WorkItem(
-                subject=code,
-                site=codes[site_id],
-                kind=kind,
-                what=what,
-                detail=detail,
-                target=shown_from,
-                dose_mg=dose,
-                urgency=_PATIENT_URGENCY.get(kind, "watch"),
+def _projected_items(query: Any, urgency: dict[str, Urgency]) -> Kind:
+    """Items other features keep in their own indexed rows (labs, patient reports): the same
+    columns, each kind with its urgency."""
+
+    def items(session: Session, codes: dict[int, str], params: dict[str, Any], out: Found) -> None:
+        for site_id, code, kind, what, detail, shown_from, dose in _rows(session, query, params):
+            out[site_id].append(
+                WorkItem(
+                    subject=code,
+                    site=codes[site_id],
+                    kind=kind,
+                    what=what,
+                    detail=detail,
+                    target=shown_from,
+                    dose_mg=dose,
+                    urgency=urgency.get(kind, "watch"),
+                )
             )
-        )
+
+    return items
 
 
 _KINDS = (
@@ -461,8 +451,8 @@ _KINDS = (
     _status_items,
     _standing_items,
     _signature_items,
-    _lab_items,
-    _patient_items,
+    _projected_items(_LAB, _LAB_URGENCY),
+    _projected_items(_PATIENT, _PATIENT_URGENCY),
 )
 
 
