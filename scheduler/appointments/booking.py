@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import exists, func
+from sqlalchemy import bindparam, exists, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -36,6 +36,12 @@ from scheduler.settings import Settings
 _LATER = aliased(Appointment)
 CURRENT = ~exists().where(col(_LATER.replaces_id) == col(Appointment.id))
 """An appointment no other one replaces."""
+_CURRENT_OF = (
+    select(Appointment)
+    .where(col(Appointment.subject_id).in_(bindparam("ids", expanding=True)), CURRENT)
+    .order_by(col(Appointment.id))
+)
+"""Built once: every write reads it (the worklist's and the reminders' rows)."""
 
 
 def current_appointments(
@@ -46,12 +52,7 @@ def current_appointments(
     ids = list(subject_ids)
     if not ids:
         return found
-    rows = session.exec(
-        select(Appointment)
-        .where(col(Appointment.subject_id).in_(ids), CURRENT)
-        .order_by(col(Appointment.id))
-    )
-    for row in rows:
+    for row in session.exec(_CURRENT_OF, params={"ids": ids}):
         found.setdefault(row.subject_id, {})[row.visit_code] = row
     return found
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, delete, select
 
 from scheduler.core.appointments import WEEKDAYS, ClinicHours
@@ -197,6 +197,14 @@ def clinic_hours(view: ClinicView, settings: Settings) -> ClinicHours:
     )
 
 
+_WITH_CLINIC = select(Clinic.site_id).where(
+    col(Clinic.site_id).in_(bindparam("ids", expanding=True))
+)
+"""Built once: the reminders' refresh asks it on every write."""
+
+
 def sites_with_clinic(session: Session, site_ids: list[int]) -> set[int]:
     """The sites among ``site_ids`` that book appointments (their clinic is set up)."""
-    return set(session.exec(select(Clinic.site_id).where(col(Clinic.site_id).in_(site_ids))))
+    if not site_ids:
+        return set()
+    return set(session.exec(_WITH_CLINIC, params={"ids": site_ids}))

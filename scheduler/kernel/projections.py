@@ -70,6 +70,6 @@ def refresh_derived(unit: Unit, subject_ids: Sequence[int]) -> None:
         unit.session.add(subject)
     if not unit.projections:
         return
-    fresh = states(unit.session, subjects, unit.now)
+    fresh = states(unit.session, subjects, unit.now, known=unit.known_histories)
     for projection in unit.projections:
         projection(unit, fresh)

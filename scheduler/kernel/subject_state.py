@@ -7,6 +7,7 @@ change before storing it: the core must accept the history with the new record a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -70,9 +71,15 @@ def anchors_of(subject: Subject) -> core.Anchors:
     )
 
 
-_BY_CODE = select(Subject).where(Subject.code == bindparam("code"))
-_BY_CODE_LOCKED = _BY_CODE.with_for_update()
-"""Built once: on a write, building the statements cost more than running them."""
+_BY_CODE = (
+    select(Subject, Site, ProtocolVersion)
+    .join(Site, col(Site.id) == col(Subject.site_id))
+    .join(ProtocolVersion, col(ProtocolVersion.id) == col(Subject.protocol_version_id))
+    .where(Subject.code == bindparam("code"))
+)
+_BY_CODE_LOCKED = _BY_CODE.with_for_update(of=Subject)
+"""Built once: on a write, building the statements cost more than running them. The subject
+comes with its site and protocol version, which every command about it reads next."""
 
 
 LOCKED = "kernel.subject_state.locked"
@@ -83,9 +90,13 @@ them from here instead of selecting and locking them a second time."""
 def get_subject(session: Session, code: str) -> Subject:
     check_code("subject", code)
     locks = bool(session.info.get(LOCKS_SUBJECTS))
-    subject = session.exec(_BY_CODE_LOCKED if locks else _BY_CODE, params={"code": code}).first()
-    if subject is None or not in_scope(session, subject.site_id):
+    found = session.exec(_BY_CODE_LOCKED if locks else _BY_CODE, params={"code": code}).first()
+    if found is None or not in_scope(session, found[0].site_id):
         raise NotFound("subject", f"no subject {code!r}")
+    subject, site, version = found
+    kept = session.info.setdefault(_KEPT, {})
+    kept.setdefault(Site, {}).setdefault(site.id, site)
+    kept.setdefault(ProtocolVersion, {}).setdefault(version.id, version)
     if locks:
         session.info.setdefault(LOCKED, {})[subject.id] = subject
     return subject
@@ -111,11 +122,21 @@ def _kept(session: Session, model: type[_Kept], ids: set[int]) -> dict[int, _Kep
     return {i: kept[i] for i in ids}
 
 
-def states(session: Session, subjects: list[Subject], now: datetime) -> list[SubjectState]:
-    """States for many subjects with a fixed number of queries."""
+def states(
+    session: Session,
+    subjects: list[Subject],
+    now: datetime,
+    known: Mapping[int, core.History] | None = None,
+) -> list[SubjectState]:
+    """States for many subjects with a fixed number of queries; the histories in ``known``
+    (by subject id) are taken as they are instead of loaded."""
     if not subjects:
         return []
-    histories = load_histories(session, [s.id for s in subjects if s.id is not None])
+    known = known or {}
+    histories = dict(known)
+    histories.update(
+        load_histories(session, [s.id for s in subjects if s.id is not None and s.id not in known])
+    )
     sites = _kept(session, Site, {x.site_id for x in subjects})
     versions = _kept(session, ProtocolVersion, {x.protocol_version_id for x in subjects})
     result = []

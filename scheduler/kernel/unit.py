@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from scheduler import core
 from scheduler.clock import Clock, SystemClock
 from scheduler.db import transaction
 from scheduler.kernel import sites
@@ -36,6 +37,15 @@ class Unit:
     """The derived stores refreshed at commit for ``changed_subjects``."""
     audit_entries: list[AuditEntry] = field(default_factory=list)
     """Entries of this unit, chained and inserted at commit (``audit_chain.seal``)."""
+    known_histories: dict[int, core.History] = field(default_factory=dict)
+    """Histories a service knows as the database now holds them (``knows``): the refresh at
+    commit reads these instead of loading them again."""
+
+    def knows(self, subject_id: int, history: core.History) -> None:
+        """Say that ``history`` is the subject's history with this unit's writes, so the refresh
+        at commit need not load it again. Call it after the write's ``audit``: any later
+        change to the subject audits again and so forgets it."""
+        self.known_histories[subject_id] = history
 
     def audit(
         self,
@@ -52,6 +62,7 @@ class Unit:
         written at commit, when it is linked to the end of the audit chain."""
         if subject_id is not None:
             self.changed_subjects.add(subject_id)
+            self.known_histories.pop(subject_id, None)
         self.audit_entries.append(
             AuditEntry(
                 at=self.now,

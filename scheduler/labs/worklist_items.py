@@ -118,7 +118,9 @@ def refresh_lab_items(unit: Unit, subject_states: Sequence[SubjectState]) -> Non
     session = unit.session
     session.execute(_DELETE, {"ids": ids})
     events: dict[int, list[AdverseEvent]] = {}
-    for event in session.exec(_EVENTS, params={"ids": ids}):
+    # Only a standing event can propose anything, and most subjects have none.
+    with_events = [s.subject.id for s in subject_states if s.history.adverse_events]
+    for event in session.exec(_EVENTS, params={"ids": with_events}) if with_events else ():
         events.setdefault(event.subject_id, []).append(event)
     results: dict[int, list[LabResult]] = {}
     for row in session.exec(_RESULTS, params={"ids": ids}):

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from scheduler.errors import NotFound
@@ -68,14 +69,18 @@ def live_link(session: Session, subject_id: int) -> PatientLink | None:
     return session.exec(query.order_by(col(PatientLink.id).desc())).first()
 
 
+_WITH_LINKS = select(PatientLink.subject_id).where(
+    col(PatientLink.subject_id).in_(bindparam("ids", expanding=True)),
+    col(PatientLink.revoked_at).is_(None),
+)
+"""Built once: the reminders' refresh asks it on every write of a subject with reminders."""
+
+
 def subjects_with_links(session: Session, subject_ids: list[int]) -> set[int]:
     """Those of ``subject_ids`` with a live link (their dose reminders carry one-tap links)."""
     if not subject_ids:
         return set()
-    query = select(PatientLink.subject_id).where(
-        col(PatientLink.subject_id).in_(subject_ids), col(PatientLink.revoked_at).is_(None)
-    )
-    return set(session.exec(query))
+    return set(session.exec(_WITH_LINKS, params={"ids": subject_ids}))
 
 
 def revoke_link(unit: Unit, code: str, *, reason: str) -> int:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import BindParameter, bindparam, delete, exists, insert
 from sqlmodel import col, select
 
 from scheduler.core.lab_rules import home_bp_alert
@@ -105,32 +105,37 @@ def _unreported_items(
     return items
 
 
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_DELETE = delete(PatientWorkItem).where(col(PatientWorkItem.subject_id).in_(_IDS))
+_REPORTS = (
+    select(
+        PatientReport,
+        exists().where(col(PatientReview.report_id) == col(PatientReport.id)).label("reviewed"),
+    )
+    .where(col(PatientReport.subject_id).in_(_IDS))
+    .order_by(col(PatientReport.id))
+)
+_ALERTING_LINKS = select(PatientLink).where(
+    col(PatientLink.subject_id).in_(_IDS),
+    col(PatientLink.revoked_at).is_(None),
+    col(PatientLink.alert_unreported),
+)
+"""Built once: on a write, building the statements cost more than running them."""
+
+
 def refresh_patient_items(unit: Unit, subject_states: Sequence[SubjectState]) -> None:
     ids = [s.subject.id for s in subject_states if s.subject.id is not None]
     if not ids:
         return
     session = unit.session
-    session.execute(delete(PatientWorkItem).where(col(PatientWorkItem.subject_id).in_(ids)))
+    session.execute(_DELETE, {"ids": ids})
     reports: dict[int, list[PatientReport]] = {}
-    for row in session.exec(
-        select(PatientReport)
-        .where(col(PatientReport.subject_id).in_(ids))
-        .order_by(col(PatientReport.id))
-    ):
+    reviewed: set[int | None] = set()
+    for row, was_reviewed in session.execute(_REPORTS, {"ids": ids}):
         reports.setdefault(row.subject_id, []).append(row)
-    reviewed = set(
-        session.exec(select(PatientReview.report_id).where(col(PatientReview.subject_id).in_(ids)))
-    )
-    links = {
-        row.subject_id: row
-        for row in session.exec(
-            select(PatientLink).where(
-                col(PatientLink.subject_id).in_(ids),
-                col(PatientLink.revoked_at).is_(None),
-                col(PatientLink.alert_unreported),
-            )
-        )
-    }
+        if was_reviewed:
+            reviewed.add(row.id)
+    links = {row.subject_id: row for row in session.exec(_ALERTING_LINKS, params={"ids": ids})}
     values = []
     for state in subject_states:
         sid = state.subject.id or 0

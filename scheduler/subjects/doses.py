@@ -3,9 +3,10 @@ reason; the earlier record stays in the database and in the audit trail."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, tzinfo
 
+from sqlalchemy import bindparam
 from sqlmodel import func, select
 
 from scheduler import core
@@ -16,6 +17,14 @@ from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.unit import Unit
 from scheduler.kernel.validation import check_text, not_in_future, parse_date, parse_time
 from scheduler.models import DoseRecord
+
+_LAST_OF_SLOT = select(func.max(DoseRecord.id)).where(
+    DoseRecord.subject_id == bindparam("subject"),
+    DoseRecord.dose_date == bindparam("day"),
+    DoseRecord.slot == bindparam("slot"),
+)
+"""What a new record corrects: the slot's latest, voided or not. Built once, as the other
+statements of a write."""
 
 
 @dataclass(frozen=True)
@@ -51,16 +60,13 @@ def record_dose(
         )
     candidate = core.DoseOutcome(id=-1, on=day, taken=taken, slot=slot, taken_at=taken_at)
     plan = state.with_history(doses=(*state.history.doses, candidate))
+    subject_id = state.subject.id or 0
     row = DoseRecord(
-        subject_id=state.subject.id or 0,
+        subject_id=subject_id,
         dose_date=day,
         slot=slot,
         corrects_id=unit.session.exec(
-            select(func.max(DoseRecord.id)).where(
-                DoseRecord.subject_id == state.subject.id,
-                DoseRecord.dose_date == day,
-                DoseRecord.slot == slot,
-            )
+            _LAST_OF_SLOT, params={"subject": subject_id, "day": day, "slot": slot}
         ).one(),
         taken=taken,
         taken_at=taken_at,
@@ -84,6 +90,8 @@ def record_dose(
         new=new,
         reason=reason,
     )
+    stored = replace(candidate, id=row.id or 0)
+    unit.knows(subject_id, replace(state.history, doses=(*state.history.doses, stored)))
     recorded = next(s for s in plan.doses() if s.record_id == -1)
     return RecordedDose(record=row, slot=recorded, corrected=bool(earlier))
 

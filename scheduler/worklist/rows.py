@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, delete, func, insert
+from sqlalchemy import BindParameter, bindparam, delete, func, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -72,7 +72,11 @@ DAY1_LOOKAHEAD_DAYS = 3
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _STATUS = SubjectStatus.__table__  # type: ignore[attr-defined]
 _STORED_STATUSES = core_select(_STATUS).where(_STATUS.c.subject_id.in_(_IDS))
-_DELETE_STATUSES = delete(_STATUS).where(_STATUS.c.subject_id.in_(_IDS))
+_UPDATE_STATUS = (
+    update(_STATUS)
+    .where(_STATUS.c.subject_id == bindparam("b_subject_id"))
+    .values({c.name: bindparam(c.name) for c in _STATUS.c if c.name != "subject_id"})
+)
 _DELETES = {
     table: delete(table.__table__).where(table.__table__.c.subject_id.in_(_IDS))  # type: ignore[union-attr]
     for table in (ScheduledVisit, MissedDose, StandingItem)
@@ -389,7 +393,7 @@ def write_rows(session: Session, subject_states: Sequence[SubjectState]) -> None
         row.subject_id: row for row in session.execute(_STORED_STATUSES, {"ids": ids}).mappings()
     }
     rows = Rows()
-    changed: list[int] = []
+    updated: list[dict[str, Any]] = []
     rewritten: list[int] = []
     for state in subject_states:
         sid = state.subject.id or 0
@@ -397,17 +401,22 @@ def write_rows(session: Session, subject_states: Sequence[SubjectState]) -> None
             state.plan(), sid, state.site.id or 0, state.site.code, records[sid], booked.get(sid)
         )
         old = stored.get(sid)
-        if old is not None and dict(old) == new.statuses[0]:
+        status = new.statuses[0]
+        if old is not None and dict(old) == status:
             continue
-        changed.append(sid)
-        rows.statuses += new.statuses
-        if old is None or old["rows_digest"] != new.statuses[0]["rows_digest"]:
+        if old is None:
+            rows.statuses.append(status)
+        else:
+            updated.append(
+                {"b_subject_id": sid} | {k: v for k, v in status.items() if k != "subject_id"}
+            )
+        if old is None or old["rows_digest"] != status["rows_digest"]:
             rewritten.append(sid)
             rows.visits += new.visits
             rows.missed += new.missed
             rows.standing += new.standing
-    if changed:
-        session.execute(_DELETE_STATUSES, {"ids": changed})
+    if updated:
+        session.execute(_UPDATE_STATUS, updated)
     if rewritten:
         for table, _ in rows.others():
             session.execute(_DELETES[table], {"ids": rewritten})
