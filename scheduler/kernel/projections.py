@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from scheduler.kernel.subject_state import LOCKED, SubjectState, states
@@ -37,7 +38,15 @@ _LOCKED = (
     .order_by(col(Subject.id))
     .with_for_update()
 )
-"""Built once: on a write, building the statement cost more than running it."""
+_SUBJECT = Subject.__table__  # type: ignore[attr-defined]
+_BUMP = (
+    update(_SUBJECT)
+    .where(_SUBJECT.c.id.in_(bindparam("ids", expanding=True)))
+    .values(revision=_SUBJECT.c.revision + 1)
+)
+"""Built once: on a write, building the statement cost more than running it. The bump goes to
+the table, and the loaded subjects are told the new value, so that no flush of the session
+is needed for it."""
 
 
 def install(projections: Sequence[Projection]) -> None:
@@ -65,9 +74,9 @@ def refresh_derived(unit: Unit, subject_ids: Sequence[int]) -> None:
         subjects = [locked[i] for i in sorted(subject_ids)]
     else:
         subjects = list(unit.session.exec(_LOCKED, params={"ids": list(subject_ids)}))
+    unit.session.execute(_BUMP, {"ids": [s.id for s in subjects]})
     for subject in subjects:
-        subject.revision += 1
-        unit.session.add(subject)
+        set_committed_value(subject, "revision", subject.revision + 1)
     if not unit.projections:
         return
     fresh = states(unit.session, subjects, unit.now, known=unit.known_histories)
