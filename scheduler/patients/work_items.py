@@ -115,33 +115,41 @@ _REPORTS = (
     .where(col(PatientReport.subject_id).in_(_IDS))
     .order_by(col(PatientReport.id))
 )
-_ALERTING_LINKS = select(PatientLink).where(
-    col(PatientLink.subject_id).in_(_IDS),
-    col(PatientLink.revoked_at).is_(None),
-    col(PatientLink.alert_unreported),
+_LINKS = (
+    select(PatientLink).where(col(PatientLink.subject_id).in_(_IDS)).order_by(col(PatientLink.id))
 )
 """Built once: on a write, building the statements cost more than running them."""
 
 
 def refresh_patient_items(unit: Unit, subject_states: Sequence[SubjectState]) -> None:
+    """A subject who never had a link has no reports (a report comes through a link) and so no
+    items; links are withdrawn, never deleted. Most subjects are such, and cost one query."""
     ids = [s.subject.id for s in subject_states if s.subject.id is not None]
     if not ids:
         return
     session = unit.session
-    session.execute(_DELETE, {"ids": ids})
+    links = list(session.exec(_LINKS, params={"ids": ids}))
+    linked = sorted({link.subject_id for link in links})
+    if not linked:
+        return
+    session.execute(_DELETE, {"ids": linked})
     reports: dict[int, list[PatientReport]] = {}
     reviewed: set[int | None] = set()
-    for row, was_reviewed in session.execute(_REPORTS, {"ids": ids}):
+    for row, was_reviewed in session.execute(_REPORTS, {"ids": linked}):
         reports.setdefault(row.subject_id, []).append(row)
         if was_reviewed:
             reviewed.add(row.id)
-    links = {row.subject_id: row for row in session.exec(_ALERTING_LINKS, params={"ids": ids})}
+    alerting = {
+        link.subject_id: link for link in links if link.revoked_at is None and link.alert_unreported
+    }
     values = []
     for state in subject_states:
         sid = state.subject.id or 0
+        if sid not in linked:
+            continue
         mine = reports.get(sid, [])
         found = _report_items(state, [r for r in mine if r.id not in reviewed])
-        link = links.get(sid)
+        link = alerting.get(sid)
         if link is not None:
             done = {(r.report_date, r.slot) for r in mine if r.kind == DOSE}
             found += _unreported_items(state, link, done)
