@@ -242,12 +242,16 @@ def unsigned_records(
         session.exec(_of(select(Void.record_kind, Void.record_id), Void, subject_id, site_ids))
     )
     found: list[Unsigned] = []
+    # Plain rows, not ORM objects: a list of every site holds hundreds of these.
+    connection = session.connection()
     for kind, table in SIGNED_KINDS.items():
-        for row in session.exec(_of(select(table), table, subject_id, site_ids)):
+        query = _of(select(*table.__table__.columns), table, subject_id, site_ids)  # type: ignore[attr-defined]
+        for row in connection.execute(query):
             key = (kind, row.id)
             if key not in signed and key not in voided:
                 found.append(_unsigned(kind, row))
-    for void in session.exec(_of(select(Void), Void, subject_id, site_ids)):
+    voids = _of(select(*Void.__table__.columns), Void, subject_id, site_ids)  # type: ignore[attr-defined]
+    for void in connection.execute(voids):
         if (void.record_kind, void.record_id) in signed and ("void", void.id) not in signed:
             found.append(_unsigned("void", void))
     return sorted(found, key=lambda u: (u.recorded_at, u.kind, u.id))

@@ -294,14 +294,19 @@ def _signature_items(
         return
     owners = {u.subject_id for u in waiting}
     subjects = {
-        row.id: row for row in session.scalars(select(Subject).where(col(Subject.id).in_(owners)))
+        subject_id: (code, site_id)
+        for subject_id, code, site_id in session.connection().execute(
+            select(col(Subject.id), col(Subject.code), col(Subject.site_id)).where(
+                col(Subject.id).in_(owners)
+            )
+        )
     }
     for record in waiting:
-        subject = subjects[record.subject_id]
-        out[subject.site_id].append(
+        code, site_id = subjects[record.subject_id]
+        out[site_id].append(
             WorkItem(
-                subject=subject.code,
-                site=codes[subject.site_id],
+                subject=code,
+                site=codes[site_id],
                 kind="awaiting_signature",
                 what=f"{record.kind}-{record.id}",
                 detail=f"awaiting signature: {record.meaning}",

@@ -2,15 +2,20 @@
 
 import json
 import re
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
 
 from scheduler.app.cli import main
 from scheduler.clock import SystemClock
+from scheduler.models import Site
+from scheduler.subjects.enrolment import enroll
 from scheduler.subjects.visits import record_visit
 from scheduler.web.labels import words
+from scheduler.worklist.pages import GROUP_ROWS
 from scheduler.worklist.work_item import URGENCY_TITLES
 
 
@@ -169,3 +174,96 @@ def test_the_cli_and_the_page_list_the_same_items_on_the_sites_today(
     page = _page_rows(nurse.get("/").text)
     assert page == _cli_rows(data)
     assert {"visit_in_window", "on_hold"} <= {i["kind"] for i in data["items"]}
+
+
+@pytest.fixture
+def busy_sites(units):
+    """The demo's site with more subjects in screening than a group shows on the page of every
+    site, and a second site, so the page holds two sites' lists."""
+    with units() as unit:
+        unit.session.add(Site(code="ZJU2", name="Second site", time_zone="Asia/Shanghai"))
+    c1d1 = date(2026, 3, 12)
+    for n in range(GROUP_ROWS + 3):
+        with units() as unit:
+            enroll(
+                unit,
+                f"S-{n:03d}",
+                c1d1=c1d1,
+                surgery=c1d1 - timedelta(days=35),
+                site_code="ZJU1",
+            )
+
+
+def _sections(html: str) -> dict[str, str]:
+    """Each site's part of the page, by site code."""
+    parts = re.split(r'<section class="site-list" data-site="([^"]+)">', html)[1:]
+    return dict(zip(parts[::2], parts[1::2], strict=True))
+
+
+def _more_lines(section: str) -> list[tuple[str, str]]:
+    """(the line's text, its link) of each group the page shortened."""
+    return [
+        (re.sub(r"<[^>]+>", "", line), unescape(link))
+        for line in re.findall(r'<p class="more">(.*?)</p>', section)
+        for link in re.findall(r'href="([^"]+)"', line)
+    ]
+
+
+def test_the_page_of_every_site_shows_each_groups_first_items_and_links_to_the_rest(
+    nurse, busy_sites
+):
+    """Each group shows its first items, most urgent first, with its full count in the heading;
+    under a shortened group, how many more and a link to the site's own page of the day, which
+    shows every item. The API keeps every item."""
+    data = nurse.get("/api/worklist").json()
+    every = {code: _cli_rows({"items": [i for i in data["items"] if i["site"] == code]})
+             for code in ("ZJU1", "ZJU2")}  # fmt: skip
+    assert len(every["ZJU1"]) > GROUP_ROWS
+    sections = _sections(nurse.get("/").text)
+    assert set(sections) == {"ZJU1", "ZJU2"}
+    shortened = []
+    for code, section in sections.items():
+        groups: dict[str, list[tuple[str, ...]]] = {}
+        for row in every[code]:
+            groups.setdefault(row[0], []).append(row)
+        assert _page_rows(section) == [r for rows in groups.values() for r in rows[:GROUP_ROWS]]
+        headings = re.findall(r"<h3>([^<(]+) \((\d+)\)</h3>", section)
+        assert headings == [(title, str(len(rows))) for title, rows in groups.items()]
+        expected = [
+            (
+                f"{len(rows) - GROUP_ROWS} more items in this group are not shown: "
+                f"open {code}'s full list to see them all.",
+                f"/?site={code}&date=2026-03-02",
+            )
+            for rows in groups.values()
+            if len(rows) > GROUP_ROWS
+        ]
+        assert _more_lines(section) == expected
+        shortened += expected
+    assert shortened, "no group of the busy site was shortened"
+    site_page = nurse.get(shortened[0][1])
+    assert site_page.status_code == 200
+    assert 'value="ZJU1" selected' in site_page.text
+    assert _page_rows(site_page.text) == every["ZJU1"]
+    assert '<p class="more">' not in site_page.text
+
+
+def _largest_group(data: dict) -> int:
+    return max(Counter(i["urgency"] for i in data["items"]).values())
+
+
+def test_one_sites_page_shows_every_item(nurse, busy_sites):
+    data = nurse.get("/api/worklist", params={"site": "ZJU1"}).json()
+    assert _largest_group(data) > GROUP_ROWS
+    page = nurse.get("/", params={"site": "ZJU1"}).text
+    assert _page_rows(page) == _cli_rows(data)
+    assert '<p class="more">' not in page
+
+
+def test_the_count_of_items_not_shown_is_said_in_chinese(nurse, busy_sites):
+    answer = nurse.form("/account/language", {"language": "zh_CN"}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    data = nurse.get("/api/worklist", params={"site": "ZJU1"}).json()
+    more = _largest_group(data) - GROUP_ROWS
+    lines = [text for text, _ in _more_lines(_sections(nurse.get("/").text)["ZJU1"])]
+    assert f"本组另有 {more} 项未显示：打开 ZJU1 的完整工作清单查看全部。" in lines
