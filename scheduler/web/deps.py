@@ -209,6 +209,7 @@ response, when a failure can no longer reach the client)."""
 async def get_unit_opener(
     request: Request, staff: CurrentStaff
 ) -> Callable[[], AbstractContextManager[Unit]]:
+    """What a ``WriteRoute`` write receives in place of its unit, to open it in its own trip."""
     return partial(request_unit, request, staff.name)
 
 
@@ -225,8 +226,10 @@ class WriteRoute(APIRoute):
     the commit to the pool one after the other, each trip a wait for the event loop and a
     thread: about a millisecond of a write's CPU, and, on SQLite, between the operation's
     first statement and its commit, inside the database's one write lock, which every other
-    writer waits for. Reads keep the dependency: their answers (a worklist of thousands of
-    items) are checked in the pool, not on the event loop."""
+    writer waits for. The answer is checked on the event loop after the commit, so an
+    operation answers with values (a dict, a pydantic model), never with rows still to load.
+    Reads keep the dependency: their answers (a worklist of thousands of items) are checked in
+    the pool, not on the event loop."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if WRITE_METHODS.intersection(kwargs.get("methods") or ()):
