@@ -1,11 +1,17 @@
 """Dose writes per second: 4 writer processes, each on its own subjects, through the service
 layer (one unit of work per dose, as the CLI and the pages do) and through the JSON API (an
-in-process ASGI client per writer), against the floor measured in the same run: bare one-row
-commits on the same database engine (SQLite in WAL mode; PostgreSQL). Prints figures; asserts
-nothing.
+in-process HTTP client per writer), against the floor measured in the same run: bare one-row
+commits on the same database engine (SQLite in WAL mode; PostgreSQL). Prints figures, and the
+writers' CPU time a write; asserts nothing.
 
     .venv/bin/python benchmarks/write_throughput.py [--writers 4] [--doses 100]
-        [--db postgresql+psycopg://postgres@127.0.0.1:5432/dosing_bench]
+        [--db postgresql+psycopg://postgres@127.0.0.1:5432/dosing_bench] [--client asgi]
+
+The API writers send their requests with Starlette's TestClient, which runs the app on a
+second thread behind a blocking portal and crosses to it and back for every request, work no
+server does; ``--client asgi`` sends them with httpx over ASGI on the app's own event loop, as
+a server (uvicorn) runs it. Either client's own work (building the request, reading the answer)
+is counted, since it runs in the writer's process.
 
 Without ``--db`` it runs on a new SQLite file. A PostgreSQL database named by ``--db`` is
 dropped and created again.
@@ -31,6 +37,10 @@ days have all passed and each is recorded as the nurse does, the same week. (Dos
 a plan long finished would also move its end-of-treatment visit with each one, which is not
 what a dose write costs in the clinic.)"""
 DOSING_DAYS = [C1D1 + timedelta(days=d) for d in range(14)]
+Job = tuple[str, int, int, "multiprocessing.Barrier"]
+"""A writer's database, number, doses and start barrier."""
+Span = tuple[float, float, float]
+"""When a writer began and ended (monotonic seconds), and its CPU seconds in between."""
 
 
 def _codes(writer: int, doses: int) -> list[str]:
@@ -74,7 +84,7 @@ def _setup(url: str, writers: int, doses: int) -> None:
     os.environ["BENCH_TOKEN"] = token
 
 
-def _service_writer(args: tuple[str, int, int, multiprocessing.Barrier]) -> tuple[float, float]:
+def _service_writer(args: Job) -> Span:
     url, writer, doses, start = args
     from scheduler.app.bootstrap import bootstrap
     from scheduler.db import get_engine
@@ -86,34 +96,50 @@ def _service_writer(args: tuple[str, int, int, multiprocessing.Barrier]) -> tupl
     engine, settings = get_engine(url), Settings(database_url=url)
     jobs = _jobs(writer, doses)
     start.wait()
-    began = time.monotonic()
+    began, cpu = time.monotonic(), time.process_time()
     for code, day in jobs:
         with unit_of_work(engine, "bench.nurse", settings=settings) as unit:
             record_dose(unit, f"svc-{code}", on=day, taken=True)
-    return began, time.monotonic()
+    return began, time.monotonic(), time.process_time() - cpu
 
 
-def _api_writer(args: tuple[str, int, int, multiprocessing.Barrier]) -> tuple[float, float]:
+def _api_writer(args: Job) -> Span:
     url, writer, doses, start = args
-    from fastapi.testclient import TestClient
-
     from scheduler.app.web import create_app
     from scheduler.settings import Settings
 
     app = create_app(Settings(database_url=url))
     headers = {"Authorization": f"Bearer {os.environ['BENCH_TOKEN']}"}
-    jobs = _jobs(writer, doses)
-    # One event loop for the writer's requests, as a server has: outside a ``with`` block the
-    # test client starts a thread and a loop for every request.
-    with TestClient(app, headers=headers) as client:
-        start.wait()
-        began = time.monotonic()
-        for code, day in jobs:
-            answer = client.post(
-                f"/api/subjects/api-{code}/doses", json={"date": day.isoformat(), "taken": True}
-            )
-            assert answer.status_code == 201, answer.text
-        return began, time.monotonic()
+    jobs = [(f"/api/subjects/api-{code}/doses", d.isoformat()) for code, d in _jobs(writer, doses)]
+    if os.environ["BENCH_CLIENT"] == "testclient":
+        from fastapi.testclient import TestClient
+
+        # One event loop for the writer's requests: outside a ``with`` block the test client
+        # starts a thread and a loop for every request.
+        with TestClient(app, headers=headers) as client:
+            start.wait()
+            began, cpu = time.monotonic(), time.process_time()
+            for path, day in jobs:
+                answer = client.post(path, json={"date": day, "taken": True})
+                assert answer.status_code == 201, answer.text
+            return began, time.monotonic(), time.process_time() - cpu
+
+    import asyncio
+
+    import httpx
+
+    async def write() -> Span:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=headers
+        ) as client:
+            start.wait()
+            began, cpu = time.monotonic(), time.process_time()
+            for path, day in jobs:
+                answer = await client.post(path, json={"date": day, "taken": True})
+                assert answer.status_code == 201, answer.text
+            return began, time.monotonic(), time.process_time() - cpu
+
+    return asyncio.run(write())
 
 
 def _floor_sqlite(path: str, rows: int) -> float:
@@ -144,17 +170,19 @@ def _floor_postgres(url: str, rows: int) -> float:
     return rows / elapsed
 
 
-def _run(kind: str, url: str, writers: int, doses: int) -> float:
-    """Writes over the time from the barrier's release to the last writer's end: the writers'
-    imports and start-up, which a server pays once, are left out."""
+def _run(kind: str, url: str, writers: int, doses: int) -> tuple[float, float]:
+    """Writes over the time from the barrier's release to the last writer's end (the writers'
+    imports and start-up, which a server pays once, are left out), and the writers' CPU time a
+    write (milliseconds, every thread of the process): on a machine whose other work slows the
+    rate, the CPU a write costs varies much less."""
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         start = manager.Barrier(writers)
         target = _service_writer if kind == "service" else _api_writer
         with context.Pool(writers) as pool:
             spans = pool.map(target, [(url, w, doses, start) for w in range(writers)])
-    wall = max(end for _, end in spans) - min(began for began, _ in spans)
-    return writers * doses / wall
+    wall = max(end for _, end, _ in spans) - min(began for began, _, _ in spans)
+    return writers * doses / wall, 1000 * sum(cpu for _, _, cpu in spans) / (writers * doses)
 
 
 def main() -> None:
@@ -162,8 +190,16 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--doses", type=int, default=100, help="dose writes per writer")
     parser.add_argument("--db", default="")
+    parser.add_argument(
+        "--client",
+        choices=("testclient", "asgi"),
+        default="testclient",
+        help="the API writers' client: Starlette's TestClient, which runs the app on a thread of "
+        "its own (default), or httpx over ASGI on the app's event loop",
+    )
     options = parser.parse_args()
     os.environ.setdefault("DOSING_PASSWORD_HASH_COST", "minimal")
+    os.environ["BENCH_CLIENT"] = options.client
     if options.db:
         url = options.db
         admin = make_url(url).set(database="postgres")
@@ -184,8 +220,12 @@ def main() -> None:
     backend = make_url(url).get_backend_name()
     print(f"{backend}: {options.writers} writers x {options.doses} dose writes, own subjects")
     print(f"  floor (bare one-row commits, one connection): {floor:8.1f} commits/s")
-    print(f"  service layer (one unit of work per dose):   {service:8.1f} writes/s")
-    print(f"  JSON API (POST /api/subjects/{{code}}/doses): {api:8.1f} writes/s")
+    for label, (rate, cpu) in (
+        ("service layer (one unit of work per dose):  ", service),
+        ("JSON API (POST /api/subjects/{code}/doses):", api),
+    ):
+        print(f"  {label} {rate:8.1f} writes/s, {cpu:5.1f} ms CPU a write")
+    print(f"  (the API's client: {options.client})")
 
 
 if __name__ == "__main__":

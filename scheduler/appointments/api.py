@@ -22,9 +22,9 @@ from scheduler.kernel.sites import get_site
 from scheduler.kernel.subject_state import subject_state
 from scheduler.kernel.validation import CODE_PATTERN
 from scheduler.web.api_types import ERRORS, ApiModel, ClockTime, Code, Day, Reason
-from scheduler.web.deps import AdminStaff, NurseStaff, SubjectCode, UnitDep
+from scheduler.web.deps import AdminStaff, NurseStaff, SubjectCode, UnitDep, WriteRoute
 
-router = APIRouter(prefix="/api", responses=ERRORS, tags=["appointments"])
+router = APIRouter(prefix="/api", route_class=WriteRoute, responses=ERRORS, tags=["appointments"])
 
 VisitCode = Annotated[str, Path(pattern=CODE_PATTERN, description="Visit code, e.g. C2D1")]
 SiteCode = Annotated[str, Path(pattern=CODE_PATTERN, description="Site code")]

@@ -12,9 +12,9 @@ from scheduler.eligibility.checklist import answer_criterion, checklist, waive_c
 from scheduler.eligibility.screening import consort_counts, record_screen_failure, screening_log
 from scheduler.kernel.subject_state import subject_state
 from scheduler.web.api_types import ERRORS, ApiModel, Code, Day, Reason
-from scheduler.web.deps import InvestigatorStaff, NurseStaff, SubjectCode, UnitDep
+from scheduler.web.deps import InvestigatorStaff, NurseStaff, SubjectCode, UnitDep, WriteRoute
 
-router = APIRouter(prefix="/api", responses=ERRORS, tags=["eligibility"])
+router = APIRouter(prefix="/api", route_class=WriteRoute, responses=ERRORS, tags=["eligibility"])
 
 
 class AnswerIn(ApiModel):

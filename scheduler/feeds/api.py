@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 from scheduler.errors import Conflict
 from scheduler.feeds.tokens import PATIENT, issue_feed, revoke_feed, token_status
 from scheduler.web.api_types import ERRORS, ApiModel, Reason
-from scheduler.web.deps import NurseStaff, SubjectCode, UnitDep
+from scheduler.web.deps import NurseStaff, SubjectCode, UnitDep, WriteRoute
 from scheduler.web.public_url import feed_settings
 
-router = APIRouter(prefix="/api", responses=ERRORS, tags=["feeds"])
+router = APIRouter(prefix="/api", route_class=WriteRoute, responses=ERRORS, tags=["feeds"])
 
 
 class FeedStatusOut(BaseModel):

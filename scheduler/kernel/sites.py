@@ -9,6 +9,7 @@ start from ``visible_sites`` or ``site_scope``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
@@ -34,7 +35,14 @@ def bind_account(session: Session, name: str) -> None:
         .join(StaffUser, col(StaffUser.id) == StaffSite.staff_id)
         .where(StaffUser.name == name)
     ).all()
-    session.info[SITE_SCOPE] = frozenset(ids) if ids else None
+    bind_sites(session, ids)
+
+
+def bind_sites(session: Session, site_ids: Collection[int]) -> None:
+    """Bind the session to the sites ``site_ids`` of its account, read by the caller with the
+    account itself (a request reads them with its token or login session): no statement, so on
+    SQLite the unit's write lock is taken by its service's first one, not here."""
+    session.info[SITE_SCOPE] = frozenset(site_ids) if site_ids else None
 
 
 def site_scope(session: Session) -> frozenset[int] | None:

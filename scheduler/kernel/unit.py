@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,16 +87,21 @@ def unit_of_work(
     projections: tuple[Projection, ...] | None = None,
     *,
     bind_account: bool = False,
+    account_sites: Collection[int] | None = None,
 ) -> Iterator[Unit]:
     """One transaction for one command; ``projections`` default to those the composition root
     installed. With ``bind_account`` the unit acts for the staff account named ``actor`` and
     sees only the subjects of its sites (``kernel.sites``); the web and the CLI ask for it, the
-    worker and the setup commands do not."""
+    worker and the setup commands do not. ``account_sites``, the ids of the account's sites
+    when the caller has read them already (a request, with its token), saves reading them in
+    the transaction."""
     actor = check_text("user", actor, required=True, limit=64)
     now = (clock or SystemClock()).now()
     with transaction(engine) as session:
         session.info[LOCKS_SUBJECTS] = True
-        if bind_account:
+        if account_sites is not None:
+            sites.bind_sites(session, account_sites)
+        elif bind_account:
             sites.bind_account(session, actor)
         unit = Unit(
             session=session,

@@ -15,9 +15,9 @@ from scheduler.labs.day1 import confirm_computed_day1, evaluate_day1
 from scheduler.labs.history import labs_json, subject_labs
 from scheduler.labs.results import record_result
 from scheduler.web.api_types import ERRORS, ApiModel, Day, Reason
-from scheduler.web.deps import InvestigatorStaff, NurseStaff, SubjectCode, UnitDep
+from scheduler.web.deps import InvestigatorStaff, NurseStaff, SubjectCode, UnitDep, WriteRoute
 
-router = APIRouter(prefix="/api", responses=ERRORS, tags=["labs"])
+router = APIRouter(prefix="/api", route_class=WriteRoute, responses=ERRORS, tags=["labs"])
 
 
 class LabIn(ApiModel):

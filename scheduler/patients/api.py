@@ -22,10 +22,10 @@ from scheduler.patients.reports import report_json
 from scheduler.patients.reviews import Correction, review_json, review_report
 from scheduler.patients.view import panel
 from scheduler.web.api_types import ERRORS, ApiModel, Reason, RequiredReason
-from scheduler.web.deps import NurseStaff, SubjectCode, UnitDep
+from scheduler.web.deps import NurseStaff, SubjectCode, UnitDep, WriteRoute
 from scheduler.web.public_url import feed_settings
 
-router = APIRouter(prefix="/api", responses=ERRORS, tags=["patient page"])
+router = APIRouter(prefix="/api", route_class=WriteRoute, responses=ERRORS, tags=["patient page"])
 
 
 class LinkStatusOut(BaseModel):

@@ -13,9 +13,16 @@ from pydantic import BaseModel, Field
 from scheduler.reminders.channels.registry import CHANNEL_NAMES
 from scheduler.reminders.outbox import PreferenceSummary, preference_summary, set_preference
 from scheduler.web.api_types import ERRORS, ApiModel
-from scheduler.web.deps import CurrentStaff, NurseStaff, SubjectCode, UnitDep, request_unit
+from scheduler.web.deps import (
+    CurrentStaff,
+    NurseStaff,
+    SubjectCode,
+    UnitDep,
+    WriteRoute,
+    request_unit,
+)
 
-router = APIRouter(prefix="/api", responses=ERRORS, tags=["reminders"])
+router = APIRouter(prefix="/api", route_class=WriteRoute, responses=ERRORS, tags=["reminders"])
 
 
 class ReminderPreferenceOut(BaseModel):

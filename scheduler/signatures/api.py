@@ -11,9 +11,9 @@ from fastapi import APIRouter
 
 from scheduler.signatures.services import awaiting_signature, signatures_of
 from scheduler.web.api_types import ERRORS
-from scheduler.web.deps import CurrentStaff, SubjectCode, UnitDep
+from scheduler.web.deps import CurrentStaff, SubjectCode, UnitDep, WriteRoute
 
-router = APIRouter(prefix="/api", tags=["signatures"], responses=ERRORS)
+router = APIRouter(prefix="/api", route_class=WriteRoute, tags=["signatures"], responses=ERRORS)
 
 
 @router.get("/subjects/{code}/signatures")

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, func, select
 
 from scheduler.errors import Conflict, InputError, NotFound
@@ -59,6 +60,9 @@ class Staff:
     """Codes of the sites the account works at; empty for a study-wide account."""
     language: str = "en"
     """The language its pages are shown in."""
+    site_ids: frozenset[int] = frozenset()
+    """Ids of those sites: what a unit of work acting for the account is bound to, known
+    before its transaction begins (``kernel.sites``)."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,47 @@ def _sites_of(session: Session, staff_ids: Sequence[int]) -> dict[int, tuple[str
 
 
 def _staff(session: Session, row: StaffUser) -> Staff:
-    sites = _sites_of(session, [row.id or 0]).get(row.id or 0, ())
-    return Staff(id=row.id or 0, name=row.name, role=row.role, sites=sites, language=row.language)
+    sites = session.exec(
+        select(Site.id, Site.code)
+        .join(StaffSite, col(StaffSite.site_id) == Site.id)
+        .where(StaffSite.staff_id == row.id)
+        .order_by(col(Site.code))
+    ).all()
+    return _account(row, sites)
+
+
+def _account(row: StaffUser, sites: Sequence[tuple[int | None, str | None]]) -> Staff:
+    """The account of ``row`` working at ``sites`` (id, code), in code order; rows of an outer
+    join to no site at all are (None, None)."""
+    return Staff(
+        id=row.id or 0,
+        name=row.name,
+        role=row.role,
+        sites=tuple(code for site_id, code in sites if site_id is not None and code is not None),
+        language=row.language,
+        site_ids=frozenset(site_id for site_id, _ in sites if site_id is not None),
+    )
+
+
+# What every request asks first: its credential (bound as ``digest``), the account and the
+# account's sites, one row a site (one row with no site for a study-wide account), in one
+# statement built once.
+_TOKEN_ACCOUNT = (
+    select(ApiToken, StaffUser, Site.id, Site.code)
+    .join(StaffUser, col(StaffUser.id) == ApiToken.staff_id)
+    .outerjoin(StaffSite, col(StaffSite.staff_id) == StaffUser.id)
+    .outerjoin(Site, col(Site.id) == StaffSite.site_id)
+    .where(ApiToken.token_sha256 == bindparam("digest"))
+    .order_by(col(Site.code))
+)
+_SESSION_ACCOUNT = (
+    select(StaffSession, StaffUser, Site.id, Site.code)
+    .join(StaffUser, col(StaffUser.id) == StaffSession.staff_id)
+    .outerjoin(StaffSite, col(StaffSite.staff_id) == StaffUser.id)
+    .outerjoin(Site, col(Site.id) == StaffSite.site_id)
+    .where(StaffSession.token_sha256 == bindparam("digest"))
+    .order_by(col(Site.code))
+)
 
 
 def _check_sites(session: Session, codes: Sequence[str]) -> list[Site]:
@@ -204,7 +247,8 @@ def create_first_admin(
 
 def set_sites(unit: Unit, name: str, sites: Sequence[str], *, reason: str) -> Staff:
     """Replace the sites ``name`` works at (none: study-wide). Takes effect at the account's
-    next request: each unit of work reads the sites afresh."""
+    next request: each reads them afresh with its token or login session, and each CLI unit of
+    work in its transaction."""
     reason = check_text("reason", reason, required=True)
     row = get_staff_user(unit.session, name)
     chosen = _check_sites(unit.session, sites)
@@ -411,17 +455,13 @@ def start_session(unit: Unit, staff: Staff) -> LoginSession:
 
 def session_staff(session: Session, token: str, now: datetime) -> tuple[Staff, str] | None:
     """The staff user and CSRF token of a live login session, or None."""
-    found = session.exec(
-        select(StaffSession, StaffUser)
-        .join(StaffUser, col(StaffUser.id) == StaffSession.staff_id)
-        .where(StaffSession.token_sha256 == _digest(token))
-    ).first()
-    if found is None:
+    rows = session.exec(_SESSION_ACCOUNT, params={"digest": _digest(token)}).all()
+    if not rows:
         return None
-    login, user = found
+    login, user = rows[0][0], rows[0][1]
     if login.expires_at <= now or not user.active:
         return None
-    return _staff(session, user), login.csrf_token
+    return _account(user, [(site_id, code) for _, _, site_id, code in rows]), login.csrf_token
 
 
 def session_started_at(session: Session, token: str) -> datetime | None:
@@ -504,17 +544,13 @@ def revoke_api_token(unit: Unit, name: str, token_id: int, *, reason: str) -> Ap
 def token_staff(session: Session, token: str, now: datetime) -> Staff | None:
     """The active staff user a bearer token acts for, or None when unknown, revoked or expired.
     A use is noted in ``last_used_at`` (at most once a minute)."""
-    found = session.exec(
-        select(ApiToken, StaffUser)
-        .join(StaffUser, col(StaffUser.id) == ApiToken.staff_id)
-        .where(ApiToken.token_sha256 == _digest(token))
-    ).first()
-    if found is None:
+    rows = session.exec(_TOKEN_ACCOUNT, params={"digest": _digest(token)}).all()
+    if not rows:
         return None
-    api_token, user = found
+    api_token, user = rows[0][0], rows[0][1]
     if api_token.revoked_at is not None or api_token.expires_at <= now or not user.active:
         return None
     if api_token.last_used_at is None or now - api_token.last_used_at >= TOKEN_USE_RESOLUTION:
         api_token.last_used_at = now
         session.add(api_token)
-    return _staff(session, user)
+    return _account(user, [(site_id, code) for _, _, site_id, code in rows])

@@ -31,9 +31,9 @@ from scheduler.staff.accounts import (
 )
 from scheduler.staff.throttle import unlock
 from scheduler.web.api_types import ERRORS, ApiModel, Code, RequiredReason, Text
-from scheduler.web.deps import AdminStaff, UnitDep
+from scheduler.web.deps import AdminStaff, UnitDep, WriteRoute
 
-router = APIRouter(prefix="/api", responses=ERRORS, tags=["admin"])
+router = APIRouter(prefix="/api", route_class=WriteRoute, responses=ERRORS, tags=["admin"])
 
 UserName = Annotated[str, Path(min_length=1, max_length=64, description="Staff user name")]
 

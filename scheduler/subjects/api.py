@@ -41,9 +41,10 @@ from scheduler.web.deps import (
     NurseStaff,
     SubjectCode,
     UnitDep,
+    WriteRoute,
 )
 
-router = APIRouter(prefix="/api", responses=ERRORS, tags=["subjects"])
+router = APIRouter(prefix="/api", route_class=WriteRoute, responses=ERRORS, tags=["subjects"])
 
 
 class EnrolIn(ApiModel):

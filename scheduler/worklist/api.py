@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 from scheduler.web.api_types import ERRORS, Code, Day
 from scheduler.web.deps import (
     UnitDep,
+    WriteRoute,
 )
 from scheduler.worklist.items import worklist_json, worklists
 
-router = APIRouter(prefix="/api", responses=ERRORS, tags=["worklist"])
+router = APIRouter(prefix="/api", route_class=WriteRoute, responses=ERRORS, tags=["worklist"])
 
 
 @router.get("/worklist")
