@@ -45,6 +45,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
 from scheduler import core
+from scheduler.app.bootstrap import bootstrap
 from scheduler.app.web import freeze_startup_heap
 from scheduler.clock import FixedClock
 from scheduler.db import get_engine, normalise_url
@@ -331,6 +332,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args()
+    bootstrap()  # the seeding's units of work refresh the derived rows, as the app's do
     if args.backend in ("sqlite", "both"):
         with _sqlite() as url:
             _measure(url, args.subjects, args.sites, args.rounds)
