@@ -23,7 +23,7 @@ from sqlalchemy import (
     collate,
     false,
     func,
-    literal,
+    literal_column,
     or_,
     select,
 )
@@ -111,11 +111,13 @@ _OPEN_VISITS = (
     )
 )
 _VISIT_URGENCY = case(
-    (col(_V.target) == _DAY, literal("today")),
-    (col(_V.window_end) < _DAY, literal("overdue")),
-    else_=literal("window"),
+    (col(_V.target) == _DAY, literal_column("'today'")),
+    (col(_V.window_end) < _DAY, literal_column("'overdue'")),
+    else_=literal_column("'window'"),
 )
-"""As ``_visit_items`` tells them apart (the kind follows: one per urgency)."""
+"""As ``_visit_items`` tells them apart (the kind follows: one per urgency). The words are
+written into the statement, not bound: a bound value is a new parameter each time it appears,
+and the window functions' partitions would no longer read as the same."""
 
 
 def _first_open_visits(collation: str | None) -> Select[Any]:
@@ -123,21 +125,21 @@ def _first_open_visits(collation: str | None) -> Select[Any]:
     the group's count: what the page of every site shows, without building the thousands of
     items it leaves out. Ranked as ``_sort_key`` orders (window end, subject code, visit code;
     the kind is one per urgency), the codes by code point as Python compares them: SQLite's
-    default collation does, PostgreSQL's database collation need not ("C" does)."""
+    default collation does, PostgreSQL's database collation need not ("C" does). The count
+    shares the rank's window (its frame the whole group): one sort, not two."""
 
     def text(column: Any) -> Any:
         return collate(column, collation) if collation else column
 
-    group = (col(_V.site_id), _VISIT_URGENCY)
-    ranked = _OPEN_VISITS.add_columns(
-        _VISIT_URGENCY.label("urgency"),
-        func.row_number()
-        .over(
-            partition_by=group,
-            order_by=(col(_V.window_end), text(col(_S.code)), text(col(_V.visit_code))),
-        )
-        .label("rank"),
-        func.count().over(partition_by=group).label("total"),
+    visits = _OPEN_VISITS.add_columns(_VISIT_URGENCY.label("urgency")).subquery()
+    window = {
+        "partition_by": (visits.c.site_id, visits.c.urgency),
+        "order_by": (visits.c.window_end, text(visits.c.code), text(visits.c.visit_code)),
+    }
+    ranked = select(
+        *visits.c,
+        func.row_number().over(**window).label("rank"),  # type: ignore[arg-type]
+        func.count().over(**window, rows=(None, None)).label("total"),  # type: ignore[arg-type]
     ).subquery()
     return select(*ranked.c).where(ranked.c.rank <= bindparam("first", type_=Integer))
 
