@@ -7,7 +7,9 @@ one site's list and for the list of every site (all 10,000 subjects):
   subjects without derived rows);
 - the floor: one hand-written SQL query (for all the sites at once, as the service draws sites
   sharing a day together) returning the same rows through the raw DB-API cursor, no objects
-  built.
+  built;
+- for every site, also ``worklists(first=GROUP_ROWS)``: what the page of every site draws, each
+  urgency group's first items and its count.
 Prints figures (median, 95th percentile and fastest of the timed rounds, after warm-up: on a
 shared machine the fastest is the one least disturbed by other work); asserts only that the
 service and the floor return the same number of rows.
@@ -56,13 +58,16 @@ from scheduler.migrate import upgrade
 from scheduler.models import Day1Check, ProtocolVersion, Site, Subject
 from scheduler.pharmacy.accountability import Records
 from scheduler.settings import Settings
+from scheduler.signatures.records import SIGNED_KINDS
 from scheduler.worklist.items import site_worklist, worklists
+from scheduler.worklist.pages import GROUP_ROWS
 from scheduler.worklist.rows import Rows, insert_rows, rows_for
 
 NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 TODAY = date(2026, 3, 2)
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
+SIGNED_TABLES = {kind: str(model.__tablename__) for kind, model in SIGNED_KINDS.items()}
 FLOOR_SQL = """
 SELECT s.code, v.visit_code, v.target, v.window_start, v.window_end, v.dose_mg
   FROM scheduledvisit v JOIN subjectstatus s ON s.subject_id = v.subject_id
@@ -92,7 +97,26 @@ SELECT s.code, NULL, NULL, NULL, NULL, s.dose_mg
   FROM standingitem i JOIN subjectstatus s ON s.subject_id = i.subject_id
  WHERE i.site_id IN :sites AND (i.shown_from IS NULL OR i.shown_from <= :day)
    AND (i.shown_until IS NULL OR i.shown_until >= :day)
+UNION ALL
+SELECT s.code, NULL, NULL, NULL, NULL, NULL
+  FROM void r JOIN subjectstatus s ON s.subject_id = r.subject_id
+ WHERE s.site_id IN :sites
+   AND EXISTS (SELECT 1 FROM signature g
+                WHERE g.record_kind = r.record_kind AND g.record_id = r.record_id)
+   AND NOT EXISTS (SELECT 1 FROM signature g WHERE g.record_kind = 'void' AND g.record_id = r.id)
+""" + "".join(
+    f"""UNION ALL
+SELECT s.code, NULL, NULL, NULL, NULL, NULL
+  FROM {table} r JOIN subjectstatus s ON s.subject_id = r.subject_id
+ WHERE s.site_id IN :sites
+   AND NOT EXISTS (SELECT 1 FROM signature g WHERE g.record_kind = '{kind}' AND g.record_id = r.id)
+   AND NOT EXISTS (SELECT 1 FROM void v WHERE v.record_kind = '{kind}' AND v.record_id = r.id)
 """
+    for kind, table in SIGNED_TABLES.items()
+)
+"""The decisions awaiting a signature (``signatures.records.unsigned_records``) are the last
+parts: each signable record neither signed nor voided, and each void of a signed record not
+itself signed."""
 
 
 VARIANTS = 12
@@ -281,12 +305,20 @@ def _measure(url: str, count: int, site_count: int, rounds: int) -> None:
         def every_site() -> int:
             return sum(len(w.items) for w in worklists(session, NOW, on=TODAY))
 
+        def every_site_first() -> int:
+            lists = worklists(session, NOW, on=TODAY, first=GROUP_ROWS)
+            return sum(len(w.items) for w in lists)
+
         figures = [
             ("one site: site_worklist (service)", *_timed(rounds, one_site)),
             ("one site: worklists (+ backfill probe)", *_timed(rounds, one_site_with_probe)),
             ("one site: hand-written SQL (floor)", *_timed(rounds, _floor(engine, sites[:1]))),
             ("every site: worklists (service)", *_timed(rounds, every_site)),
             ("every site: hand-written SQL (floor)", *_timed(rounds, _floor(engine, sites))),
+            (
+                f"every site: worklists(first={GROUP_ROWS}) (page)",
+                *_timed(rounds, every_site_first),
+            ),
         ]
     print(
         f"{engine.dialect.name}: {count} active subjects at {site_count} sites "

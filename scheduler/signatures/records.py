@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import exists
 from sqlmodel import Session, SQLModel, col, select
 
 from scheduler.errors import InputError, NotFound
@@ -232,29 +233,28 @@ def unsigned_records(
 ) -> list[Unsigned]:
     """Every standing signable record without a signature, of one subject or of some sites,
     oldest first: the decisions awaiting an investigator's signature. A void awaits one when
-    what it strikes out was signed. One query per kind of record."""
-    signed = set(
-        session.exec(
-            _of(select(Signature.record_kind, Signature.record_id), Signature, subject_id, site_ids)
-        )
-    )
-    voided = set(
-        session.exec(_of(select(Void.record_kind, Void.record_id), Void, subject_id, site_ids))
-    )
+    what it strikes out was signed. One query per kind of record, the signed and voided ones
+    left out by the database (the list of every site reads hundreds of rows and would
+    otherwise load every signature and void too)."""
     found: list[Unsigned] = []
     # Plain rows, not ORM objects: a list of every site holds hundreds of these.
     connection = session.connection()
     for kind, table in SIGNED_KINDS.items():
-        query = _of(select(*table.__table__.columns), table, subject_id, site_ids)  # type: ignore[attr-defined]
-        for row in connection.execute(query):
-            key = (kind, row.id)
-            if key not in signed and key not in voided:
-                found.append(_unsigned(kind, row))
-    voids = _of(select(*Void.__table__.columns), Void, subject_id, site_ids)  # type: ignore[attr-defined]
-    for void in connection.execute(voids):
-        if (void.record_kind, void.record_id) in signed and ("void", void.id) not in signed:
-            found.append(_unsigned("void", void))
+        record_id: Any = table.id  # type: ignore[attr-defined]
+        query = _of(select(*table.__table__.columns), table, subject_id, site_ids).where(  # type: ignore[attr-defined]
+            ~_signed(kind, record_id),
+            ~exists().where(col(Void.record_kind) == kind, col(Void.record_id) == record_id),
+        )
+        found += [_unsigned(kind, row) for row in connection.execute(query).all()]
+    voids = _of(select(*Void.__table__.columns), Void, subject_id, site_ids).where(  # type: ignore[attr-defined]
+        _signed(col(Void.record_kind), col(Void.record_id)), ~_signed("void", col(Void.id))
+    )
+    found += [_unsigned("void", void) for void in connection.execute(voids).all()]
     return sorted(found, key=lambda u: (u.recorded_at, u.kind, u.id))
+
+
+def _signed(kind: Any, record_id: Any) -> Any:
+    return exists().where(col(Signature.record_kind) == kind, col(Signature.record_id) == record_id)
 
 
 def _unsigned(kind: str, row: Any) -> Unsigned:

@@ -13,7 +13,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Executable, Integer, bindparam, false, func, or_, select
+from sqlalchemy import (
+    Date,
+    Executable,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    collate,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -51,13 +64,20 @@ class Worklist:
     site: str
     date: date
     items: list[WorkItem] = field(default_factory=list)
+    totals: dict[Urgency, int] = field(default_factory=dict)
+    """Items each urgency group has in all: more than ``items`` holds of it when the list was
+    drawn with only each group's first items (``worklists(first=...)``)."""
 
     def groups(self) -> list[tuple[str, list[WorkItem]]]:
         """(title, items) per urgency, most urgent first, empty groups left out."""
+        return [(title, items) for title, items, _ in self.counted_groups()]
+
+    def counted_groups(self) -> list[tuple[str, list[WorkItem], int]]:
+        """(title, items, items in all) per urgency, most urgent first, empty groups left out."""
         return [
-            (title, [i for i in self.items if i.urgency == urgency])
+            (title, [i for i in self.items if i.urgency == urgency], total)
             for urgency, title in URGENCY_TITLES.items()
-            if any(i.urgency == urgency for i in self.items)
+            if (total := self.totals.get(urgency, 0))
         ]
 
 
@@ -90,6 +110,41 @@ _OPEN_VISITS = (
         col(_V.tentative) == false(),
     )
 )
+_VISIT_URGENCY = case(
+    (col(_V.target) == _DAY, literal_column("'today'")),
+    (col(_V.window_end) < _DAY, literal_column("'overdue'")),
+    else_=literal_column("'window'"),
+)
+"""As ``_visit_items`` tells them apart (the kind follows: one per urgency). The words are
+written into the statement, not bound: a bound value is a new parameter each time it appears,
+and the window functions' partitions would no longer read as the same."""
+
+
+def _first_open_visits(collation: str | None) -> Select[Any]:
+    """The open visits that head each site's urgency groups, at most ``first`` of each, with
+    the group's count: what the page of every site shows, without building the thousands of
+    items it leaves out. Ranked as ``_sort_key`` orders (window end, subject code, visit code;
+    the kind is one per urgency), the codes by code point as Python compares them: SQLite's
+    default collation does, PostgreSQL's database collation need not ("C" does). The count
+    shares the rank's window (its frame the whole group): one sort, not two."""
+
+    def text(column: Any) -> Any:
+        return collate(column, collation) if collation else column
+
+    visits = _OPEN_VISITS.add_columns(_VISIT_URGENCY.label("urgency")).subquery()
+    window = {
+        "partition_by": (visits.c.site_id, visits.c.urgency),
+        "order_by": (visits.c.window_end, text(visits.c.code), text(visits.c.visit_code)),
+    }
+    ranked = select(
+        *visits.c,
+        func.row_number().over(**window).label("rank"),  # type: ignore[arg-type]
+        func.count().over(**window, rows=(None, None)).label("total"),  # type: ignore[arg-type]
+    ).subquery()
+    return select(*ranked.c).where(ranked.c.rank <= bindparam("first", type_=Integer))
+
+
+_FIRST_OPEN_VISITS = {"sqlite": _first_open_visits(None), "postgresql": _first_open_visits("C")}
 _ON_HOLD = select(
     col(_S.site_id),
     col(_S.code),
@@ -227,38 +282,58 @@ Kind = Callable[[Session, dict[int, str], dict[str, Any], Found], None]
 """Items by site id, for the sites drawn together."""
 
 
+def _visit_item(site: str, day: date, row: Any) -> WorkItem:
+    code, visit_code, name, target, start, end, dose = row
+    kind: ItemKind
+    urgency: Urgency
+    if target == day:
+        kind, urgency, detail = "visit_due", "today", name
+    elif end < day:
+        kind, urgency = "visit_overdue", "overdue"
+        detail = f"{name}: window closed {(day - end).days} d ago"
+    else:
+        kind, urgency = "visit_in_window", "window"
+        detail = f"{name}: {(end - day).days} d left"
+    return WorkItem(
+        subject=code,
+        site=site,
+        kind=kind,
+        what=visit_code,
+        detail=detail,
+        target=target,
+        window_start=start,
+        window_end=end,
+        visit_code=visit_code,
+        dose_mg=dose,
+        urgency=urgency,
+    )
+
+
 def _visit_items(
     session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
 ) -> None:
     day: date = params["day"]
-    for site_id, code, visit_code, name, target, start, end, dose in _rows(
-        session, _OPEN_VISITS, params
-    ):
-        kind: ItemKind
-        urgency: Urgency
-        if target == day:
-            kind, urgency, detail = "visit_due", "today", name
-        elif end < day:
-            kind, urgency = "visit_overdue", "overdue"
-            detail = f"{name}: window closed {(day - end).days} d ago"
-        else:
-            kind, urgency = "visit_in_window", "window"
-            detail = f"{name}: {(end - day).days} d left"
-        out[site_id].append(
-            WorkItem(
-                subject=code,
-                site=codes[site_id],
-                kind=kind,
-                what=visit_code,
-                detail=detail,
-                target=target,
-                window_start=start,
-                window_end=end,
-                visit_code=visit_code,
-                dose_mg=dose,
-                urgency=urgency,
-            )
-        )
+    for site_id, *row in _rows(session, _OPEN_VISITS, params):
+        out[site_id].append(_visit_item(codes[site_id], day, row))
+
+
+Counts = dict[int, dict[Urgency, int]]
+"""Items by site id and urgency group."""
+
+
+def _first_visit_items(
+    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
+) -> Counts:
+    """Only the open visits that head each group (``params["first"]`` of them), and how many
+    of each site's groups the query left out."""
+    day: date = params["day"]
+    first: int = params["first"]
+    query = _FIRST_OPEN_VISITS[session.get_bind().dialect.name]
+    unlisted: Counts = {site_id: {} for site_id in codes}
+    for site_id, *row, urgency, _rank, total in _rows(session, query, params):
+        out[site_id].append(_visit_item(codes[site_id], day, row))
+        unlisted[site_id][urgency] = max(total - first, 0)
+    return unlisted
 
 
 def _hold_items(
@@ -448,8 +523,7 @@ def _projected_items(query: Any, urgency: dict[str, Urgency]) -> Kind:
     return items
 
 
-_KINDS = (
-    _visit_items,
+_OTHER_KINDS = (
     _day1_items,
     _missed_items,
     _hold_items,
@@ -465,18 +539,26 @@ def _sort_key(item: WorkItem) -> tuple[date, str, str, str]:
     return (item.window_end or item.target or date.min, item.subject, item.kind, item.what)
 
 
-def _by_urgency(items: list[WorkItem]) -> list[WorkItem]:
+def _by_urgency(
+    items: list[WorkItem], first: int | None = None, unlisted: dict[Urgency, int] | None = None
+) -> tuple[list[WorkItem], dict[Urgency, int]]:
     """Most urgent group first; within a group, the window that closes first (or the target),
     then subject, kind and what (the visit code): the same order whatever order the rows came
-    in. Grouped before sorting: the key then needs no rank lookup."""
-    groups: dict[str, list[WorkItem]] = {urgency: [] for urgency in URGENCY_TITLES}
+    in. Grouped before sorting: the key then needs no rank lookup. With ``first``, each group
+    keeps its first items; its total counts ``unlisted`` items of it too (those the query
+    left out). Returns the items and each group's total."""
+    groups: dict[Urgency, list[WorkItem]] = {urgency: [] for urgency in URGENCY_TITLES}
     for item in items:
         groups[item.urgency].append(item)
     ordered: list[WorkItem] = []
-    for group in groups.values():
+    totals: dict[Urgency, int] = {}
+    for urgency, group in groups.items():
         group.sort(key=_sort_key)
-        ordered += group
-    return ordered
+        total = len(group) + (unlisted or {}).get(urgency, 0)
+        if total:
+            totals[urgency] = total
+        ordered += group[:first]
+    return ordered, totals
 
 
 def site_worklist(session: Session, now: datetime, site: Site, on: date | None = None) -> Worklist:
@@ -484,10 +566,12 @@ def site_worklist(session: Session, now: datetime, site: Site, on: date | None =
     return _drawn(session, now, [site], on)[0]
 
 
-def _drawn(session: Session, now: datetime, sites: list[Site], on: date | None) -> list[Worklist]:
-    """The lists of ``sites``, each for ``on`` or its own today. Sites sharing the day (all of
-    them, unless their zones straddle midnight) are drawn together: one query per kind for all,
-    not one per kind and site."""
+def _drawn(
+    session: Session, now: datetime, sites: list[Site], on: date | None, first: int | None = None
+) -> list[Worklist]:
+    """The lists of ``sites``, each for ``on`` or its own today (with ``first``, only each
+    group's first items). Sites sharing the day (all of them, unless their zones straddle
+    midnight) are drawn together: one query per kind for all, not one per kind and site."""
     by_day: dict[date, list[Site]] = {}
     for site in sites:
         by_day.setdefault(on or local_today(now, site.time_zone), []).append(site)
@@ -501,19 +585,34 @@ def _drawn(session: Session, now: datetime, sites: list[Site], on: date | None) 
             "missed_from": day - timedelta(days=MISSED_DAYS - 1),
             "unrecorded_before": day - timedelta(days=UNRECORDED_AFTER_DAYS),
             "now": now,
+            "first": first,
         }
         found: Found = {site_id: [] for site_id in codes}
-        for kind in _KINDS:
+        unlisted: Counts = {}
+        if first is None:
+            _visit_items(session, codes, params, found)
+        else:
+            unlisted = _first_visit_items(session, codes, params, found)
+        for kind in _OTHER_KINDS:
             kind(session, codes, params, found)
         for site_id, items in found.items():
-            lists[site_id] = Worklist(site=codes[site_id], date=day, items=_by_urgency(items))
+            ordered, totals = _by_urgency(items, first, unlisted.get(site_id))
+            lists[site_id] = Worklist(codes[site_id], day, ordered, totals)
     return [lists[site.id or 0] for site in sites]
 
 
 def worklists(
-    session: Session, now: datetime, *, site_code: str | None = None, on: date | None = None
+    session: Session,
+    now: datetime,
+    *,
+    site_code: str | None = None,
+    on: date | None = None,
+    first: int | None = None,
 ) -> list[Worklist]:
     """The list of one site, or of every site (each on its own today unless ``on`` is given).
+    With ``first``, each urgency group holds only its first items, as the whole list orders
+    them, and its count in ``Worklist.totals``: the open visits, most of every site's items,
+    are then ranked and counted by the database, and only those shown are read.
 
     Subjects enrolled before the worklist tables existed get their rows here on first use (the
     session's transaction commits them); ``dosing init`` does the same up front.
@@ -521,7 +620,7 @@ def worklists(
     sites = [get_site(session, site_code)] if site_code is not None else visible_sites(session)
     if missing_rows(session, sites[0].id if site_code is not None else None):
         backfill(session, now)
-    return _drawn(session, now, sites, on)
+    return _drawn(session, now, sites, on, first)
 
 
 def worklist(

@@ -30,7 +30,7 @@ ItemKind = Literal[
     "patient_unreported",
 ]
 Urgency = Literal["overdue", "today", "window", "watch"]
-URGENCY_TITLES: dict[str, str] = {
+URGENCY_TITLES: dict[Urgency, str] = {
     "overdue": N_("Overdue or needs a decision"),
     "today": N_("Today"),
     "window": N_("Window open"),

@@ -267,3 +267,18 @@ def test_the_count_of_items_not_shown_is_said_in_chinese(nurse, busy_sites):
     more = _largest_group(data) - GROUP_ROWS
     lines = [text for text, _ in _more_lines(_sections(nurse.get("/").text)["ZJU1"])]
     assert f"本组另有 {more} 项未显示：打开 ZJU1 的完整工作清单查看全部。" in lines
+
+
+def test_the_page_of_every_site_builds_only_the_visits_it_shows(nurse, busy_sites, monkeypatch):
+    """The open visits of every site are ranked and counted by the database: the page never
+    reads them all (``dosing due`` and one site's page do)."""
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the page of every site read every open visit")
+
+    monkeypatch.setattr("scheduler.worklist.items._visit_items", refuse)
+    page = nurse.get("/")
+    assert page.status_code == 200
+    assert '<p class="more">' in page.text
+    with pytest.raises(AssertionError, match="every open visit"):
+        nurse.get("/", params={"site": "ZJU1"})
