@@ -10,7 +10,7 @@ import io
 from sqlmodel import Session
 
 from scheduler.kernel.sites import site_scope
-from scheduler.signatures.records import subject_codes, unsigned_records
+from scheduler.signatures.records import unsigned_records
 from scheduler.signatures.services import manifest
 
 HEADERS = (
@@ -52,11 +52,9 @@ def manifest_csv(session: Session) -> str:
                 "yes" if line.valid else "NO",
             ]
         )
-    waiting = unsigned_records(session, site_ids=site_ids)
-    codes = subject_codes(session, {u.subject_id for u in waiting})
-    for record in waiting:
+    for record in unsigned_records(session, site_ids=site_ids):
         label = f"{record.kind}-{record.id}"
         writer.writerow(
-            ["awaiting signature", codes[record.subject_id], label, record.meaning] + [""] * 6
+            ["awaiting signature", record.subject_code, label, record.meaning] + [""] * 6
         )
     return out.getvalue()

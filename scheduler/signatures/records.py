@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import bindparam, exists
+from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
 
 from scheduler.errors import InputError, NotFound
@@ -28,6 +29,7 @@ from scheduler.models import (
     Hold,
     Resumption,
     Signature,
+    Site,
     Subject,
     Void,
 )
@@ -207,16 +209,6 @@ def signable_record(
     )
 
 
-def _of(query: Any, table: Any, subject_id: int | None, site_ids: list[int] | None) -> Any:
-    if subject_id is not None:
-        query = query.where(table.subject_id == subject_id)
-    if site_ids is not None:
-        query = query.join(Subject, col(Subject.id) == table.subject_id).where(
-            col(Subject.site_id).in_(site_ids)
-        )
-    return query
-
-
 @dataclass(frozen=True)
 class Unsigned:
     """A decision awaiting its signature, as lists show it (no plan is built for it)."""
@@ -226,39 +218,83 @@ class Unsigned:
     subject_id: int
     recorded_at: datetime
     meaning: str
-
-
-def unsigned_records(
-    session: Session, *, subject_id: int | None = None, site_ids: list[int] | None = None
-) -> list[Unsigned]:
-    """Every standing signable record without a signature, of one subject or of some sites,
-    oldest first: the decisions awaiting an investigator's signature. A void awaits one when
-    what it strikes out was signed. One query per kind of record, the signed and voided ones
-    left out by the database (the list of every site reads hundreds of rows and would
-    otherwise load every signature and void too)."""
-    found: list[Unsigned] = []
-    # Plain rows, not ORM objects: a list of every site holds hundreds of these.
-    connection = session.connection()
-    for kind, table in SIGNED_KINDS.items():
-        record_id: Any = table.id  # type: ignore[attr-defined]
-        query = _of(select(*table.__table__.columns), table, subject_id, site_ids).where(  # type: ignore[attr-defined]
-            ~_signed(kind, record_id),
-            ~exists().where(col(Void.record_kind) == kind, col(Void.record_id) == record_id),
-        )
-        found += [_unsigned(kind, row) for row in connection.execute(query).all()]
-    voids = _of(select(*Void.__table__.columns), Void, subject_id, site_ids).where(  # type: ignore[attr-defined]
-        _signed(col(Void.record_kind), col(Void.record_id)), ~_signed("void", col(Void.id))
-    )
-    found += [_unsigned("void", void) for void in connection.execute(voids).all()]
-    return sorted(found, key=lambda u: (u.recorded_at, u.kind, u.id))
+    subject_code: str
+    site_id: int
 
 
 def _signed(kind: Any, record_id: Any) -> Any:
     return exists().where(col(Signature.record_kind) == kind, col(Signature.record_id) == record_id)
 
 
+def _unsigned_statements(by: str) -> dict[str, Any]:
+    """Per kind, the standing records without a signature, with their subject's code and site,
+    of one subject (``by`` "subject", bound as ``subject``) or of some sites ("sites", bound
+    as ``sites``): built once, as a list of every site reads them on each request."""
+    where = (
+        col(Subject.id) == bindparam("subject")
+        if by == "subject"
+        else col(Subject.site_id).in_(bindparam("sites", expanding=True))
+    )
+    statements: dict[str, Any] = {}
+    for kind, table in SIGNED_KINDS.items():
+        record_id: Any = table.id  # type: ignore[attr-defined]
+        statements[kind] = (
+            core_select(*table.__table__.columns, col(Subject.code), col(Subject.site_id))  # type: ignore[attr-defined]
+            .join(Subject, col(Subject.id) == table.subject_id)  # type: ignore[attr-defined]
+            .where(
+                where,
+                ~_signed(kind, record_id),
+                ~exists().where(col(Void.record_kind) == kind, col(Void.record_id) == record_id),
+            )
+        )
+    statements["void"] = (
+        core_select(*Void.__table__.columns, col(Subject.code), col(Subject.site_id))  # type: ignore[attr-defined]
+        .join(Subject, col(Subject.id) == Void.subject_id)
+        .where(
+            where,
+            _signed(col(Void.record_kind), col(Void.record_id)),
+            ~_signed("void", col(Void.id)),
+        )
+    )
+    return statements
+
+
+_UNSIGNED = {by: _unsigned_statements(by) for by in ("subject", "sites")}
+
+
+def unsigned_records(
+    session: Session, *, subject_id: int | None = None, site_ids: list[int] | None = None
+) -> list[Unsigned]:
+    """Every standing signable record without a signature, of one subject or of some sites
+    (or of every site, given neither), oldest first: the decisions awaiting an investigator's
+    signature. A void awaits one when what it strikes out was signed. One query per kind of
+    record, the signed and voided ones left out by the database (the list of every site reads
+    hundreds of rows and would otherwise load every signature and void too)."""
+    params: dict[str, Any]
+    if subject_id is not None:
+        statements, params = _UNSIGNED["subject"], {"subject": subject_id}
+    else:
+        if site_ids is None:
+            site_ids = [site_id for site_id in session.exec(select(col(Site.id))) if site_id]
+        statements, params = _UNSIGNED["sites"], {"sites": site_ids}
+    found: list[Unsigned] = []
+    # Plain rows, not ORM objects: a list of every site holds hundreds of these.
+    connection = session.connection()
+    for kind, statement in statements.items():
+        found += [_unsigned(kind, row) for row in connection.execute(statement, params).all()]
+    return sorted(found, key=lambda u: (u.recorded_at, u.kind, u.id))
+
+
 def _unsigned(kind: str, row: Any) -> Unsigned:
-    return Unsigned(kind, row.id or 0, row.subject_id, row.recorded_at, _meaning(kind, row))
+    return Unsigned(
+        kind,
+        row.id or 0,
+        row.subject_id,
+        row.recorded_at,
+        _meaning(kind, row),
+        row.code,
+        row.site_id,
+    )
 
 
 def unsigned_ids(
@@ -269,11 +305,3 @@ def unsigned_ids(
         (u.kind, u.id, u.subject_id)
         for u in unsigned_records(session, subject_id=subject_id, site_ids=site_ids)
     ]
-
-
-def subject_codes(session: Session, subject_ids: set[int]) -> dict[int, str]:
-    """The codes of ``subject_ids``, in one query."""
-    rows = session.exec(
-        select(Subject.id, Subject.code).where(col(Subject.id).in_(subject_ids))
-    ).all()
-    return {row_id or 0: code for row_id, code in rows}

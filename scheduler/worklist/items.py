@@ -42,7 +42,6 @@ from scheduler.models import (
     ScheduledVisit,
     Site,
     StandingItem,
-    Subject,
     SubjectStatus,
 )
 from scheduler.models.columns import UtcDateTime
@@ -364,24 +363,11 @@ def _signature_items(
     session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
 ) -> None:
     """Investigators' decisions in effect but not yet signed: one item per record."""
-    waiting = unsigned_records(session, site_ids=list(codes))
-    if not waiting:
-        return
-    owners = {u.subject_id for u in waiting}
-    subjects = {
-        subject_id: (code, site_id)
-        for subject_id, code, site_id in session.connection().execute(
-            select(col(Subject.id), col(Subject.code), col(Subject.site_id)).where(
-                col(Subject.id).in_(owners)
-            )
-        )
-    }
-    for record in waiting:
-        code, site_id = subjects[record.subject_id]
-        out[site_id].append(
+    for record in unsigned_records(session, site_ids=list(codes)):
+        out[record.site_id].append(
             WorkItem(
-                subject=code,
-                site=codes[site_id],
+                subject=record.subject_code,
+                site=codes[record.site_id],
                 kind="awaiting_signature",
                 what=f"{record.kind}-{record.id}",
                 detail=f"awaiting signature: {record.meaning}",
