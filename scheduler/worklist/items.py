@@ -18,8 +18,10 @@ from sqlalchemy import (
     Executable,
     Integer,
     Select,
+    String,
     bindparam,
     case,
+    cast,
     collate,
     false,
     func,
@@ -210,6 +212,31 @@ _DAY1_UNCONFIRMED = (
         or_(col(Day1Check.id).is_(None), col(Day1Check.met) == false()),
     )
 )
+
+
+def _first_day1_checks(collation: str | None) -> Select[Any]:
+    """The unconfirmed day-1 checks that head each site's "today" group, at most ``first`` of
+    them, with their count, ranked as ``_sort_key`` orders them (window end, subject code,
+    "cycle N" as text), by code point as for the open visits."""
+
+    def text(column: Any) -> Any:
+        return collate(column, collation) if collation else column
+
+    checks = _DAY1_UNCONFIRMED.subquery()
+    what = literal_column("'cycle '", String) + cast(checks.c.day1_cycle, String)
+    window = {
+        "partition_by": (checks.c.site_id,),
+        "order_by": (checks.c.window_end, text(checks.c.code), text(what)),
+    }
+    ranked = select(
+        *checks.c,
+        func.row_number().over(**window).label("rank"),  # type: ignore[arg-type]
+        func.count().over(**window, rows=(None, None)).label("total"),  # type: ignore[arg-type]
+    ).subquery()
+    return select(*ranked.c).where(ranked.c.rank <= bindparam("first", type_=Integer))
+
+
+_FIRST_DAY1_CHECKS = {"sqlite": _first_day1_checks(None), "postgresql": _first_day1_checks("C")}
 _UNRECORDED = select(
     col(_S.site_id), col(_S.code), col(_S.first_unrecorded_dose), col(_S.dose_mg)
 ).where(
@@ -396,32 +423,46 @@ def _missed_items(
         )
 
 
+def _day1_item(site: str, row: Any) -> WorkItem:
+    code, cycle, visit_code, target, start, end, dose, met, reason = row
+    return WorkItem(
+        subject=code,
+        site=site,
+        kind="day1_check",
+        what=f"cycle {cycle}",
+        detail=(
+            "day-1 criteria not yet confirmed"
+            if met is None
+            else f"day-1 criteria not met: {reason}"
+        ),
+        target=target,
+        window_start=start,
+        window_end=end,
+        visit_code=visit_code,
+        dose_mg=dose,
+        urgency="today",
+        cycle=cycle,
+    )
+
+
 def _day1_items(
     session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
 ) -> None:
-    for site_id, code, cycle, visit_code, target, start, end, dose, met, reason in _rows(
-        session, _DAY1_UNCONFIRMED, params
-    ):
-        out[site_id].append(
-            WorkItem(
-                subject=code,
-                site=codes[site_id],
-                kind="day1_check",
-                what=f"cycle {cycle}",
-                detail=(
-                    "day-1 criteria not yet confirmed"
-                    if met is None
-                    else f"day-1 criteria not met: {reason}"
-                ),
-                target=target,
-                window_start=start,
-                window_end=end,
-                visit_code=visit_code,
-                dose_mg=dose,
-                urgency="today",
-                cycle=cycle,
-            )
-        )
+    for site_id, *row in _rows(session, _DAY1_UNCONFIRMED, params):
+        out[site_id].append(_day1_item(codes[site_id], row))
+
+
+def _first_day1_items(
+    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
+) -> Counts:
+    """Only the unconfirmed day-1 checks that head each site's "today" group, and how many
+    the query left out."""
+    query = _FIRST_DAY1_CHECKS[session.get_bind().dialect.name]
+    unlisted: Counts = {site_id: {} for site_id in codes}
+    for site_id, *row, _rank, total in _rows(session, query, params):
+        out[site_id].append(_day1_item(codes[site_id], row))
+        unlisted[site_id]["today"] = max(total - params["first"], 0)
+    return unlisted
 
 
 def _status_items(
@@ -510,7 +551,6 @@ def _projected_items(query: Any, urgency: dict[str, Urgency]) -> Kind:
 
 
 _OTHER_KINDS = (
-    _day1_items,
     _missed_items,
     _hold_items,
     _status_items,
@@ -577,8 +617,12 @@ def _drawn(
         unlisted: Counts = {}
         if first is None:
             _visit_items(session, codes, params, found)
+            _day1_items(session, codes, params, found)
         else:
             unlisted = _first_visit_items(session, codes, params, found)
+            for site_id, counts in _first_day1_items(session, codes, params, found).items():
+                for urgency, count in counts.items():
+                    unlisted[site_id][urgency] = unlisted[site_id].get(urgency, 0) + count
         for kind in _OTHER_KINDS:
             kind(session, codes, params, found)
         for site_id, items in found.items():
