@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    collate,
+    exists,
+    func,
+    literal_column,
+    union_all,
+)
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -228,13 +239,17 @@ def _signed(kind: Any, record_id: Any) -> Any:
 
 def _unsigned_statements(by: str) -> dict[str, Any]:
     """Per kind, the standing records without a signature, with their subject's code and site,
-    of one subject (``by`` "subject", bound as ``subject``) or of some sites ("sites", bound
-    as ``sites``): built once, as a list of every site reads them on each request."""
-    where = (
-        col(Subject.id) == bindparam("subject")
-        if by == "subject"
-        else col(Subject.site_id).in_(bindparam("sites", expanding=True))
-    )
+    of one subject (``by`` "subject", bound as ``subject``), of some sites ("sites", bound as
+    ``sites``) or by record id ("ids", bound as ``ids``): built once, as a list of every site
+    reads them on each request."""
+
+    def where(record_id: Any) -> Any:
+        if by == "subject":
+            return col(Subject.id) == bindparam("subject")
+        if by == "sites":
+            return col(Subject.site_id).in_(bindparam("sites", expanding=True))
+        return record_id.in_(bindparam("ids", expanding=True))
+
     statements: dict[str, Any] = {}
     for kind, table in SIGNED_KINDS.items():
         record_id: Any = table.id  # type: ignore[attr-defined]
@@ -242,7 +257,7 @@ def _unsigned_statements(by: str) -> dict[str, Any]:
             core_select(*table.__table__.columns, col(Subject.code), col(Subject.site_id))  # type: ignore[attr-defined]
             .join(Subject, col(Subject.id) == table.subject_id)  # type: ignore[attr-defined]
             .where(
-                where,
+                where(record_id),
                 ~_signed(kind, record_id),
                 ~exists().where(col(Void.record_kind) == kind, col(Void.record_id) == record_id),
             )
@@ -251,7 +266,7 @@ def _unsigned_statements(by: str) -> dict[str, Any]:
         core_select(*Void.__table__.columns, col(Subject.code), col(Subject.site_id))  # type: ignore[attr-defined]
         .join(Subject, col(Subject.id) == Void.subject_id)
         .where(
-            where,
+            where(col(Void.id)),
             _signed(col(Void.record_kind), col(Void.record_id)),
             ~_signed("void", col(Void.id)),
         )
@@ -259,7 +274,76 @@ def _unsigned_statements(by: str) -> dict[str, Any]:
     return statements
 
 
-_UNSIGNED = {by: _unsigned_statements(by) for by in ("subject", "sites")}
+_UNSIGNED = {by: _unsigned_statements(by) for by in ("subject", "sites", "ids")}
+
+
+def _first_unsigned(dialect: str) -> Any:
+    """Of each site's decisions awaiting a signature, the first ``first`` (bound) as a list
+    orders them, with the site's count: (kind, id, site id, count). The order is the worklist's:
+    the UTC day recorded, the subject's code, then ``KIND-ID`` as text, both by code point (as
+    Python compares them; PostgreSQL's database collation need not, "C" does). The page of every
+    site shows ten per site of some nine hundred."""
+    parts = []
+    for kind, statement in _UNSIGNED["sites"].items():
+        table: Any = Void if kind == "void" else SIGNED_KINDS[kind]
+        parts.append(
+            statement.with_only_columns(
+                literal_column(f"'{kind}'", String).label("kind"),
+                table.id.label("id"),
+                table.recorded_at.label("recorded_at"),
+                col(Subject.code).label("code"),
+                col(Subject.site_id).label("site_id"),
+            )
+        )
+    found = union_all(*parts).subquery()
+    day: Any
+    code: Any
+    label: Any
+    if dialect == "postgresql":
+        day = cast(func.timezone("UTC", found.c.recorded_at), Date)
+        code, label = collate(found.c.code, "C"), collate(_label(found).self_group(), "C")
+    else:
+        day, code, label = func.date(found.c.recorded_at), found.c.code, _label(found)
+    window: dict[str, Any] = {"partition_by": (found.c.site_id,), "order_by": (day, code, label)}
+    ranked = core_select(
+        found.c.kind,
+        found.c.id,
+        found.c.site_id,
+        func.row_number().over(**window).label("rank"),
+        func.count().over(**window, rows=(None, None)).label("total"),
+    ).subquery()
+    return core_select(ranked.c.kind, ranked.c.id, ranked.c.site_id, ranked.c.total).where(
+        ranked.c.rank <= bindparam("first", type_=Integer)
+    )
+
+
+def _label(found: Any) -> Any:
+    return found.c.kind + literal_column("'-'", String) + cast(found.c.id, String)
+
+
+_FIRST_UNSIGNED = {dialect: _first_unsigned(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+def first_unsigned(
+    session: Session, site_ids: list[int], first: int
+) -> tuple[list[Unsigned], dict[int, int]]:
+    """The first ``first`` decisions awaiting a signature of each of ``site_ids`` (in the
+    worklist's order, see ``_first_unsigned``) and how many each site has: what the page of
+    every site shows, without building the hundreds it leaves out."""
+    connection = session.connection()
+    statement = _FIRST_UNSIGNED[connection.dialect.name]
+    ids: dict[str, list[int]] = {}
+    totals: dict[int, int] = {}
+    for kind, record_id, site_id, total in connection.execute(
+        statement, {"sites": site_ids, "first": first}
+    ):
+        ids.setdefault(kind, []).append(record_id)
+        totals[site_id] = total
+    found: list[Unsigned] = []
+    for kind, wanted in ids.items():
+        rows = connection.execute(_UNSIGNED["ids"][kind], {"ids": wanted}).all()
+        found += [_unsigned(kind, row) for row in rows]
+    return found, totals
 
 
 def unsigned_records(

@@ -47,7 +47,7 @@ from scheduler.models import (
     SubjectStatus,
 )
 from scheduler.models.columns import UtcDateTime
-from scheduler.signatures.records import unsigned_records
+from scheduler.signatures.records import Unsigned, first_unsigned, unsigned_records
 from scheduler.worklist.rows import DAY1_LOOKAHEAD_DAYS, backfill, missing_rows
 from scheduler.worklist.work_item import URGENCY_TITLES, ItemKind, Urgency, WorkItem
 
@@ -386,22 +386,37 @@ def _hold_items(
         )
 
 
+def _signature_item(site: str, record: Unsigned) -> WorkItem:
+    return WorkItem(
+        subject=record.subject_code,
+        site=site,
+        kind="awaiting_signature",
+        what=f"{record.kind}-{record.id}",
+        detail=f"awaiting signature: {record.meaning}",
+        target=record.recorded_at.date(),
+        urgency="overdue",
+    )
+
+
 def _signature_items(
     session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
 ) -> None:
     """Investigators' decisions in effect but not yet signed: one item per record."""
     for record in unsigned_records(session, site_ids=list(codes)):
-        out[record.site_id].append(
-            WorkItem(
-                subject=record.subject_code,
-                site=codes[record.site_id],
-                kind="awaiting_signature",
-                what=f"{record.kind}-{record.id}",
-                detail=f"awaiting signature: {record.meaning}",
-                target=record.recorded_at.date(),
-                urgency="overdue",
-            )
-        )
+        out[record.site_id].append(_signature_item(codes[record.site_id], record))
+
+
+def _first_signature_items(
+    session: Session, codes: dict[int, str], params: dict[str, Any], out: Found
+) -> Counts:
+    """Only the decisions awaiting a signature that head each site's "overdue" group, and how
+    many the query left out."""
+    records, totals = first_unsigned(session, list(codes), params["first"])
+    for record in records:
+        out[record.site_id].append(_signature_item(codes[record.site_id], record))
+    return {
+        site_id: {"overdue": max(total - params["first"], 0)} for site_id, total in totals.items()
+    }
 
 
 def _missed_items(
@@ -555,7 +570,6 @@ _OTHER_KINDS = (
     _hold_items,
     _status_items,
     _standing_items,
-    _signature_items,
     _projected_items(_LAB, _LAB_URGENCY),
     _projected_items(_PATIENT, _PATIENT_URGENCY),
 )
@@ -618,11 +632,13 @@ def _drawn(
         if first is None:
             _visit_items(session, codes, params, found)
             _day1_items(session, codes, params, found)
+            _signature_items(session, codes, params, found)
         else:
             unlisted = _first_visit_items(session, codes, params, found)
-            for site_id, counts in _first_day1_items(session, codes, params, found).items():
-                for urgency, count in counts.items():
-                    unlisted[site_id][urgency] = unlisted[site_id].get(urgency, 0) + count
+            for ranked in (_first_day1_items, _first_signature_items):
+                for site_id, counts in ranked(session, codes, params, found).items():
+                    for urgency, count in counts.items():
+                        unlisted[site_id][urgency] = unlisted[site_id].get(urgency, 0) + count
         for kind in _OTHER_KINDS:
             kind(session, codes, params, found)
         for site_id, items in found.items():

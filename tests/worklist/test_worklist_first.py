@@ -4,14 +4,19 @@ every site) is the whole list cut short: the same items in the same order, and t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from cli_runner import ACCOUNTS, PASSWORD, ensure_accounts
 from sqlalchemy import text
 
 from scheduler.db import get_engine
 from scheduler.models import Site
+from scheduler.signatures.records import first_unsigned, unsigned_records
+from scheduler.signatures.services import sign
+from scheduler.subjects.corrections import void_record
 from scheduler.subjects.enrolment import enroll
+from scheduler.subjects.treatment import hold, resume
 from scheduler.worklist.items import Worklist, worklists
 
 CODES = ("B-10", "B10", "b-2", "B_3", "B-1", "b10", "B.2", "a-1", "A1", "B1", "b_1", "A-2")
@@ -30,7 +35,7 @@ def locale_collation(db_url: str) -> Iterator[None]:
     if not db_url.startswith("postgresql"):
         yield
         return
-    columns = (("subjectstatus", "code"), ("scheduledvisit", "visit_code"))
+    columns = (("subjectstatus", "code"), ("scheduledvisit", "visit_code"), ("subject", "code"))
     engine = get_engine(db_url)
 
     def collate(name: str) -> None:
@@ -70,10 +75,43 @@ def _keys(items) -> list[tuple[str, ...]]:
     return [(i.subject, i.kind, i.what, str(i.window_end), i.detail) for i in items]
 
 
-@pytest.mark.parametrize("first", [1, 3, 5, 100])
-def test_each_groups_first_items_are_the_whole_lists_in_its_order_with_its_counts(
-    units, busy, first
-):
+RECORDED = (
+    datetime(2026, 2, 25, 23, 30, tzinfo=UTC),
+    datetime(2026, 2, 26, 0, 30, tzinfo=UTC),
+    datetime(2026, 2, 26, 9, 0, tzinfo=UTC),
+)
+"""Half an hour either side of midnight UTC (one day in Hangzhou, two in UTC, which the list
+dates a decision by), and later that day."""
+
+
+@pytest.fixture
+def awaiting(units, busy, db_url) -> None:
+    """The subjects begun weeks ago are held, resumed and held again (some of them several
+    times a day: hold-9 and hold-10 of one subject on one day order as text, "hold-10" first);
+    two holds are signed (no longer awaiting) and one of those voided (the void awaits). The
+    first site's "overdue" group then lists 24 overdue visits, 17 decisions, then 9 visits:
+    cut at 27 and at 35 (between hold-10 and hold-9 of a-1), the cut falls among the
+    decisions."""
+    ensure_accounts(db_url)
+    nurse, investigator = ACCOUNTS["nurse"], ACCOUNTS["investigator"]
+    begun = [code for n, code in enumerate(CODES) if C1D1S[n % len(C1D1S)] != "2026-03-02"]
+    for n, code in enumerate(begun):
+        for k, (start, back) in enumerate((("2026-02-20", "2026-02-22"), ("2026-02-24", None))):
+            with units(nurse, now=RECORDED[(n + k) % len(RECORDED)]) as unit:
+                hold(unit, code, start=start, reason="grade 3 hypertension")
+                if back:
+                    resume(unit, code, on=back)
+    with units(investigator) as unit:
+        holds = [u for u in unsigned_records(unit.session) if u.kind == "hold"]
+        for record in holds[-2:]:
+            sign(unit, "hold", record.id, password=PASSWORD)
+    with units(investigator) as unit:
+        void_record(
+            unit, holds[-1].subject_code, "hold", holds[-1].id, "entered for the wrong subject"
+        )
+
+
+def _assert_cut_is_the_whole_list_cut(units, first: int) -> None:
     with units() as unit:
         whole = worklists(unit.session, unit.now)
         cut = worklists(unit.session, unit.now, first=first)
@@ -83,3 +121,43 @@ def test_each_groups_first_items_are_the_whole_lists_in_its_order_with_its_count
         assert short.totals == full.totals
     if first < 100:
         assert any(len(items) > first for w in whole for _, items in w.groups())
+
+
+@pytest.mark.parametrize("first", [1, 3, 5, 100])
+def test_each_groups_first_items_are_the_whole_lists_in_its_order_with_its_counts(
+    units, busy, first
+):
+    _assert_cut_is_the_whole_list_cut(units, first)
+
+
+@pytest.mark.parametrize("first", [1, 27, 35, 100])
+def test_the_decisions_awaiting_a_signature_are_cut_as_the_whole_list_orders_them(
+    units, awaiting, first
+):
+    with units() as unit:
+        lists = worklists(unit.session, unit.now)
+    kinds = [i.what.split("-")[0] for w in lists for i in w.items if i.kind == "awaiting_signature"]
+    assert {"hold", "resumption", "void"} <= set(kinds), kinds
+    _assert_cut_is_the_whole_list_cut(units, first)
+
+
+def test_each_sites_first_decisions_awaiting_a_signature_are_its_head_in_the_lists_order(
+    units, awaiting
+):
+    """Ranked by the database: the day recorded (UTC), the subject's code and ``KIND-ID`` as
+    text, both by code point, as the list sorts its items."""
+    with units() as unit:
+        every = unsigned_records(unit.session)
+        site_of = {u.subject_code: u.site_id for u in every}
+        ordered = sorted(
+            every, key=lambda u: (u.recorded_at.date(), u.subject_code, f"{u.kind}-{u.id}")
+        )
+        for first in range(1, 19):
+            records, totals = first_unsigned(unit.session, sorted(set(site_of.values())), first)
+            for site_id in set(site_of.values()):
+                expected = [u for u in ordered if u.site_id == site_id]
+                found = [u for u in records if u.site_id == site_id]
+                found.sort(key=lambda u: (u.recorded_at.date(), u.subject_code, f"{u.kind}-{u.id}"))
+                assert found == expected[:first], (first, site_id)
+                assert totals[site_id] == len(expected)
+    assert len(every) == 23 and max(totals.values()) == 17
