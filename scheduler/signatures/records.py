@@ -13,12 +13,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
     Date,
     Integer,
     String,
+    and_,
     bindparam,
     cast,
     collate,
@@ -239,17 +241,13 @@ def _signed(kind: Any, record_id: Any) -> Any:
 
 def _unsigned_statements(by: str) -> dict[str, Any]:
     """Per kind, the standing records without a signature, with their subject's code and site,
-    of one subject (``by`` "subject", bound as ``subject``), of some sites ("sites", bound as
-    ``sites``) or by record id ("ids", bound as ``ids``): built once, as a list of every site
-    reads them on each request."""
-
-    def where(record_id: Any) -> Any:
-        if by == "subject":
-            return col(Subject.id) == bindparam("subject")
-        if by == "sites":
-            return col(Subject.site_id).in_(bindparam("sites", expanding=True))
-        return record_id.in_(bindparam("ids", expanding=True))
-
+    of one subject (``by`` "subject", bound as ``subject``) or of some sites ("sites", bound
+    as ``sites``): built once, as a list of every site reads them on each request."""
+    where = (
+        col(Subject.id) == bindparam("subject")
+        if by == "subject"
+        else col(Subject.site_id).in_(bindparam("sites", expanding=True))
+    )
     statements: dict[str, Any] = {}
     for kind, table in SIGNED_KINDS.items():
         record_id: Any = table.id  # type: ignore[attr-defined]
@@ -257,7 +255,7 @@ def _unsigned_statements(by: str) -> dict[str, Any]:
             core_select(*table.__table__.columns, col(Subject.code), col(Subject.site_id))  # type: ignore[attr-defined]
             .join(Subject, col(Subject.id) == table.subject_id)  # type: ignore[attr-defined]
             .where(
-                where(record_id),
+                where,
                 ~_signed(kind, record_id),
                 ~exists().where(col(Void.record_kind) == kind, col(Void.record_id) == record_id),
             )
@@ -266,7 +264,7 @@ def _unsigned_statements(by: str) -> dict[str, Any]:
         core_select(*Void.__table__.columns, col(Subject.code), col(Subject.site_id))  # type: ignore[attr-defined]
         .join(Subject, col(Subject.id) == Void.subject_id)
         .where(
-            where(col(Void.id)),
+            where,
             _signed(col(Void.record_kind), col(Void.record_id)),
             ~_signed("void", col(Void.id)),
         )
@@ -274,18 +272,23 @@ def _unsigned_statements(by: str) -> dict[str, Any]:
     return statements
 
 
-_UNSIGNED = {by: _unsigned_statements(by) for by in ("subject", "sites", "ids")}
+_UNSIGNED = {by: _unsigned_statements(by) for by in ("subject", "sites")}
+
+
+def _signable_table(kind: str) -> Any:
+    return Void if kind == "void" else SIGNED_KINDS[kind]
 
 
 def _first_unsigned(dialect: str) -> Any:
     """Of each site's decisions awaiting a signature, the first ``first`` (bound) as a list
-    orders them, with the site's count: (kind, id, site id, count). The order is the worklist's:
-    the UTC day recorded, the subject's code, then ``KIND-ID`` as text, both by code point (as
-    Python compares them; PostgreSQL's database collation need not, "C" does). The page of every
-    site shows ten per site of some nine hundred."""
+    orders them, with the site's count, each record's own columns labelled ``KIND__NAME``. The
+    order is the worklist's: the UTC day recorded, the subject's code, then ``KIND-ID`` as text,
+    both by code point (as Python compares them; PostgreSQL's database collation need not, "C"
+    does). The page of every site shows ten per site of some nine hundred; one statement reads
+    them, the ranked few joined back to their tables."""
     parts = []
     for kind, statement in _UNSIGNED["sites"].items():
-        table: Any = Void if kind == "void" else SIGNED_KINDS[kind]
+        table = _signable_table(kind)
         parts.append(
             statement.with_only_columns(
                 literal_column(f"'{kind}'", String).label("kind"),
@@ -308,13 +311,23 @@ def _first_unsigned(dialect: str) -> Any:
     ranked = core_select(
         found.c.kind,
         found.c.id,
+        found.c.code,
         found.c.site_id,
         func.row_number().over(**window).label("rank"),
         func.count().over(**window, rows=(None, None)).label("total"),
     ).subquery()
-    return core_select(ranked.c.kind, ranked.c.id, ranked.c.site_id, ranked.c.total).where(
-        ranked.c.rank <= bindparam("first", type_=Integer)
+    top = (
+        core_select(ranked.c.kind, ranked.c.id, ranked.c.code, ranked.c.site_id, ranked.c.total)
+        .where(ranked.c.rank <= bindparam("first", type_=Integer))
+        .subquery()
     )
+    columns: list[Any] = [top.c.kind, top.c.code, top.c.site_id, top.c.total]
+    joined: Any = top
+    for kind in SIGNABLE_KINDS:
+        table = _signable_table(kind)
+        columns += [column.label(f"{kind}__{column.name}") for column in table.__table__.columns]
+        joined = joined.outerjoin(table, and_(top.c.kind == kind, table.id == top.c.id))
+    return core_select(*columns).select_from(joined)
 
 
 def _label(found: Any) -> Any:
@@ -322,6 +335,10 @@ def _label(found: Any) -> Any:
 
 
 _FIRST_UNSIGNED = {dialect: _first_unsigned(dialect) for dialect in ("sqlite", "postgresql")}
+_COLUMN_NAMES = {
+    kind: [column.name for column in _signable_table(kind).__table__.columns]
+    for kind in SIGNABLE_KINDS
+}
 
 
 def first_unsigned(
@@ -332,17 +349,18 @@ def first_unsigned(
     every site shows, without building the hundreds it leaves out."""
     connection = session.connection()
     statement = _FIRST_UNSIGNED[connection.dialect.name]
-    ids: dict[str, list[int]] = {}
-    totals: dict[int, int] = {}
-    for kind, record_id, site_id, total in connection.execute(
-        statement, {"sites": site_ids, "first": first}
-    ):
-        ids.setdefault(kind, []).append(record_id)
-        totals[site_id] = total
     found: list[Unsigned] = []
-    for kind, wanted in ids.items():
-        rows = connection.execute(_UNSIGNED["ids"][kind], {"ids": wanted}).all()
-        found += [_unsigned(kind, row) for row in rows]
+    totals: dict[int, int] = {}
+    for row in connection.execute(statement, {"sites": site_ids, "first": first}):
+        values = row._mapping
+        kind = values["kind"]
+        record = SimpleNamespace(
+            **{name: values[f"{kind}__{name}"] for name in _COLUMN_NAMES[kind]},
+            code=values["code"],
+            site_id=values["site_id"],
+        )
+        found.append(_unsigned(kind, record))
+        totals[record.site_id] = values["total"]
     return found, totals
 
 
