@@ -34,13 +34,14 @@ def run_for_client(conn: socket.socket, inherited: list[socket.socket]) -> NoRet
         _leave_resident(inherited)
         received = receive_request(conn)
         if received is None or receive_exactly(conn, 1) != GO:
-            os._exit(0)  # the client gave up waiting and runs the command itself
+            os._exit(0)  # a probe, or a client that gave up waiting: it runs the command itself
         conn.close()
         request, fds = received
         _become(request, fds)
         status = _run([os.fsdecode(arg) for arg in request.argv[1:]])
     except KeyboardInterrupt:
-        # Forwarded Ctrl-C: end as Python does on an uncaught KeyboardInterrupt, by SIGINT.
+        # A Ctrl-C forwarded before the command began (Typer turns one inside it into status
+        # 130): end as Python does on an uncaught KeyboardInterrupt, by SIGINT.
         traceback.print_exc()
         _flush()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -67,7 +68,7 @@ def _leave_resident(inherited: list[socket.socket]) -> None:
 
 def _become(request: Request, fds: list[int]) -> None:
     """Take on the client's process state, as far as it shapes what a command does."""
-    # Received descriptors above 2 first, so the dup2 onto 0, 1, 2 cannot overwrite one of them.
+    # Every received descriptor above 2 first, so that no dup2 onto 0, 1 or 2 overwrites one.
     fds = [fd if fd > 2 else fcntl.fcntl(fd, fcntl.F_DUPFD, 3) for fd in fds]
     for target, fd in enumerate(fds[:3]):
         os.dup2(fd, target)
