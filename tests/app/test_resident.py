@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import termios
 import time
 from dataclasses import dataclass
@@ -113,13 +114,22 @@ def dosing(*argv, via=None, env=None, stdin=subprocess.DEVNULL, cwd=None) -> Ran
     return Ran(done.returncode, done.stdout, done.stderr, cpu)
 
 
+def enroll(capsys, url: str) -> str:
+    """The database at ``url`` with S-001 enrolled (C1D1 2026-01-05) and the test accounts."""
+    assert run(capsys, "init", "--db", url)[0] == 0
+    command = ["enroll", "S-001", "--c1d1", "2026-01-05", "--surgery", "2025-12-01"]
+    assert run(capsys, *command, "--db", url)[0] == 0
+    return url
+
+
 @pytest.fixture
 def enrolled(capsys, db_url):
-    """A database with S-001 enrolled (C1D1 2026-01-05) and the test accounts."""
-    assert run(capsys, "init", "--db", db_url)[0] == 0
-    enroll = ["enroll", "S-001", "--c1d1", "2026-01-05", "--surgery", "2025-12-01"]
-    assert run(capsys, *enroll, "--db", db_url)[0] == 0
-    return db_url
+    return enroll(capsys, db_url)
+
+
+@pytest.fixture
+def enrolled_sqlite(capsys, sqlite_url):
+    return enroll(capsys, sqlite_url)
 
 
 def tcp_socket_inodes() -> set[str]:
@@ -171,11 +181,8 @@ def test_a_dose_written_through_the_resident_is_stored(capsys, enrolled, residen
         ["dose", "GHOST", "--date", "2026-01-06", "--taken"],
     ],
 )
-def test_bad_input_exits_2_with_the_same_line_as_in_process(sqlite_url, capsys, resident, argv):
-    assert run(capsys, "init", "--db", sqlite_url)[0] == 0
-    enroll = ["enroll", "S-001", "--c1d1", "2026-01-05", "--surgery", "2025-12-01"]
-    assert run(capsys, *enroll, "--db", sqlite_url)[0] == 0
-    command = [*argv, "--db", sqlite_url, *INVESTIGATOR]
+def test_bad_input_exits_2_with_the_same_line_as_in_process(enrolled_sqlite, resident, argv):
+    command = [*argv, "--db", enrolled_sqlite, *INVESTIGATOR]
     in_process = dosing(*command)
     through = dosing(*command, via=resident.socket)
     assert through.cpu < THROUGH_RESIDENT_CPU < in_process.cpu
@@ -193,11 +200,8 @@ def test_bad_input_exits_2_with_the_same_line_as_in_process(sqlite_url, capsys, 
         ["plan", "--help"],
     ],
 )
-def test_output_is_the_same_through_the_resident(sqlite_url, capsys, resident, argv):
-    assert run(capsys, "init", "--db", sqlite_url)[0] == 0
-    enroll = ["enroll", "S-001", "--c1d1", "2026-01-05", "--surgery", "2025-12-01"]
-    assert run(capsys, *enroll, "--db", sqlite_url)[0] == 0
-    command = [*argv, "--db", sqlite_url, *INVESTIGATOR] if argv[-1] != "--help" else argv
+def test_output_is_the_same_through_the_resident(enrolled_sqlite, resident, argv):
+    command = [*argv, "--db", enrolled_sqlite, *INVESTIGATOR] if argv[-1] != "--help" else argv
     in_process = dosing(*command)
     through = dosing(*command, via=resident.socket)
     assert through.cpu < THROUGH_RESIDENT_CPU
@@ -210,19 +214,17 @@ def test_output_is_the_same_through_the_resident(sqlite_url, capsys, resident, a
 
 
 def test_a_command_runs_in_the_client_s_working_directory_and_environment(
-    capsys, tmp_path, enrolled, resident
+    tmp_path, enrolled_sqlite, resident
 ):
     """Relative paths are the client's, and so are DOSING_* settings (here the database and the
     acting account): nothing of the resident's own start-up environment leaks in."""
-    if not enrolled.startswith("sqlite"):
-        pytest.skip("the relative file is a SQLite detail")
     ran = dosing(
         "fhir",
         "S-001",
         "--out",
         "bundle.json",
         via=resident.socket,
-        env={"DOSING_DATABASE_URL": enrolled, "DOSING_USER": ACCOUNTS["investigator"]},
+        env={"DOSING_DATABASE_URL": enrolled_sqlite, "DOSING_USER": ACCOUNTS["investigator"]},
         cwd=tmp_path,
     )
     assert ran.code == 0, ran.err
@@ -319,7 +321,7 @@ def test_a_password_prompt_through_the_resident_does_not_echo(tmp_path, resident
 
 
 def test_a_resident_older_than_the_installed_code_stops_and_the_command_runs_in_process(
-    tmp_path, capsys, sqlite_url
+    tmp_path, enrolled_sqlite
 ):
     """An upgrade (here a copy of the code, one file touched) never runs old code: the resident
     answers "stale" and stops; the command runs in the client's own process and succeeds."""
@@ -331,10 +333,7 @@ def test_a_resident_older_than_the_installed_code_stops_and_the_command_runs_in_
     env = {**os.environ, "PYTHONPATH": str(code)}
     env.pop(entry.SOCKET_VARIABLE, None)
     old = start_resident(tmp_path, env)
-    assert run(capsys, "init", "--db", sqlite_url)[0] == 0
-    enroll = ["enroll", "S-001", "--c1d1", "2026-01-05", "--surgery", "2025-12-01"]
-    assert run(capsys, *enroll, "--db", sqlite_url)[0] == 0
-    dose = ["dose", "S-001", "--taken", "--db", sqlite_url, *INVESTIGATOR, "--date"]
+    dose = ["dose", "S-001", "--taken", "--db", enrolled_sqlite, *INVESTIGATOR, "--date"]
     try:
         first = dosing(*dose, "2026-01-05", via=old.socket, env={"PYTHONPATH": str(code)})
         assert first.code == 0 and first.cpu < THROUGH_RESIDENT_CPU, first.err
@@ -396,3 +395,38 @@ def test_the_client_imports_only_the_standard_library():
     assert done.stdout.strip() == str(
         ["scheduler", "scheduler.app", "scheduler.app.entry", "scheduler.app.resident_wire"]
     )
+
+
+@pytest.mark.skipif(
+    os.getuid() != 0 or not os.access("/usr/bin/python3", os.X_OK),
+    reason="needs root, to connect as another user, and a system python3 that user can run",
+)
+def test_a_connection_from_another_user_is_refused(tmp_path, resident):
+    """With the socket's mode loosened by hand (a hard link in an open folder, mode 0666), the
+    peer check still disconnects another user before anything is forked."""
+    folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o755)
+    link = folder / "resident.sock"
+    os.link(resident.socket, link)
+    link.chmod(0o666)
+    script = (
+        "import socket\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "s.settimeout(10)\n"
+        f"s.connect({str(link)!r})\n"
+        "print(repr(s.recv(5)))\n"
+    )
+    try:
+        done = subprocess.run(
+            ["/usr/bin/python3", "-c", script],
+            user=65534,
+            group=65534,
+            capture_output=True,
+            text=True,
+            cwd="/",
+        )
+    finally:
+        link.chmod(0o600)
+        shutil.rmtree(folder)
+    assert (done.returncode, done.stdout) == (0, "b''\n"), done.stderr
+    assert resident.forks() == []
