@@ -1,3 +1,3 @@
-from scheduler.app.cli import main
+from scheduler.app.entry import main
 
 main()

@@ -93,6 +93,13 @@ def _autocommit(engine: Engine) -> Engine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
+def forget_engines() -> None:
+    """Drop this process's engines: a fork of `dosing resident` makes its own from the client's
+    settings, and a pooled connection made before a fork must never be used on both sides."""
+    get_engine.cache_clear()
+    _autocommit.cache_clear()
+
+
 @contextmanager
 def reading(engine: Engine) -> Iterator[Session]:
     """A session that only reads: on SQLite it begins without the write lock, so a reader never

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import date, time
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_BASE_URL = "http://127.0.0.1:8000"
@@ -102,6 +103,15 @@ class Settings(BaseSettings):
     """argon2 cost of new staff password hashes: "default" (RFC 9106 low-memory profile) in any
     real installation; "minimal" (1 pass over 8 KiB) only for the test suite, where hashing is
     not what is under test. Existing hashes verify whatever this says."""
+    resident_socket: Path | None = None
+    """The Unix socket of `dosing resident` (docs/resident.md): where it listens, and where the
+    `dosing` command looks for it. Unset (or empty), every command runs in its own process."""
+
+    @field_validator("resident_socket", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # The client reads DOSING_RESIDENT_SOCKET="" as unset (scheduler/app/entry.py): so here.
+        return None if value == "" else value
 
 
 @lru_cache(maxsize=1)

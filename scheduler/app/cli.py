@@ -190,6 +190,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "serve",
         "Serve the staff pages, the JSON API and the calendar feeds.",
     ),
+    "resident": (
+        "scheduler.app.resident",
+        "resident",
+        "Keep the commands loaded and run each `dosing` command in a fork of this process.",
+    ),
     "pharmacy": (
         "scheduler.pharmacy.cli",
         "pharmacy",

@@ -27,6 +27,16 @@ def protocol_of(version: ProtocolVersion) -> Protocol:
     return _parsed(version.sha256, version.source, f"{version.protocol_id} v{version.version}")
 
 
+def preload_shipped_protocols() -> None:
+    """Parse the shipped protocols as ``protocol_of`` parses their stored versions (same text,
+    same key): `dosing resident` does it once for all the commands it forks, not each command."""
+    for path in shipped_protocol_files():
+        source = path.read_text(encoding="utf-8")
+        protocol = parse_protocol(source, str(path))
+        sha = hashlib.sha256(source.encode("utf-8")).hexdigest()
+        _parsed(sha, source, f"{protocol.id} v{protocol.version}")
+
+
 def load_protocol_file(unit: Unit, path: Path) -> ProtocolVersion:
     """Store a protocol file as a version; the same text again is a no-op.
 
