@@ -7,12 +7,13 @@ writers' CPU time a write; asserts nothing.
     .venv/bin/python benchmarks/write_throughput.py [--writers 4] [--doses 100]
         [--db postgresql+psycopg://postgres@127.0.0.1:5432/dosing_bench]
 
-The API writers run twice: with httpx over ASGI on the app's own event loop, as a server
+The API writers run three times: with httpx over ASGI on the app's own event loop, as a server
 (uvicorn) runs it, and with Starlette's TestClient, which runs the app on a second thread behind
 a blocking portal and crosses to it and back for every request, work no server does (some 3 ms
-of CPU a request here). Either client's own work (building the request, reading the answer) is
-counted, since it runs in the writer's process; the first is the figure the goal is read
-against.
+of CPU a request here); either client's own work (building the request, reading the answer) is
+counted, since it runs in the writer's process. Then as a deployment runs: `dosing serve
+--workers N` (``--server-workers``, default 2) in processes of its own, each writer a client
+over loopback TCP with one kept-alive connection; the CPU printed for it is the clients' only.
 
 Without ``--db`` it runs on a new SQLite file. A PostgreSQL database named by ``--db`` is
 dropped and created again.
@@ -23,12 +24,19 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import socket
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -71,7 +79,7 @@ def _setup(url: str, writers: int, doses: int) -> None:
         load_shipped_protocols(unit)
         site = ensure_default_site(unit, settings)
         for writer in range(writers):
-            for mode in ("svc", "asgi", "testclient"):
+            for mode in ("svc", "asgi", "testclient", "http"):
                 for code in _codes(writer, doses):
                     enroll(
                         unit,
@@ -146,6 +154,53 @@ def _api_writer(args: Job) -> Span:
     return asyncio.run(write())
 
 
+def _http_writer(args: Job) -> Span:
+    """A client of a real server (`dosing serve`, its own processes) over loopback TCP, one
+    connection kept alive: what a program posting doses sees. Its CPU a write is the client's
+    alone; the server's is not counted."""
+    _, writer, doses, start = args
+    headers = {"Authorization": f"Bearer {os.environ['BENCH_TOKEN']}"}
+    jobs = [(f"/api/subjects/http-{code}/doses", d.isoformat()) for code, d in _jobs(writer, doses)]
+    with httpx.Client(base_url=os.environ["BENCH_BASE_URL"], headers=headers) as client:
+        start.wait()
+        began, cpu = time.monotonic(), time.process_time()
+        for path, day in jobs:
+            answer = client.post(path, json={"date": day, "taken": True})
+            assert answer.status_code == 201, answer.text
+        return began, time.monotonic(), time.process_time() - cpu
+
+
+@contextmanager
+def _served(url: str, workers: int) -> Iterator[str]:
+    """`dosing serve --workers N` on a free loopback port, its reminder jobs off, until the
+    block ends."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = os.environ | {"DOSING_SCHEDULER_ENABLED": "false", "DOSING_DATABASE_URL": url}
+    command = [str(Path(sys.executable).parent / "dosing"), "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/login", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("dosing serve did not answer within a minute")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def _floor_sqlite(path: str, rows: int) -> float:
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
@@ -182,7 +237,7 @@ def _run(kind: str, url: str, writers: int, doses: int) -> tuple[float, float]:
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         start = manager.Barrier(writers)
-        target = _service_writer if kind == "service" else _api_writer
+        target = {"service": _service_writer, "api": _api_writer, "http": _http_writer}[kind]
         with context.Pool(writers) as pool:
             spans = pool.map(target, [(url, w, doses, start) for w in range(writers)])
     wall = max(end for _, end, _ in spans) - min(began for began, _, _ in spans)
@@ -194,6 +249,7 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--doses", type=int, default=100, help="dose writes per writer")
     parser.add_argument("--db", default="")
+    parser.add_argument("--server-workers", type=int, default=2)
     options = parser.parse_args()
     os.environ.setdefault("DOSING_PASSWORD_HASH_COST", "minimal")
     if options.db:
@@ -216,6 +272,10 @@ def main() -> None:
     for client in ("asgi", "testclient"):
         os.environ["BENCH_CLIENT"] = client
         rates[f"JSON API, {client} client:"] = _run("api", url, options.writers, options.doses)
+    with _served(url, options.server_workers) as base:
+        os.environ["BENCH_BASE_URL"] = base
+        label = f"JSON API, dosing serve --workers {options.server_workers}:"
+        rates[label] = _run("http", url, options.writers, options.doses)
     backend = make_url(url).get_backend_name()
     print(f"{backend}: {options.writers} writers x {options.doses} dose writes, own subjects")
     print(f"  {'floor (bare one-row commits, one connection):':46s} {floor:8.1f} commits/s")
