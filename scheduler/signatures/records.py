@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
 
+from scheduler.clock import local_today
 from scheduler.errors import InputError, NotFound
 from scheduler.kernel.sites import in_scope
 from scheduler.kernel.subject_state import plan_for
@@ -233,10 +234,24 @@ class Unsigned:
     meaning: str
     subject_code: str
     site_id: int
+    time_zone: str
+
+    @property
+    def local_day(self) -> date:
+        """The day it was recorded at the subject's site: lists date it so."""
+        return local_today(self.recorded_at, self.time_zone)
+
+    @property
+    def list_key(self) -> tuple[date, str, str]:
+        """Where lists place it: by that day, the subject's code, then ``KIND-ID`` as text."""
+        return (self.local_day, self.subject_code, f"{self.kind}-{self.id}")
 
 
 def _signed(kind: Any, record_id: Any) -> Any:
     return exists().where(col(Signature.record_kind) == kind, col(Signature.record_id) == record_id)
+
+
+_SUBJECT_COLUMNS = (col(Subject.code), col(Subject.site_id), col(Subject.time_zone))
 
 
 def _unsigned_statements(by: str) -> dict[str, Any]:
@@ -252,7 +267,7 @@ def _unsigned_statements(by: str) -> dict[str, Any]:
     for kind, table in SIGNED_KINDS.items():
         record_id: Any = table.id  # type: ignore[attr-defined]
         statements[kind] = (
-            core_select(*table.__table__.columns, col(Subject.code), col(Subject.site_id))  # type: ignore[attr-defined]
+            core_select(*table.__table__.columns, *_SUBJECT_COLUMNS)  # type: ignore[attr-defined]
             .join(Subject, col(Subject.id) == table.subject_id)  # type: ignore[attr-defined]
             .where(
                 where,
@@ -261,7 +276,7 @@ def _unsigned_statements(by: str) -> dict[str, Any]:
             )
         )
     statements["void"] = (
-        core_select(*Void.__table__.columns, col(Subject.code), col(Subject.site_id))  # type: ignore[attr-defined]
+        core_select(*Void.__table__.columns, *_SUBJECT_COLUMNS)  # type: ignore[attr-defined]
         .join(Subject, col(Subject.id) == Void.subject_id)
         .where(
             where,
@@ -279,13 +294,14 @@ def _signable_table(kind: str) -> Any:
     return Void if kind == "void" else SIGNED_KINDS[kind]
 
 
-def _first_unsigned(dialect: str) -> Any:
+def _first_unsigned() -> Any:
     """Of each site's decisions awaiting a signature, the first ``first`` (bound) as a list
-    orders them, with the site's count, each record's own columns labelled ``KIND__NAME``. The
-    order is the worklist's: the UTC day recorded, the subject's code, then ``KIND-ID`` as text,
-    both by code point (as Python compares them; PostgreSQL's database collation need not, "C"
-    does). The page of every site shows ten per site of some nine hundred; one statement reads
-    them, the ranked few joined back to their tables."""
+    orders them (``Unsigned.list_key``), with the site's count, each record's own columns
+    labelled ``KIND__NAME``: the day recorded in the subject's zone, the subject's code and
+    ``KIND-ID`` as text, both by code point (as Python compares them; the database's collation
+    need not, "C" does). The page of every site shows ten per site of some nine hundred; one
+    statement reads them, the ranked few joined back to their tables. PostgreSQL's: SQLite
+    knows no time zones."""
     parts = []
     for kind, statement in _UNSIGNED["sites"].items():
         table = _signable_table(kind)
@@ -296,32 +312,29 @@ def _first_unsigned(dialect: str) -> Any:
                 table.recorded_at.label("recorded_at"),
                 col(Subject.code).label("code"),
                 col(Subject.site_id).label("site_id"),
+                col(Subject.time_zone).label("time_zone"),
             )
         )
     found = union_all(*parts).subquery()
-    day: Any
-    code: Any
-    label: Any
-    if dialect == "postgresql":
-        day = cast(func.timezone("UTC", found.c.recorded_at), Date)
-        code, label = collate(found.c.code, "C"), collate(_label(found).self_group(), "C")
-    else:
-        day, code, label = func.date(found.c.recorded_at), found.c.code, _label(found)
+    day = cast(func.timezone(found.c.time_zone, found.c.recorded_at), Date)
+    code, label = collate(found.c.code, "C"), collate(_label(found).self_group(), "C")
     window: dict[str, Any] = {"partition_by": (found.c.site_id,), "order_by": (day, code, label)}
     ranked = core_select(
         found.c.kind,
         found.c.id,
         found.c.code,
         found.c.site_id,
+        found.c.time_zone,
         func.row_number().over(**window).label("rank"),
         func.count().over(**window, rows=(None, None)).label("total"),
     ).subquery()
+    shown = (ranked.c.kind, ranked.c.id, ranked.c.code, ranked.c.site_id, ranked.c.time_zone)
     top = (
-        core_select(ranked.c.kind, ranked.c.id, ranked.c.code, ranked.c.site_id, ranked.c.total)
+        core_select(*shown, ranked.c.total)
         .where(ranked.c.rank <= bindparam("first", type_=Integer))
         .subquery()
     )
-    columns: list[Any] = [top.c.kind, top.c.code, top.c.site_id, top.c.total]
+    columns: list[Any] = [top.c.kind, top.c.code, top.c.site_id, top.c.time_zone, top.c.total]
     joined: Any = top
     for kind in SIGNABLE_KINDS:
         table = _signable_table(kind)
@@ -334,7 +347,7 @@ def _label(found: Any) -> Any:
     return found.c.kind + literal_column("'-'", String) + cast(found.c.id, String)
 
 
-_FIRST_UNSIGNED = {dialect: _first_unsigned(dialect) for dialect in ("sqlite", "postgresql")}
+_FIRST_UNSIGNED = _first_unsigned()
 _COLUMN_NAMES = {
     kind: [column.name for column in _signable_table(kind).__table__.columns]
     for kind in SIGNABLE_KINDS
@@ -345,23 +358,38 @@ def first_unsigned(
     session: Session, site_ids: list[int], first: int
 ) -> tuple[list[Unsigned], dict[int, int]]:
     """The first ``first`` decisions awaiting a signature of each of ``site_ids`` (in the
-    worklist's order, see ``_first_unsigned``) and how many each site has: what the page of
-    every site shows, without building the hundreds it leaves out."""
+    order of ``Unsigned.list_key``) and how many each site has: what the page of every site
+    shows. PostgreSQL ranks them and returns only those (``_first_unsigned``); SQLite, which
+    cannot tell a local day in SQL, has them all sorted here."""
     connection = session.connection()
-    statement = _FIRST_UNSIGNED[connection.dialect.name]
+    if connection.dialect.name != "postgresql":
+        return _first_sorted_here(session, site_ids, first)
     found: list[Unsigned] = []
     totals: dict[int, int] = {}
-    for row in connection.execute(statement, {"sites": site_ids, "first": first}):
+    for row in connection.execute(_FIRST_UNSIGNED, {"sites": site_ids, "first": first}):
         values = row._mapping
         kind = values["kind"]
         record = SimpleNamespace(
             **{name: values[f"{kind}__{name}"] for name in _COLUMN_NAMES[kind]},
             code=values["code"],
             site_id=values["site_id"],
+            time_zone=values["time_zone"],
         )
         found.append(_unsigned(kind, record))
         totals[record.site_id] = values["total"]
     return found, totals
+
+
+def _first_sorted_here(
+    session: Session, site_ids: list[int], first: int
+) -> tuple[list[Unsigned], dict[int, int]]:
+    by_site: dict[int, list[Unsigned]] = {}
+    for record in unsigned_records(session, site_ids=site_ids):
+        by_site.setdefault(record.site_id, []).append(record)
+    found: list[Unsigned] = []
+    for records in by_site.values():
+        found += sorted(records, key=lambda u: u.list_key)[:first]
+    return found, {site_id: len(records) for site_id, records in by_site.items()}
 
 
 def unsigned_records(
@@ -396,6 +424,7 @@ def _unsigned(kind: str, row: Any) -> Unsigned:
         _meaning(kind, row),
         row.code,
         row.site_id,
+        row.time_zone,
     )
 
 

@@ -393,7 +393,7 @@ def _signature_item(site: str, record: Unsigned) -> WorkItem:
         kind="awaiting_signature",
         what=f"{record.kind}-{record.id}",
         detail=f"awaiting signature: {record.meaning}",
-        target=record.recorded_at.date(),
+        target=record.local_day,
         urgency="overdue",
     )
 

@@ -76,22 +76,25 @@ def _keys(items) -> list[tuple[str, ...]]:
 
 
 RECORDED = (
+    datetime(2026, 2, 25, 16, 30, tzinfo=UTC),
     datetime(2026, 2, 25, 23, 30, tzinfo=UTC),
     datetime(2026, 2, 26, 0, 30, tzinfo=UTC),
-    datetime(2026, 2, 26, 9, 0, tzinfo=UTC),
+    datetime(2026, 2, 25, 15, 30, tzinfo=UTC),
 )
-"""Half an hour either side of midnight UTC (one day in Hangzhou, two in UTC, which the list
-dates a decision by), and later that day."""
+"""When the n-th subject's two holds are recorded: the n-th and next of these. Half an hour
+either side of midnight in Hangzhou (the last and first: one day in UTC, two at the site,
+which lists date a decision by), of midnight UTC (the second and third: two days in UTC, one
+at the site), and the fifth subject's hold-9 and hold-10 on one day at the site."""
 
 
 @pytest.fixture
 def awaiting(units, busy, db_url) -> None:
-    """The subjects begun weeks ago are held, resumed and held again (some of them several
-    times a day: hold-9 and hold-10 of one subject on one day order as text, "hold-10" first);
-    two holds are signed (no longer awaiting) and one of those voided (the void awaits). The
-    first site's "overdue" group then lists 24 overdue visits, 17 decisions, then 9 visits:
-    cut at 27 and at 35 (between hold-10 and hold-9 of a-1), the cut falls among the
-    decisions."""
+    """The subjects begun weeks ago are held, resumed and held again (some of them twice a
+    day: hold-9 and hold-10 of one subject on one day order as text, "hold-10" first); two of
+    the holds still running are signed (no longer awaiting) and one of those voided (the void
+    awaits). The first site's "overdue" group then lists 25 overdue visits, 18 decisions, then
+    more visits: cut at 27 and at 37 (between hold-10 and hold-9 of a-1), the cut falls among
+    the decisions."""
     ensure_accounts(db_url)
     nurse, investigator = ACCOUNTS["nurse"], ACCOUNTS["investigator"]
     begun = [code for n, code in enumerate(CODES) if C1D1S[n % len(C1D1S)] != "2026-03-02"]
@@ -102,7 +105,10 @@ def awaiting(units, busy, db_url) -> None:
                 if back:
                     resume(unit, code, on=back)
     with units(investigator) as unit:
-        holds = [u for u in unsigned_records(unit.session) if u.kind == "hold"]
+        open_holds = [
+            u for u in unsigned_records(unit.session) if u.meaning.endswith("from 2026-02-24")
+        ]
+        holds = sorted(open_holds, key=lambda u: u.id)
         for record in holds[-2:]:
             sign(unit, "hold", record.id, password=PASSWORD)
     with units(investigator) as unit:
@@ -130,7 +136,7 @@ def test_each_groups_first_items_are_the_whole_lists_in_its_order_with_its_count
     _assert_cut_is_the_whole_list_cut(units, first)
 
 
-@pytest.mark.parametrize("first", [1, 27, 35, 100])
+@pytest.mark.parametrize("first", [1, 27, 37, 100])
 def test_the_decisions_awaiting_a_signature_are_cut_as_the_whole_list_orders_them(
     units, awaiting, first
 ):
@@ -144,20 +150,33 @@ def test_the_decisions_awaiting_a_signature_are_cut_as_the_whole_list_orders_the
 def test_each_sites_first_decisions_awaiting_a_signature_are_its_head_in_the_lists_order(
     units, awaiting
 ):
-    """Ranked by the database: the day recorded (UTC), the subject's code and ``KIND-ID`` as
-    text, both by code point, as the list sorts its items."""
+    """Ranked by the database: the day recorded at the site, the subject's code and
+    ``KIND-ID`` as text, both by code point, as the list sorts its items."""
     with units() as unit:
         every = unsigned_records(unit.session)
         site_of = {u.subject_code: u.site_id for u in every}
-        ordered = sorted(
-            every, key=lambda u: (u.recorded_at.date(), u.subject_code, f"{u.kind}-{u.id}")
-        )
+        ordered = sorted(every, key=lambda u: u.list_key)
         for first in range(1, 19):
             records, totals = first_unsigned(unit.session, sorted(set(site_of.values())), first)
             for site_id in set(site_of.values()):
                 expected = [u for u in ordered if u.site_id == site_id]
                 found = [u for u in records if u.site_id == site_id]
-                found.sort(key=lambda u: (u.recorded_at.date(), u.subject_code, f"{u.kind}-{u.id}"))
+                found.sort(key=lambda u: u.list_key)
                 assert found == expected[:first], (first, site_id)
                 assert totals[site_id] == len(expected)
-    assert len(every) == 23 and max(totals.values()) == 17
+    assert len(every) == 23 and max(totals.values()) == 18
+
+
+@pytest.mark.parametrize("first", [None, 30])
+def test_a_hold_recorded_half_past_midnight_in_hangzhou_is_dated_that_day_on_the_list(
+    units, busy, db_url, first
+):
+    """16:30 UTC on 25 February is 00:30 on the 26th at the site: the list says the 26th, as
+    every date of the site's list is the site's."""
+    ensure_accounts(db_url)
+    with units(ACCOUNTS["nurse"], now=datetime(2026, 2, 25, 16, 30, tzinfo=UTC)) as unit:
+        hold(unit, "B10", start="2026-02-24", reason="grade 3 hypertension")
+    with units() as unit:
+        [zju1, _] = worklists(unit.session, unit.now, first=first)
+    [decision] = [i for i in zju1.items if i.kind == "awaiting_signature"]
+    assert (decision.subject, decision.target) == ("B10", date(2026, 2, 26))
