@@ -31,10 +31,14 @@ def preload_shipped_protocols() -> None:
     """Parse the shipped protocols as ``protocol_of`` parses their stored versions (same text,
     same key): `dosing resident` does it once for all the commands it forks, not each command."""
     for path in shipped_protocol_files():
-        source = path.read_text(encoding="utf-8")
-        protocol = parse_protocol(source, str(path))
-        sha = hashlib.sha256(source.encode("utf-8")).hexdigest()
+        source, protocol, sha = _read_protocol_file(path)
         _parsed(sha, source, f"{protocol.id} v{protocol.version}")
+
+
+def _read_protocol_file(path: Path) -> tuple[str, Protocol, str]:
+    """A protocol file's text, its validated protocol and the SHA-256 a version is stored with."""
+    source = path.read_text(encoding="utf-8")
+    return source, parse_protocol(source, str(path)), hashlib.sha256(source.encode()).hexdigest()
 
 
 def load_protocol_file(unit: Unit, path: Path) -> ProtocolVersion:
@@ -43,9 +47,7 @@ def load_protocol_file(unit: Unit, path: Path) -> ProtocolVersion:
     Changed text under an existing version number is refused: an amendment must carry a new
     version, or subjects already enrolled would silently get a different plan.
     """
-    source = path.read_text(encoding="utf-8")
-    protocol = parse_protocol(source, str(path))
-    sha = hashlib.sha256(source.encode("utf-8")).hexdigest()
+    source, protocol, sha = _read_protocol_file(path)
     existing = unit.session.exec(
         select(ProtocolVersion).where(
             ProtocolVersion.protocol_id == protocol.id, ProtocolVersion.version == protocol.version
