@@ -57,7 +57,7 @@ def _free_port() -> int:
 def _served(url: str) -> Iterator[str]:
     settings = Settings(database_url=url, user="bench", scheduler_enabled=False)
     app = create_app(settings, FixedClock(data.NOW))
-    freeze_startup_heap()
+    freeze_startup_heap(app)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

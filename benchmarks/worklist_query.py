@@ -205,6 +205,8 @@ def _seed(url: str, count: int, site_count: int) -> tuple[float, list[Site]]:
             ):
                 table_rows += [v | owner for v in values]
             rows.statuses[-1]["code"] = row["code"]
+            for visit in rows.visits[len(rows.visits) - len(template.visits) :]:
+                visit["code"] = row["code"]
             upcoming = [c for c in plan.cycles if TODAY <= c.day1 <= TODAY + timedelta(days=3)]
             if upcoming and rnd.random() < 0.5:
                 checks.append(

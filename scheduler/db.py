@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Date, Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, create_engine
 
+from scheduler.clock import local_today
 from scheduler.errors import Conflict, StorageUnavailable, WriteConflict
 from scheduler.models.constraints import unique_rule_of
 
@@ -27,6 +32,34 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+class local_day(FunctionElement[date]):
+    """``local_day(instant, zone)``: the calendar day a stored UTC instant falls on in a time
+    zone, in SQL, so a list dated by the site's day can be ranked by the database. PostgreSQL
+    knows time zones; SQLite is given the same function in Python (``_sqlite_local_day``)."""
+
+    type = Date()
+    name = "local_day"
+    inherit_cache = True
+
+
+@compiles(local_day)
+def _local_day(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"local_day({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(local_day, "postgresql")
+def _local_day_postgresql(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    instant, zone = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(timezone({zone}, {instant}) AS DATE)"
+
+
+def _sqlite_local_day(instant: str | None, zone: str | None) -> str | None:
+    """SQLite keeps an instant as its naive UTC text (``UtcDateTime``)."""
+    if instant is None or zone is None:
+        return None
+    return local_today(datetime.fromisoformat(instant).replace(tzinfo=UTC), zone).isoformat()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # The driver's own BEGIN is deferred; ``_sqlite_begin`` says which kind each transaction is.
     dbapi_connection.isolation_level = None
@@ -35,6 +68,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+    dbapi_connection.create_function("local_day", 2, _sqlite_local_day, deterministic=True)
 
 
 def _sqlite_begin(connection: Connection) -> None:

@@ -46,7 +46,7 @@ def serve(
         from scheduler.reminders.jobs import attach_to_app
 
         attach_to_app(app)
-    freeze_startup_heap()
+    freeze_startup_heap(app)
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
@@ -60,5 +60,5 @@ def served_app() -> Any:
     app = create_app(settings)
     if settings.scheduler_enabled:
         attach_to_app(app)
-    freeze_startup_heap()
+    freeze_startup_heap(app)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Index, text
+from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 OPEN = "done = false AND tentative = false"
@@ -40,6 +40,23 @@ OPEN_COLUMNS = (
     "done",
     "tentative",
 )
+RANKED_COLUMNS = (
+    "code",
+    "visit_code",
+    "window_start",
+    "target",
+    "dose_mg",
+    "name",
+    "done",
+    "tentative",
+)
+"""After the site and the window's end: the order the page of every site ranks each urgency
+group in (window end, subject code, visit code), then what it shows of the first rows, so each
+group's first rows are the head of an index range."""
+CODE_TEXT = String(32).with_variant(String(32, collation="C"), "postgresql")
+"""A subject's or a visit's code, ordered by code point as Python orders it: SQLite's default
+collation does, PostgreSQL's database collation need not, and an index serves an ORDER BY
+only in its own collation."""
 DAY1_COLUMNS = (
     "subject_id",
     "day1_cycle",
@@ -56,6 +73,8 @@ class ScheduledVisit(SQLModel, table=True):
     __table_args__ = (
         # Due, in window, overdue: open visits whose window has opened by the day.
         open_index("ix_scheduledvisit_open", "site_id", "window_start", *OPEN_COLUMNS),
+        # The page of every site: each site's first open visits by window end, then code.
+        open_index("ix_scheduledvisit_open_ranked", "site_id", "window_end", *RANKED_COLUMNS),
         # Day-1 checks: open cycle day 1 visits in the next days.
         open_index(
             "ix_scheduledvisit_day1_open",
@@ -69,7 +88,10 @@ class ScheduledVisit(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     subject_id: int = Field(foreign_key="subject.id", index=True)
     site_id: int = Field(foreign_key="site.id")
-    visit_code: str = Field(max_length=32)
+    code: str = Field(sa_type=CODE_TEXT, nullable=False)
+    """The subject's code (as on its status row): the page of every site ranks visits by it,
+    from an index, with no join to the subjects."""
+    visit_code: str = Field(sa_type=CODE_TEXT, nullable=False)
     name: str = Field(max_length=200)
     cycle: int | None = None
     day1_cycle: int | None = None

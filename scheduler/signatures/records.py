@@ -17,7 +17,6 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
-    Date,
     Integer,
     String,
     and_,
@@ -33,6 +32,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
 
 from scheduler.clock import local_today
+from scheduler.db import local_day
 from scheduler.errors import InputError, NotFound
 from scheduler.kernel.sites import in_scope
 from scheduler.kernel.subject_state import plan_for
@@ -294,14 +294,18 @@ def _signable_table(kind: str) -> Any:
     return Void if kind == "void" else SIGNED_KINDS[kind]
 
 
-def _first_unsigned() -> Any:
+def _first_unsigned(collation: str | None) -> Any:
     """Of each site's decisions awaiting a signature, the first ``first`` (bound) as a list
     orders them (``Unsigned.list_key``), with the site's count, each record's own columns
     labelled ``KIND__NAME``: the day recorded in the subject's zone, the subject's code and
-    ``KIND-ID`` as text, both by code point (as Python compares them; the database's collation
-    need not, "C" does). The page of every site shows ten per site of some nine hundred; one
-    statement reads them, the ranked few joined back to their tables. PostgreSQL's: SQLite
-    knows no time zones."""
+    ``KIND-ID`` as text, both by code point as Python compares them (SQLite's default
+    collation does; PostgreSQL's database collation need not, "C" does). The page of every
+    site shows ten per site of some nine hundred; one statement reads them, the ranked few
+    joined back to their tables."""
+
+    def text(column: Any) -> Any:
+        return collate(column, collation) if collation else column
+
     parts = []
     for kind, statement in _UNSIGNED["sites"].items():
         table = _signable_table(kind)
@@ -316,9 +320,11 @@ def _first_unsigned() -> Any:
             )
         )
     found = union_all(*parts).subquery()
-    day = cast(func.timezone(found.c.time_zone, found.c.recorded_at), Date)
-    code, label = collate(found.c.code, "C"), collate(_label(found).self_group(), "C")
-    window: dict[str, Any] = {"partition_by": (found.c.site_id,), "order_by": (day, code, label)}
+    day = local_day(found.c.recorded_at, found.c.time_zone)
+    window: dict[str, Any] = {
+        "partition_by": (found.c.site_id,),
+        "order_by": (day, text(found.c.code), text(_label(found).self_group())),
+    }
     ranked = core_select(
         found.c.kind,
         found.c.id,
@@ -347,7 +353,7 @@ def _label(found: Any) -> Any:
     return found.c.kind + literal_column("'-'", String) + cast(found.c.id, String)
 
 
-_FIRST_UNSIGNED = _first_unsigned()
+_FIRST_UNSIGNED = {"sqlite": _first_unsigned(None), "postgresql": _first_unsigned("C")}
 _COLUMN_NAMES = {
     kind: [column.name for column in _signable_table(kind).__table__.columns]
     for kind in SIGNABLE_KINDS
@@ -359,14 +365,12 @@ def first_unsigned(
 ) -> tuple[list[Unsigned], dict[int, int]]:
     """The first ``first`` decisions awaiting a signature of each of ``site_ids`` (in the
     order of ``Unsigned.list_key``) and how many each site has: what the page of every site
-    shows. PostgreSQL ranks them and returns only those (``_first_unsigned``); SQLite, which
-    cannot tell a local day in SQL, has them all sorted here."""
+    shows, ranked by the database (``_first_unsigned``)."""
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return _first_sorted_here(session, site_ids, first)
     found: list[Unsigned] = []
     totals: dict[int, int] = {}
-    for row in connection.execute(_FIRST_UNSIGNED, {"sites": site_ids, "first": first}):
+    statement = _FIRST_UNSIGNED[connection.dialect.name]
+    for row in connection.execute(statement, {"sites": site_ids, "first": first}):
         values = row._mapping
         kind = values["kind"]
         record = SimpleNamespace(
@@ -378,18 +382,6 @@ def first_unsigned(
         found.append(_unsigned(kind, record))
         totals[record.site_id] = values["total"]
     return found, totals
-
-
-def _first_sorted_here(
-    session: Session, site_ids: list[int], first: int
-) -> tuple[list[Unsigned], dict[int, int]]:
-    by_site: dict[int, list[Unsigned]] = {}
-    for record in unsigned_records(session, site_ids=site_ids):
-        by_site.setdefault(record.site_id, []).append(record)
-    found: list[Unsigned] = []
-    for records in by_site.values():
-        found += sorted(records, key=lambda u: u.list_key)[:first]
-    return found, {site_id: len(records) for site_id, records in by_site.items()}
 
 
 def unsigned_records(

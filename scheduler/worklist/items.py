@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Date,
     Executable,
     Integer,
     Select,
     String,
+    and_,
     bindparam,
     case,
     cast,
@@ -28,7 +31,10 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
+    union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -121,31 +127,94 @@ written into the statement, not bound: a bound value is a new parameter each tim
 and the window functions' partitions would no longer read as the same."""
 
 
-def _first_open_visits(collation: str | None) -> Select[Any]:
-    """The open visits that head each site's urgency groups, at most ``first`` of each, with
-    the group's count: what the page of every site shows, without building the thousands of
-    items it leaves out. Ranked as ``_sort_key`` orders (window end, subject code, visit code;
-    the kind is one per urgency), the codes by code point as Python compares them: SQLite's
-    default collation does, PostgreSQL's database collation need not ("C" does). The count
-    shares the rank's window (its frame the whole group): one sort, not two."""
-
-    def text(column: Any) -> Any:
-        return collate(column, collation) if collation else column
-
-    visits = _OPEN_VISITS.add_columns(_VISIT_URGENCY.label("urgency")).subquery()
-    window = {
-        "partition_by": (visits.c.site_id, visits.c.urgency),
-        "order_by": (visits.c.window_end, text(visits.c.code), text(visits.c.visit_code)),
-    }
-    ranked = select(
-        *visits.c,
-        func.row_number().over(**window).label("rank"),  # type: ignore[arg-type]
-        func.count().over(**window, rows=(None, None)).label("total"),  # type: ignore[arg-type]
-    ).subquery()
-    return select(*ranked.c).where(ranked.c.rank <= bindparam("first", type_=Integer))
+_URGENCY_WHERE: dict[Urgency, Any] = {
+    "today": and_(col(_V.target) == _DAY, col(_V.window_end) >= _DAY),
+    "overdue": and_(col(_V.window_end) < _DAY, col(_V.target) != _DAY),
+    "window": and_(col(_V.window_end) >= _DAY, col(_V.target) != _DAY),
+}
+"""Each urgency group of the open visits, as ``_VISIT_URGENCY`` tells them apart, each a range
+of the window's end (a visit's target lies in its window), so that the ranked index serves
+all three. The page of every site reads the first visits of each (``_head``): about as many
+rows as it shows, where ranking every open visit of every site read thousands."""
 
 
-_FIRST_OPEN_VISITS = {"sqlite": _first_open_visits(None), "postgresql": _first_open_visits("C")}
+_HEAD_COLUMNS: tuple[Any, ...] = (
+    col(_V.site_id),
+    col(_V.code),
+    col(_V.visit_code),
+    col(_V.name),
+    col(_V.target),
+    col(_V.window_start),
+    col(_V.window_end),
+    col(_V.dose_mg),
+)
+
+
+def _head(urgency: Urgency, site: Any) -> Select[Any]:
+    """The first ``first`` open visits of one urgency group of ``site`` (a site id column or
+    bound value), in the order of ``ix_scheduledvisit_open_ranked``: window end, subject code,
+    visit code, as ``_sort_key`` orders them (the codes by code point, as Python compares
+    them: the columns are so collated). The order is the index's own, so the database stops
+    at the ``first``-th row, whatever plan it keeps for the statement."""
+    return (
+        select(*_HEAD_COLUMNS, literal_column(f"'{urgency}'", String).label("urgency"))
+        .where(
+            col(_V.site_id) == site,
+            col(_V.done) == false(),
+            col(_V.tentative) == false(),
+            col(_V.window_start) <= _DAY,
+            _URGENCY_WHERE[urgency],
+        )
+        .order_by(col(_V.window_end), col(_V.code), col(_V.visit_code))
+        .limit(bindparam("first", type_=Integer))
+    )
+
+
+def _lateral_heads() -> CompoundSelect[Any]:
+    """PostgreSQL's: each group's head for each site of ``site_ids`` (an array), through
+    ``LATERAL``: three small subqueries planned once, each run per site."""
+    heads = []
+    for urgency in _URGENCY_WHERE:
+        site = (
+            func.unnest(bindparam("site_ids", type_=ARRAY(Integer)))
+            .table_valued("site_id")
+            .render_derived()
+        )
+        head = _head(urgency, site.c.site_id).lateral()
+        heads.append(select(*head.c).select_from(site).join(head, true()))
+    return union_all(*heads)
+
+
+_LATERAL_HEADS = _lateral_heads()
+
+
+@lru_cache(maxsize=32)
+def _site_heads(sites: int) -> CompoundSelect[Any]:
+    """SQLite's (which knows no ``LATERAL``): the heads of ``sites`` sites, bound as ``site_0``,
+    ``site_1`` ..., one subquery per site and group."""
+    heads = []
+    for index in range(sites):
+        for urgency in _URGENCY_WHERE:
+            head = _head(urgency, bindparam(f"site_{index}", type_=Integer)).subquery()
+            heads.append(select(*head.c))
+    return union_all(*heads)
+
+
+_GROUPED_VISITS = (
+    select(col(_V.site_id), _VISIT_URGENCY.label("urgency"))
+    .where(
+        col(_V.site_id).in_(_SITES),
+        col(_V.done) == false(),
+        col(_V.window_start) <= _DAY,
+        col(_V.tentative) == false(),
+    )
+    .subquery()
+)
+_OPEN_VISIT_COUNTS = select(
+    _GROUPED_VISITS.c.site_id, _GROUPED_VISITS.c.urgency, func.count()
+).group_by(_GROUPED_VISITS.c.site_id, _GROUPED_VISITS.c.urgency)
+"""How many open visits each site's urgency groups have, read from ``ix_scheduledvisit_open``
+alone."""
 _ON_HOLD = select(
     col(_S.site_id),
     col(_S.code),
@@ -354,11 +423,17 @@ def _first_visit_items(
     of each site's groups the query left out."""
     day: date = params["day"]
     first: int = params["first"]
-    query = _FIRST_OPEN_VISITS[session.get_bind().dialect.name]
     unlisted: Counts = {site_id: {} for site_id in codes}
-    for site_id, *row, urgency, _rank, total in _rows(session, query, params):
-        out[site_id].append(_visit_item(codes[site_id], day, row))
+    for site_id, urgency, total in _rows(session, _OPEN_VISIT_COUNTS, params):
         unlisted[site_id][urgency] = max(total - first, 0)
+    sites: dict[str, Any]
+    if session.get_bind().dialect.name == "postgresql":
+        heads, sites = _LATERAL_HEADS, {"site_ids": list(codes)}
+    else:
+        heads = _site_heads(len(codes))
+        sites = {f"site_{index}": site_id for index, site_id in enumerate(codes)}
+    for site_id, *row, _urgency in _rows(session, heads, params | sites):
+        out[site_id].append(_visit_item(codes[site_id], day, row))
     return unlisted
 
 

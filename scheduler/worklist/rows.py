@@ -137,6 +137,7 @@ def rows_for(
         rows.visits.append(
             key
             | {
+                "code": plan.subject,
                 "visit_code": visit.code,
                 "name": visit.name,
                 "cycle": visit.cycle,
