@@ -342,16 +342,63 @@ def issue_patient_link(
     code: SubjectCode,
     staff: NurseStaff,
     alert_unreported: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
 ) -> Response:
-    """A new private link, shown once with its QR code (any earlier link stops working)."""
-    with request_unit(request, staff.name) as unit:
-        issued = issue_link(
-            unit,
-            feed_settings(request),
-            code,
-            alert_unreported=True if alert_unreported == "yes" else None,
-        )
+    """A new private link, shown once with its QR code. While a link is live, the new one
+    replaces it, and the patient holding it loses their page: that takes the confirmation
+    page's reason and tick (``_reissue``), checked in the unit that issues, so a link issued
+    meanwhile by someone else is not replaced unconfirmed. A post without them (the staff
+    page's button of an older page) gets the confirmation page, and nothing changes."""
+    try:
+        with request_unit(request, staff.name) as unit:
+            subject = get_subject(unit.session, code)
+            if live_link(unit.session, subject.id or 0) is not None:
+                reason = require_confirmation(reason, confirm)
+            issued = issue_link(
+                unit,
+                feed_settings(request),
+                code,
+                alert_unreported=True if alert_unreported == "yes" else None,
+                reason=reason,
+            )
+    except InputError as exc:
+        if exc.field not in ("reason", "confirm"):
+            raise
+        return _reissue(request, code, reason, exc if reason or confirm else None)
     return _staff_page(request, staff, code, issued_url=issued.url, issued_token=issued.token)
+
+
+_REISSUE = [
+    N_(
+        "The private page link handed out before stops working at once (it answers that the "
+        "link no longer works), and so do the one-tap links of the patient's dose reminders."
+    ),
+    N_("The new link is shown once, with its QR code, to hand to the patient."),
+]
+
+
+def _reissue(request: Request, code: str, reason: str, error: InputError | None = None) -> Response:
+    _ = request_wording(request).gettext
+    return confirmation_page(
+        request,
+        title=_("Issue a new private page link for {code}").format(code=code),
+        changes=[_(line) for line in _REISSUE],
+        action=f"/subjects/{code}/patient-page",
+        hidden={},
+        confirm_label=_("I confirm that the link handed out before stops working now"),
+        button=_("Issue the new link"),
+        cancel=f"/subjects/{code}/patient-page",
+        reason=reason,
+        error=error,
+    )
+
+
+@router.get("/subjects/{code}/patient-page/reissue-preview", response_class=HTMLResponse)
+def reissue_preview(request: Request, code: SubjectCode, staff: NurseStaff) -> Response:
+    with request_unit(request, staff.name) as unit:
+        subject_state(unit.session, code, unit.now)
+    return _reissue(request, code, "")
 
 
 _WITHDRAWAL = [

@@ -38,6 +38,7 @@ NURSE_PAGES = [
     "/appointments",
     "/subjects/DEMO-002/appointments",
     "/subjects/DEMO-002/patient-page",
+    "/subjects/DEMO-002/patient-page/reissue-preview",
 ]
 ADMIN_PAGES = ["/admin/staff", "/admin/reminders"]
 PHARMACIST_PAGES = ["/pharmacy", "/pharmacy/subjects/DEMO-002"]

@@ -146,6 +146,44 @@ def test_a_nurse_issues_the_link_with_a_qr_code_and_prints_it_on_the_handout(
     assert entry.actor == "test-nurse"
 
 
+def test_replacing_a_live_link_takes_a_reason_and_a_tick_and_only_then_stops_the_old_one(
+    app, units, staff_client
+):
+    """The patient holding the live link loses their page when it is replaced: the staff
+    page's button previews that, and a post without the reason and the tick (an older page's
+    button) gets the same confirmation page and changes nothing."""
+    old = _link(units)
+    client = TestClient(app)
+    nurse = staff_client("nurse")
+    staff_page = nurse.get("/subjects/P-1/patient-page")
+    assert 'action="/subjects/P-1/patient-page/reissue-preview"' in staff_page.text
+    preview = nurse.get("/subjects/P-1/patient-page/reissue-preview")
+    assert preview.status_code == 200 and "stops working at once" in preview.text
+    unconfirmed = nurse.form("/subjects/P-1/patient-page", {})
+    assert unconfirmed.status_code == 200 and "stops working at once" in unconfirmed.text
+    assert 'id="patient-url"' not in unconfirmed.text
+    without_tick = nurse.form("/subjects/P-1/patient-page", {"reason": "phone replaced"})
+    assert without_tick.status_code == 422 and 'id="patient-url"' not in without_tick.text
+    assert client.get(f"/p/{old}").status_code == 200
+    issued = nurse.form(
+        "/subjects/P-1/patient-page", {"reason": "phone replaced", "confirm": "yes"}
+    )
+    assert issued.status_code == 200 and 'id="patient-url"' in issued.text
+    new = re.search(r'id="patient-url">[^<]*/p/([^<]+)<', issued.text).group(1)
+    assert client.get(f"/p/{old}").status_code == 410
+    assert client.get(f"/p/{new}").status_code == 200
+    with units() as unit:
+        actions = unit.session.exec(
+            select(AuditEntry.action, AuditEntry.actor, AuditEntry.reason).where(
+                AuditEntry.action.in_(["patient_link.revoke", "patient_link.rotate"])
+            )
+        ).all()
+    assert sorted(actions) == [
+        ("patient_link.revoke", "test-nurse", "phone replaced"),
+        ("patient_link.rotate", "test-nurse", "phone replaced"),
+    ]
+
+
 def test_the_subject_page_shows_the_reports_beside_the_verified_records(app, units, staff_client):
     token = _link(units)
     TestClient(app).post(f"/p/{token}/dose", data={"slot": "1", "taken": "yes", "at": "07:20"})

@@ -38,6 +38,7 @@ PAGES = [
     ("nurse", "/subjects/DEMO-002/appointments"),
     ("nurse", "/subjects/DEMO-002/patient-page"),
     ("nurse", "/subjects/DEMO-002/patient-page/revoke-preview"),
+    ("nurse", "/subjects/DEMO-002/patient-page/reissue-preview"),
 ]
 UI_WORDS = (
     "Worklist",
