@@ -51,7 +51,8 @@ def locale_collation(db_url: str) -> Iterator[None]:
             if connection.execute(
                 text(
                     "SELECT collation_name IS NULL FROM information_schema.columns"
-                    " WHERE table_name = :table AND column_name = :column"
+                    " WHERE table_schema = current_schema()"
+                    " AND table_name = :table AND column_name = :column"
                 ),
                 {"table": table, "column": column},
             ).scalar_one()
