@@ -83,7 +83,9 @@ class AdverseEventIn(ApiModel):
     term: Annotated[str, Text(limit=200, required=True)]
     grade: int = Field(ge=1, le=5)
     onset: Day
-    related: bool = True
+    related: bool = Field(
+        description="Related to the study drug or not: required, causality is never assumed"
+    )
     intolerable: bool = False
     reason: str = Field(
         default="",

@@ -55,8 +55,12 @@ def ae(
     grade: Annotated[int, typer.Option("--grade", min=1, max=5, help="CTCAE grade 1-5")],
     onset: Annotated[str, typer.Option("--onset", help="Onset date, YYYY-MM-DD")],
     related: Annotated[
-        bool, typer.Option("--related/--unrelated", help="Related to the study drug")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--related/--unrelated",
+            help="Related to the study drug or not (required: causality is asked, never assumed)",
+        ),
+    ] = None,
     intolerable: Annotated[
         bool, typer.Option("--intolerable", help="Grade 2 that the subject cannot tolerate")
     ] = False,
@@ -69,6 +73,8 @@ def ae(
     as_json: JsonOption = False,
 ) -> None:
     """Record an adverse event and print the action the protocol's rule table proposes."""
+    if related is None:
+        raise InputError("related", "say whether the event is related to the study drug")
     with open_unit(db, user, roles=NURSE_ACTIONS) as unit:
         result = record_adverse_event(
             unit,

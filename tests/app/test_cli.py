@@ -59,7 +59,11 @@ def test_plan_json_is_byte_identical_between_runs(capsys, db):
         (["discontinue", "S-001", "--on", "2026-01-08", "--reason", "bored"], "reason"),
         (["dose", "S-001", "--date", "2026-01-06", "--taken", "--missed"], "taken"),
         (["dose", "S-001", "--date", "20260106", "--taken"], "date"),
-        (["ae", "S-001", "--term", "rash", "--grade", "2", "--onset", "2026-W02-1"], "onset"),
+        (
+            ["ae", "S-001", "--term", "rash", "--grade", "2", "--onset", "2026-W02-1", "--related"],
+            "onset",
+        ),
+        (["ae", "S-001", "--term", "rash", "--grade", "2", "--onset", "2026-01-06"], "related"),
         (["hold", "S-001", "--from", "9999-12-31", "--reason", "typo"], "from"),
         (["plan", "S-001", "--date", "9999-12-31"], "date"),
         (["enroll", "S-002", "--c1d1", "0001-01-01", "--surgery", "2025-12-01"], "c1d1"),
@@ -139,7 +143,7 @@ def test_ae_prints_the_proposed_action(capsys, db):
 
 
 def test_ae_json_carries_the_record_and_the_proposal(capsys, db):
-    argv = ["ae", "S-001", "--term", "Rash", "--grade", "3", "--onset", "2026-01-07"]
+    argv = ["ae", "S-001", "--term", "Rash", "--grade", "3", "--onset", "2026-01-07", "--related"]
     code, out, _ = run(capsys, *argv, "--json", "--db", db)
     answer = json.loads(out)
     assert code == 0

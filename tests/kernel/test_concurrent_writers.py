@@ -61,7 +61,13 @@ def _through_api(db_url: str, token: str, jobs: list[tuple[str, str, str]]) -> l
         else:
             answer = client.post(
                 f"/api/subjects/{code}/adverse-events",
-                json={"term": "fatigue", "grade": 1, "onset": day, "reason": AE_REASON},
+                json={
+                    "term": "fatigue",
+                    "grade": 1,
+                    "onset": day,
+                    "related": True,
+                    "reason": AE_REASON,
+                },
             )
         outcomes.append(
             (kind, code, day, "ok" if answer.status_code == 201 else answer.status_code)
@@ -112,7 +118,7 @@ def _through_cli(db_url: str, name: str, jobs: list[tuple[str, str, str]]) -> li
         if kind == "dose":
             argv = ["dose", code, "--date", day, "--taken"]
         else:
-            argv = ["ae", code, "--term", "fatigue", "--grade", "1", "--onset", day]
+            argv = ["ae", code, "--term", "fatigue", "--grade", "1", "--onset", day, "--related"]
             argv += ["--reason", AE_REASON]
         try:
             main([*argv, "--db", db_url, "--user", name])

@@ -32,7 +32,7 @@ def test_a_nurse_records_a_grade_3_event_and_reads_the_proposal(web_app, staff_c
     api = _api(web_app, staff_client("nurse").token)
     response = api.post(
         "/api/subjects/DEMO-002/adverse-events",
-        json={"term": "hypertension", "grade": 3, "onset": "2026-03-02"},
+        json={"term": "hypertension", "grade": 3, "onset": "2026-03-02", "related": True},
     )
     assert response.status_code == 201
     assert response.json()["proposal"]["action"] == "hold_then_reduce"

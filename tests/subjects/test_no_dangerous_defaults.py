@@ -1,12 +1,14 @@
-"""No dangerous defaults: causality is asked, a dose outcome is chosen, the dose form is not
-offered on hold or after discontinuation, and a duplicate adverse event is refused naming the
-first. On the demo trial (DEMO-002 on treatment, DEMO-004 on hold, DEMO-005 discontinued)."""
+"""No dangerous defaults: causality is asked (on the page and through the API), a dose outcome
+is chosen, the dose form is not offered on hold or after discontinuation, and a duplicate
+adverse event is refused naming the first. On the demo trial (DEMO-002 on treatment, DEMO-004
+on hold, DEMO-005 discontinued)."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from scheduler.errors import Conflict
@@ -36,6 +38,20 @@ def test_the_adverse_event_form_asks_causality_with_nothing_ticked(staff_client,
     )
     assert refused.status_code == 422
     assert "say whether the event is related" in refused.text
+    assert _events(units) == before
+
+
+def test_the_api_asks_causality_too(web_app, staff_client, units):
+    """As the form does: an event whose relation to the study drug is not said is refused,
+    naming the field, and nothing is stored (the CLI's ``--related/--unrelated`` likewise,
+    tests/app/test_cli.py)."""
+    api = TestClient(web_app, headers={"Authorization": f"Bearer {staff_client('nurse').token}"})
+    before = _events(units)
+    refused = api.post(
+        "/api/subjects/DEMO-002/adverse-events",
+        json={"term": "rash", "grade": 2, "onset": "2026-03-02"},
+    )
+    assert refused.status_code == 422 and "related" in refused.text
     assert _events(units) == before
 
 

@@ -52,7 +52,10 @@ WRITES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ),
     ("POST", "/api/subjects/{code}/adverse-events"): (
         "nurse",
-        {"code": "DEMO-002", "json": {"term": "fatigue", "grade": 1, "onset": "2026-03-01"}},
+        {
+            "code": "DEMO-002",
+            "json": {"term": "fatigue", "grade": 1, "onset": "2026-03-01", "related": True},
+        },
     ),
     ("POST", "/api/subjects/{code}/holds"): (
         "investigator",
