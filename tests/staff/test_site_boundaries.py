@@ -57,6 +57,7 @@ JSON = {
     "code": "C2D1",
     "term": "hypertension",
     "grade": 2,
+    "related": True,
     "dose_mg": 10,
     "reason": "other",
     "note": "checked",
