@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
-from collections.abc import MutableMapping
-from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from scheduler.app.bootstrap import bootstrap
@@ -138,30 +137,14 @@ def _build_routes(app: FastAPI) -> None:
     every site (docs/speed.md). A request for no page reaches them all. It is answered 404
     without a session or the database, on a loop of its own (a ``--workers`` process builds
     its app inside uvicorn's running loop)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": _NO_ROUTE,
-        "raw_path": _NO_ROUTE.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [],
-        "client": ("127.0.0.1", 0),
-        "server": ("127.0.0.1", 0),
-    }
+
+    async def ask() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://startup") as client:
+            return (await client.get(_NO_ROUTE)).status_code
+
     answered: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            answered.append(message["status"])
-
-    thread = threading.Thread(target=asyncio.run, args=(app(scope, receive, send),))
+    thread = threading.Thread(target=lambda: answered.append(asyncio.run(ask())))
     thread.start()
     thread.join()
     if answered != [404]:

@@ -16,6 +16,7 @@ Staff side: ``/subjects/{code}/patient-page`` (nurses and investigators change i
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -347,7 +348,7 @@ def issue_patient_link(
 ) -> Response:
     """A new private link, shown once with its QR code. While a link is live, the new one
     replaces it, and the patient holding it loses their page: that takes the confirmation
-    page's reason and tick (``_reissue``), checked in the unit that issues, so a link issued
+    page's reason and tick (``_REISSUE``), checked in the unit that issues, so a link issued
     meanwhile by someone else is not replaced unconfirmed. A post without them (the staff
     page's button of an older page) gets the confirmation page, and nothing changes."""
     try:
@@ -365,74 +366,87 @@ def issue_patient_link(
     except InputError as exc:
         if exc.field not in ("reason", "confirm"):
             raise
-        return _reissue(request, code, reason, exc if reason or confirm else None)
+        return _confirm(request, _REISSUE, code, reason, exc if reason or confirm else None)
     return _staff_page(request, staff, code, issued_url=issued.url, issued_token=issued.token)
 
 
-_REISSUE = [
-    N_(
-        "The private page link handed out before stops working at once (it answers that the "
-        "link no longer works), and so do the one-tap links of the patient's dose reminders."
+@dataclass(frozen=True)
+class _LinkChange:
+    """What a confirmation page for a change to the live link says (messages, translated as
+    the page is drawn) and where it posts."""
+
+    title: str
+    changes: tuple[str, ...]
+    action: str
+    confirm_label: str
+    button: str
+
+
+_REISSUE = _LinkChange(
+    title=N_("Issue a new private page link for {code}"),
+    changes=(
+        N_(
+            "The private page link handed out before stops working at once (it answers that "
+            "the link no longer works), and so do the one-tap links of the patient's dose "
+            "reminders."
+        ),
+        N_("The new link is shown once, with its QR code, to hand to the patient."),
     ),
-    N_("The new link is shown once, with its QR code, to hand to the patient."),
-]
-
-
-def _reissue(request: Request, code: str, reason: str, error: InputError | None = None) -> Response:
-    _ = request_wording(request).gettext
-    return confirmation_page(
-        request,
-        title=_("Issue a new private page link for {code}").format(code=code),
-        changes=[_(line) for line in _REISSUE],
-        action=f"/subjects/{code}/patient-page",
-        hidden={},
-        confirm_label=_("I confirm that the link handed out before stops working now"),
-        button=_("Issue the new link"),
-        cancel=f"/subjects/{code}/patient-page",
-        reason=reason,
-        error=error,
-    )
-
-
-@router.get("/subjects/{code}/patient-page/reissue-preview", response_class=HTMLResponse)
-def reissue_preview(request: Request, code: SubjectCode, staff: NurseStaff) -> Response:
-    with request_unit(request, staff.name) as unit:
-        subject_state(unit.session, code, unit.now)
-    return _reissue(request, code, "")
-
-
-_WITHDRAWAL = [
-    N_(
-        "The patient's private page stops working at once (it answers that the link no longer "
-        "works), and so do the one-tap links of their dose reminders."
+    action="/subjects/{code}/patient-page",
+    confirm_label=N_("I confirm that the link handed out before stops working now"),
+    button=N_("Issue the new link"),
+)
+_WITHDRAWAL = _LinkChange(
+    title=N_("Withdraw the private page link of {code}"),
+    changes=(
+        N_(
+            "The patient's private page stops working at once (it answers that the link no "
+            "longer works), and so do the one-tap links of their dose reminders."
+        ),
+        N_("The link cannot be brought back; a new link can be issued and handed out again."),
     ),
-    N_("The link cannot be brought back; a new link can be issued and handed out again."),
-]
+    action="/subjects/{code}/patient-page/revoke",
+    confirm_label=N_("I confirm that the private page link is withdrawn now"),
+    button=N_("Withdraw the link"),
+)
 
 
-def _withdrawal(
-    request: Request, code: str, reason: str, error: InputError | None = None
+def _confirm(
+    request: Request,
+    change: _LinkChange,
+    code: str,
+    reason: str,
+    error: InputError | None = None,
 ) -> Response:
     _ = request_wording(request).gettext
     return confirmation_page(
         request,
-        title=_("Withdraw the private page link of {code}").format(code=code),
-        changes=[_(line) for line in _WITHDRAWAL],
-        action=f"/subjects/{code}/patient-page/revoke",
+        title=_(change.title).format(code=code),
+        changes=[_(line) for line in change.changes],
+        action=change.action.format(code=code),
         hidden={},
-        confirm_label=_("I confirm that the private page link is withdrawn now"),
-        button=_("Withdraw the link"),
+        confirm_label=_(change.confirm_label),
+        button=_(change.button),
         cancel=f"/subjects/{code}/patient-page",
         reason=reason,
         error=error,
     )
 
 
+def _preview(request: Request, staff_name: str, code: str, change: _LinkChange) -> Response:
+    with request_unit(request, staff_name) as unit:
+        subject_state(unit.session, code, unit.now)  # another site's subject is a 404
+    return _confirm(request, change, code, "")
+
+
+@router.get("/subjects/{code}/patient-page/reissue-preview", response_class=HTMLResponse)
+def reissue_preview(request: Request, code: SubjectCode, staff: NurseStaff) -> Response:
+    return _preview(request, staff.name, code, _REISSUE)
+
+
 @router.get("/subjects/{code}/patient-page/revoke-preview", response_class=HTMLResponse)
 def revoke_preview(request: Request, code: SubjectCode, staff: NurseStaff) -> Response:
-    with request_unit(request, staff.name) as unit:
-        subject_state(unit.session, code, unit.now)
-    return _withdrawal(request, code, "")
+    return _preview(request, staff.name, code, _WITHDRAWAL)
 
 
 @router.post("/subjects/{code}/patient-page/revoke", response_class=HTMLResponse)
@@ -453,7 +467,7 @@ def revoke_patient_link(
     except InputError as exc:
         if exc.field not in ("reason", "confirm"):
             raise
-        return _withdrawal(request, code, reason, exc)
+        return _confirm(request, _WITHDRAWAL, code, reason, exc)
     return RedirectResponse(f"/subjects/{code}/patient-page?done=revoked", status_code=303)
 
 

@@ -98,24 +98,26 @@ _SITES = bindparam("sites", expanding=True, type_=Integer)
 """The sites whose lists are drawn together (those sharing the day: one query per kind)."""
 _DAY = bindparam("day", type_=Date)
 _BY_SUBJECT = col(_S.subject_id) == col(_V.subject_id)
+_VISIT_COLUMNS: tuple[Any, ...] = (
+    col(_V.visit_code),
+    col(_V.name),
+    col(_V.target),
+    col(_V.window_start),
+    col(_V.window_end),
+    col(_V.dose_mg),
+)
+"""What a visit item shows, after its site and subject code (``_visit_item``)."""
+_STARTED_OPEN = (
+    col(_V.done) == false(),
+    col(_V.window_start) <= _DAY,
+    col(_V.tentative) == false(),
+)
+"""Open visits whose window has opened by the day: the terms the partial open-visit indexes
+repeat, as SQLite needs them written to use one."""
 _OPEN_VISITS = (
-    select(
-        col(_V.site_id),
-        col(_S.code),
-        col(_V.visit_code),
-        col(_V.name),
-        col(_V.target),
-        col(_V.window_start),
-        col(_V.window_end),
-        col(_V.dose_mg),
-    )
+    select(col(_V.site_id), col(_S.code), *_VISIT_COLUMNS)
     .join(_S, _BY_SUBJECT)
-    .where(
-        col(_V.site_id).in_(_SITES),
-        col(_V.done) == false(),
-        col(_V.window_start) <= _DAY,
-        col(_V.tentative) == false(),
-    )
+    .where(col(_V.site_id).in_(_SITES), *_STARTED_OPEN)
 )
 _VISIT_URGENCY = case(
     (col(_V.target) == _DAY, literal_column("'today'")),
@@ -124,7 +126,7 @@ _VISIT_URGENCY = case(
 )
 """As ``_visit_items`` tells them apart (the kind follows: one per urgency). The words are
 written into the statement, not bound: a bound value is a new parameter each time it appears,
-and the window functions' partitions would no longer read as the same."""
+and an expression repeated with other parameters would no longer read as the same one."""
 
 
 _URGENCY_WHERE: dict[Urgency, Any] = {
@@ -138,18 +140,6 @@ all three. The page of every site reads the first visits of each (``_head``): ab
 rows as it shows, where ranking every open visit of every site read thousands."""
 
 
-_HEAD_COLUMNS: tuple[Any, ...] = (
-    col(_V.site_id),
-    col(_V.code),
-    col(_V.visit_code),
-    col(_V.name),
-    col(_V.target),
-    col(_V.window_start),
-    col(_V.window_end),
-    col(_V.dose_mg),
-)
-
-
 def _head(urgency: Urgency, site: Any) -> Select[Any]:
     """The first ``first`` open visits of one urgency group of ``site`` (a site id column or
     bound value), in the order of ``ix_scheduledvisit_open_ranked``: window end, subject code,
@@ -157,14 +147,13 @@ def _head(urgency: Urgency, site: Any) -> Select[Any]:
     them: the columns are so collated). The order is the index's own, so the database stops
     at the ``first``-th row, whatever plan it keeps for the statement."""
     return (
-        select(*_HEAD_COLUMNS, literal_column(f"'{urgency}'", String).label("urgency"))
-        .where(
-            col(_V.site_id) == site,
-            col(_V.done) == false(),
-            col(_V.tentative) == false(),
-            col(_V.window_start) <= _DAY,
-            _URGENCY_WHERE[urgency],
+        select(
+            col(_V.site_id),
+            col(_V.code),
+            *_VISIT_COLUMNS,
+            literal_column(f"'{urgency}'", String).label("urgency"),
         )
+        .where(col(_V.site_id) == site, *_STARTED_OPEN, _URGENCY_WHERE[urgency])
         .order_by(col(_V.window_end), col(_V.code), col(_V.visit_code))
         .limit(bindparam("first", type_=Integer))
     )
@@ -202,12 +191,7 @@ def _site_heads(sites: int) -> CompoundSelect[Any]:
 
 _GROUPED_VISITS = (
     select(col(_V.site_id), _VISIT_URGENCY.label("urgency"))
-    .where(
-        col(_V.site_id).in_(_SITES),
-        col(_V.done) == false(),
-        col(_V.window_start) <= _DAY,
-        col(_V.tentative) == false(),
-    )
+    .where(col(_V.site_id).in_(_SITES), *_STARTED_OPEN)
     .subquery()
 )
 _OPEN_VISIT_COUNTS = select(
